@@ -1,0 +1,28 @@
+// Small filesystem helpers with errors that name the path.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <sys/types.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace gantry {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// Writes `data` to a temporary file beside `path`, fsyncs it and renames it
+// over `path`: readers see the old or the new content, never a mix.
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
+
+// Writes to an existing file (cgroup and /proc knobs); no truncation or rename.
+absl::Status WriteExistingFile(const std::string& path, absl::string_view data);
+
+// mkdir -p; existing directories are fine.
+absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// rm -rf that does not cross into other mounts; a missing path is fine.
+absl::Status RemoveTree(const std::string& path);
+
+}  // namespace gantry

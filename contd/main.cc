@@ -1,0 +1,107 @@
+// contd: container lifecycle, content, images and snapshots, served over gRPC
+// (proto/contd/v1) on a unix socket. Runs until SIGTERM or SIGINT.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "contd/server.h"
+#include "contd/socket_file.h"
+
+namespace {
+
+struct Flags {
+  std::string root = "/var/lib/gantry/contd";
+  std::string state = "/run/gantry/contd";
+  std::string address = "/run/gantry/contd.sock";
+  std::string config = "/etc/gantry/contd.toml";
+  std::string group;
+};
+
+// Blocks the stop signals in every thread (gRPC's threads inherit the mask)
+// so that only WaitForStopSignal receives them.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int WaitForStopSignal(const sigset_t& signals) {
+  int signal = 0;
+  while (sigwait(&signals, &signal) != 0) {
+  }
+  return signal;
+}
+
+absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flags,
+                                                               bool config_given) {
+  gantry::contd::ServerOptions options;
+  options.root = flags.root;
+  options.state = flags.state;
+  // containerd takes a plain path; accept the unix:// form clients use too.
+  options.socket_path = flags.address;
+  if (absl::StartsWith(options.socket_path, "unix://")) options.socket_path.erase(0, 7);
+  if (!flags.group.empty()) {
+    absl::StatusOr<gid_t> group = gantry::contd::LookupGroup(flags.group);
+    if (!group.ok()) return gantry::Annotate(group.status(), "--group");
+    options.group = *group;
+  }
+  options.version = GANTRY_VERSION;
+  options.revision = GANTRY_REVISION;
+
+  if (::access(flags.config.c_str(), F_OK) == 0) {
+    gantry::log::Warning(flags.config, ": configuration files are not read yet; using defaults");
+  } else if (config_given) {
+    return gantry::LastErrno(absl::StrCat("--config: ", flags.config));
+  }
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"contd: container lifecycle, content, image and snapshot daemon", "contd"};
+  app.set_version_flag("--version", "contd version " GANTRY_VERSION);
+  Flags flags;
+  app.add_option("--root", flags.root, "Directory for persistent data")->capture_default_str();
+  app.add_option("--state", flags.state, "Directory for runtime data (sockets, bundles)")
+      ->capture_default_str();
+  app.add_option("--address", flags.address, "Unix socket to serve gRPC on")->capture_default_str();
+  app.add_option("--config", flags.config, "Configuration file")->capture_default_str();
+  app.add_option("--group", flags.group,
+                 "Group (name or id) allowed to use the socket besides root");
+  CLI11_PARSE(app, argc, argv);
+
+  absl::StatusOr<gantry::contd::ServerOptions> options =
+      MakeServerOptions(flags, app.count("--config") > 0);
+  if (!options.ok()) {
+    gantry::log::Error("contd: ", options.status().message());
+    return 1;
+  }
+
+  const sigset_t stop_signals = BlockStopSignals();
+  absl::StatusOr<std::unique_ptr<gantry::contd::Server>> server =
+      gantry::contd::Server::Start(*options);
+  if (!server.ok()) {
+    gantry::log::Error("contd: ", server.status().message());
+    return 1;
+  }
+  gantry::log::Info("contd ", GANTRY_VERSION, " serving on unix:", options->socket_path);
+
+  const int signal = WaitForStopSignal(stop_signals);
+  gantry::log::Info("contd: received ", strsignal(signal), ", shutting down");
+  (*server)->Shutdown();
+  gantry::log::Info("contd: stopped");
+  return 0;
+}

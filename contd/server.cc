@@ -1,0 +1,105 @@
+#include "contd/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/file_util.h"
+#include "common/log.h"
+#include "contd/introspection/server_uuid.h"
+#include "contd/socket_file.h"
+
+namespace gantry::contd {
+namespace {
+
+// How long running calls may take to finish once shutdown starts; they are
+// cancelled after that. Short, because the long calls (Tasks.Wait,
+// Events.Subscribe) never finish on their own and clients reconnect, and
+// because gRPC also waits this long for idle client connections to close.
+constexpr std::chrono::seconds kShutdownGrace(1);
+
+// Restores the process umask when it goes out of scope.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : previous_(::umask(mask)) {}
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+  ~ScopedUmask() { ::umask(previous_); }
+
+ private:
+  mode_t previous_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  GANTRY_RETURN_IF_ERROR(Annotate(MakeDirs(options.root, 0700), "--root"));
+  GANTRY_RETURN_IF_ERROR(Annotate(MakeDirs(options.state, 0711), "--state"));
+  GANTRY_ASSIGN_OR_RETURN(std::string uuid, LoadOrCreateServerUuid(options.root));
+  GANTRY_RETURN_IF_ERROR(Annotate(PrepareSocketPath(options.socket_path), "--address"));
+
+  auto version = std::make_unique<VersionService>(options.version, options.revision);
+  auto introspection = std::make_unique<IntrospectionService>(
+      std::move(uuid), google::protobuf::util::TimeUtil::GetCurrentTime());
+  std::unique_ptr<Server> server(
+      new Server(options.socket_path, std::move(version), std::move(introspection)));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat("unix:", options.socket_path),
+                           grpc::InsecureServerCredentials());
+  builder.RegisterService(server->version_.get());
+  builder.RegisterService(server->introspection_.get());
+  {
+    // The socket is created by bind(2) inside BuildAndStart; the umask makes
+    // it 0660 from the first instant instead of after a chmod.
+    ScopedUmask socket_umask(0117);
+    server->grpc_server_ = builder.BuildAndStart();
+  }
+  if (server->grpc_server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("--address: cannot serve gRPC on unix:",
+                                               options.socket_path, " (see the gRPC error above)"));
+  }
+
+  struct stat st;
+  if (::stat(options.socket_path.c_str(), &st) != 0) {
+    return LastErrno(absl::StrCat("stat ", options.socket_path));
+  }
+  server->socket_dev_ = st.st_dev;
+  server->socket_ino_ = st.st_ino;
+  GANTRY_RETURN_IF_ERROR(Annotate(RestrictSocket(options.socket_path, options.group), "--address"));
+  return server;
+}
+
+Server::Server(std::string socket_path, std::unique_ptr<VersionService> version,
+               std::unique_ptr<IntrospectionService> introspection)
+    : socket_path_(std::move(socket_path)),
+      version_(std::move(version)),
+      introspection_(std::move(introspection)) {}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Shutdown() {
+  if (grpc_server_ == nullptr) return;
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  grpc_server_->Wait();
+  grpc_server_.reset();
+
+  struct stat st;
+  if (::stat(socket_path_.c_str(), &st) == 0 && st.st_dev == socket_dev_ &&
+      st.st_ino == socket_ino_ && ::unlink(socket_path_.c_str()) != 0) {
+    log::Warning(LastErrno(absl::StrCat("remove socket ", socket_path_)).message());
+  }
+}
+
+}  // namespace gantry::contd

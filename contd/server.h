@@ -1,0 +1,59 @@
+// contd's gRPC server: the proto/contd/v1 services, gRPC health and server
+// reflection, on a unix socket that only root (and --group) can reach.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "contd/introspection/introspection_service.h"
+#include "contd/version/version_service.h"
+
+namespace gantry::contd {
+
+struct ServerOptions {
+  // Persistent data (metadata, content, snapshots).
+  std::string root;
+  // Runtime data that does not survive a reboot (shim sockets, bundles).
+  std::string state;
+  // Path of the unix socket to serve on.
+  std::string socket_path;
+  // Group allowed to connect besides root; root only when unset.
+  std::optional<gid_t> group;
+  std::string version;
+  std::string revision;
+};
+
+class Server {
+ public:
+  // Creates root and state, binds the socket and starts serving.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // Stops accepting calls, gives running ones a grace period, then cancels
+  // them and removes the socket. Idempotent.
+  void Shutdown();
+
+ private:
+  Server(std::string socket_path, std::unique_ptr<VersionService> version,
+         std::unique_ptr<IntrospectionService> introspection);
+
+  std::string socket_path_;
+  // Identity of the socket file we bound, so Shutdown never removes one
+  // that a newer server has put in its place.
+  dev_t socket_dev_ = 0;
+  ino_t socket_ino_ = 0;
+  std::unique_ptr<VersionService> version_;
+  std::unique_ptr<IntrospectionService> introspection_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+};
+
+}  // namespace gantry::contd

@@ -1,0 +1,119 @@
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "ocirun/cli/commands.h"
+#include "ocirun/lib/process_util.h"
+
+namespace ocirun::cli {
+namespace {
+
+void AddCreateFlags(CLI::App* cmd, CreateOptions& o) {
+  cmd->add_option("-b,--bundle", o.bundle, "path to the root of the bundle directory")
+      ->capture_default_str();
+  cmd->add_option("--pid-file", o.pid_file, "file to write the container init's pid to");
+  cmd->add_option("--console-socket", o.console_socket,
+                  "unix socket to receive the pty master of a terminal container");
+  cmd->add_flag("--no-pivot", o.no_pivot, "do not use pivot_root (for ramdisk roots)");
+  cmd->add_flag("--no-new-keyring", o.no_new_keyring, "do not create a new session keyring");
+  cmd->add_option("--preserve-fds", o.preserve_fds,
+                  "number of extra descriptors (from 3) passed to the container");
+  cmd->add_option("id", o.id, "container id")->required();
+}
+
+// Waits for the container's init (our child), forwarding the signals we get
+// to it, and returns its exit code (128+N when killed by signal N).
+int WaitForwardingSignals(pid_t init) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) {
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == init) return ExitCodeFromWaitStatus(status);
+      }
+      continue;
+    }
+    if (sig == SIGWINCH || sig == SIGURG) continue;
+    ::kill(init, sig);
+  }
+}
+
+}  // namespace
+
+void RegisterLifecycle(CLI::App& app, Invocation& inv) {
+  static CreateOptions create;
+  auto* create_cmd = app.add_subcommand("create", "create a container");
+  AddCreateFlags(create_cmd, create);
+  create_cmd->callback([&inv] {
+    inv.action = [&inv]() -> absl::StatusOr<int> {
+      GANTRY_RETURN_IF_ERROR(CreateContainer(inv.global, create).status());
+      return 0;
+    };
+  });
+
+  static std::string start_id;
+  auto* start_cmd = app.add_subcommand("start", "start a created container");
+  start_cmd->add_option("id", start_id, "container id")->required();
+  start_cmd->callback([&inv] {
+    inv.action = [&inv]() -> absl::StatusOr<int> {
+      GANTRY_RETURN_IF_ERROR(StartContainer(inv.global, start_id));
+      return 0;
+    };
+  });
+
+  static CreateOptions run;
+  static bool detach = false, keep = false;
+  auto* run_cmd = app.add_subcommand("run", "create and start a container");
+  AddCreateFlags(run_cmd, run);
+  run_cmd->add_flag("-d,--detach", detach, "detach from the container's process");
+  run_cmd->add_flag("--keep", keep, "do not delete the container after it exits");
+  run_cmd->callback([&inv] {
+    inv.action = [&inv]() -> absl::StatusOr<int> {
+      GANTRY_ASSIGN_OR_RETURN(pid_t init, CreateContainer(inv.global, run));
+      if (auto st = StartContainer(inv.global, run.id); !st.ok()) {
+        (void)DeleteContainer(inv.global, run.id, true);
+        return st;
+      }
+      if (detach) return 0;
+      int code = WaitForwardingSignals(init);
+      if (!keep) GANTRY_RETURN_IF_ERROR(DeleteContainer(inv.global, run.id, true));
+      return code;
+    };
+  });
+
+  static std::string delete_id;
+  static bool force = false;
+  auto* delete_cmd = app.add_subcommand("delete", "delete a container and its resources");
+  delete_cmd->add_flag("-f,--force", force, "kill the container first if it is running");
+  delete_cmd->add_option("id", delete_id, "container id")->required();
+  delete_cmd->callback([&inv] {
+    inv.action = [&inv]() -> absl::StatusOr<int> {
+      GANTRY_RETURN_IF_ERROR(DeleteContainer(inv.global, delete_id, force));
+      return 0;
+    };
+  });
+
+  static std::string kill_id, kill_signal = "SIGTERM";
+  static bool kill_all = false;
+  auto* kill_cmd = app.add_subcommand("kill", "send a signal to the container's init");
+  kill_cmd->add_flag("-a,--all", kill_all, "send the signal to every process of the container");
+  kill_cmd->add_option("id", kill_id, "container id")->required();
+  kill_cmd->add_option("signal", kill_signal, "signal name or number (default SIGTERM)");
+  kill_cmd->callback([&inv] {
+    inv.action = [&inv]() -> absl::StatusOr<int> {
+      GANTRY_ASSIGN_OR_RETURN(int sig, ParseSignal(kill_signal));
+      GANTRY_RETURN_IF_ERROR(KillContainer(inv.global, kill_id, sig, kill_all));
+      return 0;
+    };
+  });
+}
+
+}  // namespace ocirun::cli

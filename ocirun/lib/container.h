@@ -1,0 +1,65 @@
+// The lifecycle verbs of libocirun, one file each (container_<verb>.cc).
+// The CLI parses flags into these option structs and prints the results.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "ocirun/lib/spec.h"
+#include "ocirun/lib/state.h"
+
+namespace ocirun {
+
+struct GlobalOptions {
+  std::string root = "/run/ocirun";
+  bool systemd_cgroup = false;
+  bool rootless = false;
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+
+// Creates the container and leaves its init blocked before the user's program.
+// Returns the init's pid; with `keep_child` the caller stays its parent
+// (for `run`), otherwise it is left to be reparented.
+absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateOptions& options);
+
+// Lets a created container's init exec the user's program; runs poststart hooks.
+absl::Status StartContainer(const GlobalOptions& global, const std::string& id);
+
+absl::Status KillContainer(const GlobalOptions& global, const std::string& id, int signal,
+                           bool all);
+
+absl::Status DeleteContainer(const GlobalOptions& global, const std::string& id, bool force);
+
+absl::StatusOr<nlohmann::json> ContainerStateJson(const GlobalOptions& global,
+                                                  const std::string& id);
+
+absl::Status PauseContainer(const GlobalOptions& global, const std::string& id);
+absl::Status ResumeContainer(const GlobalOptions& global, const std::string& id);
+absl::Status UpdateContainer(const GlobalOptions& global, const std::string& id,
+                             const Resources& resources);
+absl::StatusOr<std::vector<pid_t>> ContainerPids(const GlobalOptions& global,
+                                                 const std::string& id);
+absl::StatusOr<nlohmann::json> ContainerStats(const GlobalOptions& global, const std::string& id);
+
+struct ListEntry {
+  ContainerState state;
+  Status status;
+};
+std::vector<ListEntry> ListContainers(const GlobalOptions& global);
+
+}  // namespace ocirun

@@ -1,0 +1,231 @@
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/errors.h"
+#include "common/file_util.h"
+#include "common/time_util.h"
+#include "common/unique_fd.h"
+#include "common/unix_socket.h"
+#include "ocirun/lib/cgroups/controllers.h"
+#include "ocirun/lib/cgroups/layout.h"
+#include "ocirun/lib/cgroups/manager.h"
+#include "ocirun/lib/container.h"
+#include "ocirun/lib/hooks.h"
+#include "ocirun/lib/init.h"
+#include "ocirun/lib/sync.h"
+
+namespace ocirun {
+namespace {
+
+using gantry::UniqueFd;
+
+// Everything a failed create must undo, released in reverse order unless
+// Commit() is called: the init process, its cgroup, the state directory.
+class CreateTransaction {
+ public:
+  explicit CreateTransaction(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+  ~CreateTransaction() {
+    if (committed_) return;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (cgroup_) (void)cgroup_->Destroy();
+    (void)gantry::RemoveTree(state_dir_);
+  }
+  void SetPid(pid_t pid) { pid_ = pid; }
+  void SetCgroup(const cgroups::Manager* cgroup) { cgroup_ = cgroup; }
+  void Commit() { committed_ = true; }
+
+ private:
+  std::string state_dir_;
+  pid_t pid_ = -1;
+  const cgroups::Manager* cgroup_ = nullptr;
+  bool committed_ = false;
+};
+
+std::string IdMap(const std::vector<IdMapping>& maps) {
+  std::string out;
+  for (const auto& m : maps) absl::StrAppend(&out, m.container_id, " ", m.host_id, " ", m.size, "\n");
+  return out;
+}
+
+absl::Status WriteIdMaps(pid_t pid, const Linux& lx) {
+  std::string proc = absl::StrCat("/proc/", pid);
+  if (!lx.gid_mappings.empty()) {
+    GANTRY_RETURN_IF_ERROR(gantry::Annotate(
+        gantry::WriteExistingFile(proc + "/gid_map", IdMap(lx.gid_mappings)), "linux.gidMappings"));
+  }
+  if (!lx.uid_mappings.empty()) {
+    GANTRY_RETURN_IF_ERROR(gantry::Annotate(
+        gantry::WriteExistingFile(proc + "/uid_map", IdMap(lx.uid_mappings)), "linux.uidMappings"));
+  }
+  return absl::OkStatus();
+}
+
+pid_t CloneInit(int flags) {
+  // A raw clone with a NULL stack behaves like fork but enters the new
+  // namespaces at once, so the child is pid 1 of its pid namespace without
+  // a second fork (crun's approach; runc re-executes itself instead).
+  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+}  // namespace
+
+absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateOptions& options) {
+  GANTRY_RETURN_IF_ERROR(ValidateId(options.id));
+  if (global.systemd_cgroup)
+    return absl::UnimplementedError(
+        "--systemd-cgroup: the systemd cgroup driver is not supported; use the cgroupfs driver");
+  char bundle_buf[PATH_MAX];
+  if (!::realpath(options.bundle.c_str(), bundle_buf))
+    return gantry::LastErrno(absl::StrCat("--bundle ", options.bundle));
+  std::string bundle = bundle_buf;
+  GANTRY_ASSIGN_OR_RETURN(Spec spec, LoadSpec(bundle));
+  if (!spec.process) return absl::InvalidArgumentError("config.json: process: required for create");
+  if (spec.process->terminal && options.console_socket.empty())
+    return absl::InvalidArgumentError(
+        "config.json: process.terminal is true but no --console-socket was given");
+  if (!spec.process->terminal && !options.console_socket.empty())
+    return absl::InvalidArgumentError(
+        "--console-socket given but config.json's process.terminal is false");
+  if (spec.linux.has_intel_rdt)
+    return absl::UnimplementedError("config.json: linux.intelRdt: not supported on this host");
+  if (!spec.process->apparmor_profile.empty() && ::access("/sys/kernel/security/apparmor", F_OK))
+    return absl::FailedPreconditionError(
+        "config.json: process.apparmorProfile: AppArmor is not enabled on this host");
+  if (!spec.process->selinux_label.empty() && ::access("/sys/fs/selinux/enforce", F_OK))
+    return absl::FailedPreconditionError(
+        "config.json: process.selinuxLabel: SELinux is not enabled on this host");
+  if (!spec.linux.seccomp.is_null())
+    return absl::UnimplementedError("config.json: linux.seccomp: not supported yet");
+
+  std::string rootfs = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
+  char rootfs_buf[PATH_MAX];
+  if (!::realpath(rootfs.c_str(), rootfs_buf))
+    return gantry::LastErrno(absl::StrCat("config.json: root.path: ", rootfs));
+  rootfs = rootfs_buf;
+
+  StateStore store(global.root);
+  GANTRY_RETURN_IF_ERROR(gantry::MakeDirs(global.root, 0711));
+  std::string dir = store.Dir(options.id);
+  if (::mkdir(dir.c_str(), 0711) != 0) {
+    if (errno == EEXIST)
+      return absl::AlreadyExistsError(absl::StrCat("container with id \"", options.id,
+                                                   "\" already exists"));
+    return gantry::LastErrno(absl::StrCat("mkdir ", dir));
+  }
+  CreateTransaction tx(dir);
+  GANTRY_RETURN_IF_ERROR(gantry::WriteFileAtomic(
+      store.ConfigCopy(options.id), *gantry::ReadFile(bundle + "/config.json"), 0600));
+
+  std::string fifo_path = store.ExecFifo(options.id);
+  if (::mkfifo(fifo_path.c_str(), 0622) != 0) return gantry::LastErrno("mkfifo exec.fifo");
+  UniqueFd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo) return gantry::LastErrno("open exec.fifo");
+
+  UniqueFd console;
+  if (!options.console_socket.empty()) {
+    GANTRY_ASSIGN_OR_RETURN(console, gantry::ConnectUnixSocket(options.console_socket));
+  }
+
+  GANTRY_ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::Layout::Discover());
+  cgroups::Manager cgroup =
+      cgroups::Manager::ForContainer(layout, spec.linux.cgroups_path, options.id);
+  GANTRY_RETURN_IF_ERROR(cgroup.Create());
+  tx.SetCgroup(&cgroup);
+  Resources resources = spec.linux.resources.value_or(Resources{});
+  resources.devices = cgroups::EffectiveDeviceRules(resources.devices, spec.linux.devices);
+  GANTRY_RETURN_IF_ERROR(cgroup.SetResources(resources));
+
+  int clone_flags = 0;
+  for (const auto& ns : spec.linux.namespaces) {
+    if (ns.path.empty() && ns.clone_flag != CLONE_NEWTIME) clone_flags |= ns.clone_flag;
+  }
+  if (const Namespace* pidns = spec.linux.FindNamespace(CLONE_NEWPID); pidns && !pidns->path.empty()) {
+    // setns to a pid namespace only affects children: join it before clone.
+    UniqueFd fd(::open(pidns->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd || ::setns(fd.get(), CLONE_NEWPID) != 0)
+      return gantry::LastErrno(absl::StrCat("join pid namespace ", pidns->path));
+  }
+  if (const Namespace* timens = spec.linux.FindNamespace(CLONE_NEWTIME)) {
+    if (timens->path.empty() ? ::unshare(CLONE_NEWTIME) != 0 : false)
+      return gantry::LastErrno("unshare time namespace");
+  }
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return gantry::LastErrno("socketpair");
+  UniqueFd parent_end(sv[0]), child_end(sv[1]);
+
+  InitConfig init;
+  init.spec = &spec;
+  init.rootfs = rootfs;
+  init.sync_fd = child_end.get();
+  init.exec_fifo_fd = fifo.get();
+  init.console_socket_fd = console.get();
+  init.no_pivot = options.no_pivot;
+  init.no_new_keyring = options.no_new_keyring;
+  init.preserve_fds = options.preserve_fds;
+  init.cgroup_paths = cgroup.paths();
+
+  pid_t pid = CloneInit(clone_flags);
+  if (pid < 0) return gantry::LastErrno("clone container init");
+  if (pid == 0) {
+    parent_end.Release();  // the child must not close what the parent owns
+    RunContainerInit(init);
+  }
+  tx.SetPid(pid);
+  child_end.Reset();
+  SyncSocket sync(parent_end.get());
+
+  GANTRY_RETURN_IF_ERROR(cgroup.AddProcess(pid));
+  if (clone_flags & CLONE_NEWUSER) GANTRY_RETURN_IF_ERROR(WriteIdMaps(pid, spec.linux));
+  if (spec.process->oom_score_adj) {
+    GANTRY_RETURN_IF_ERROR(gantry::Annotate(
+        gantry::WriteExistingFile(absl::StrCat("/proc/", pid, "/oom_score_adj"),
+                                  std::to_string(*spec.process->oom_score_adj)),
+        "process.oomScoreAdj"));
+  }
+  GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kGo));
+  GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kRunCreateHooks));
+
+  ContainerState state;
+  state.id = options.id;
+  state.pid = pid;
+  auto start_time = ProcessStartTime(pid);
+  if (!start_time) return absl::AbortedError("container init exited during setup");
+  state.pid_start_time = *start_time;
+  state.bundle = bundle;
+  state.rootfs = rootfs;
+  state.created = gantry::NowRfc3339Nano();
+  state.annotations = spec.annotations;
+  state.cgroup_paths = cgroup.paths();
+  state.own_pid_namespace = spec.linux.FindNamespace(CLONE_NEWPID) != nullptr;
+  std::string hook_state = StateJson(state, Status::kCreating).dump();
+  GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.prestart, "prestart", hook_state));
+  GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.create_runtime, "createRuntime", hook_state));
+  GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kHooksDone));
+  GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kReady));
+
+  GANTRY_RETURN_IF_ERROR(store.Save(state));
+  if (!options.pid_file.empty()) {
+    GANTRY_RETURN_IF_ERROR(gantry::Annotate(
+        gantry::WriteFileAtomic(options.pid_file, std::to_string(pid)), "--pid-file"));
+  }
+  tx.Commit();
+  return pid;
+}
+
+}  // namespace ocirun

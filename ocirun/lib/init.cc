@@ -1,0 +1,195 @@
+#include "ocirun/lib/init.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
+#include "ocirun/lib/capabilities.h"
+#include "ocirun/lib/hooks.h"
+#include "ocirun/lib/process_util.h"
+#include "ocirun/lib/rootfs.h"
+#include "ocirun/lib/sync.h"
+#include "ocirun/lib/terminal.h"
+
+namespace ocirun {
+namespace {
+
+absl::Status JoinNamespaces(const Spec& spec, bool user_first) {
+  for (const auto& ns : spec.linux.namespaces) {
+    // pid namespaces are joined by the runtime before clone; the user
+    // namespace is joined first, every other one after it.
+    if (ns.path.empty() || ns.clone_flag == CLONE_NEWPID) continue;
+    if ((ns.clone_flag == CLONE_NEWUSER) != user_first) continue;
+    gantry::UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return gantry::LastErrno(absl::StrCat("open ", ns.type, " namespace ", ns.path));
+    if (::setns(fd.get(), ns.clone_flag) != 0)
+      return gantry::LastErrno(absl::StrCat("join ", ns.type, " namespace ", ns.path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetRlimits(const Process& p) {
+  for (const auto& rl : p.rlimits) {
+    struct rlimit limit{rl.soft, rl.hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(rl.resource), &limit) != 0)
+      return gantry::LastErrno(absl::StrCat("process.rlimits: set ", rl.type));
+  }
+  return absl::OkStatus();
+}
+
+// setgroups/setresgid/setresuid keeping the capabilities we still need to
+// apply the final sets (PR_SET_KEEPCAPS), as runc's finalizeNamespace does.
+absl::Status SwitchUser(const Process& p, bool setgroups_allowed) {
+  if (p.capabilities) GANTRY_RETURN_IF_ERROR(DropBoundingSet(*p.capabilities));
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_KEEPCAPS");
+  if (setgroups_allowed) {
+    std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) != 0)
+      return gantry::LastErrno("process.user.additionalGids: setgroups");
+  }
+  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
+    return gantry::LastErrno(absl::StrCat("process.user.gid: setresgid ", p.user.gid));
+  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
+    return gantry::LastErrno(absl::StrCat("process.user.uid: setresuid ", p.user.uid));
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_KEEPCAPS");
+  if (p.capabilities) GANTRY_RETURN_IF_ERROR(ApplyCapabilitySets(*p.capabilities));
+  return absl::OkStatus();
+}
+
+bool SetgroupsAllowed() {
+  auto fd = ::open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char buf[16] = {};
+  (void)!::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  return std::string(buf).rfind("deny", 0) != 0;
+}
+
+absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string& exec_path) {
+  const Spec& spec = *c.spec;
+  const Process& process = *spec.process;
+  GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kGo));
+  GANTRY_RETURN_IF_ERROR(JoinNamespaces(spec, /*user_first=*/true));
+  bool new_userns = spec.linux.FindNamespace(CLONE_NEWUSER) != nullptr;
+  if (new_userns) {
+    // The runtime wrote our id maps: become root of the new user namespace.
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
+      return gantry::LastErrno("become root in the user namespace");
+  }
+  GANTRY_RETURN_IF_ERROR(JoinNamespaces(spec, /*user_first=*/false));
+  if (::setsid() < 0) return gantry::LastErrno("setsid");
+
+  if (const Namespace* uts = spec.linux.FindNamespace(CLONE_NEWUTS)) {
+    (void)uts;
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+      return gantry::LastErrno("hostname: sethostname");
+    if (!spec.domainname.empty() &&
+        ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+      return gantry::LastErrno("domainname: setdomainname");
+  }
+
+  bool own_mount_ns = spec.linux.FindNamespace(CLONE_NEWNS) != nullptr;
+  RootfsOptions rootfs{c.rootfs, c.no_pivot, c.cgroup_paths, new_userns};
+  if (own_mount_ns) GANTRY_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs));
+
+  GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kRunCreateHooks));
+  GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kHooksDone));
+  if (!spec.hooks.create_container.empty()) {
+    nlohmann::json state = {{"ociVersion", spec.oci_version}, {"status", "creating"},
+                            {"pid", ::getpid()}};
+    GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.create_container, "createContainer", state.dump()));
+  }
+
+  if (own_mount_ns) {
+    GANTRY_RETURN_IF_ERROR(EnterRootfs(rootfs));
+    GANTRY_RETURN_IF_ERROR(FinishRootfs(spec));
+  } else if (::chroot(c.rootfs.c_str()) != 0 || ::chdir("/") != 0) {
+    return gantry::LastErrno("chroot rootfs");
+  }
+
+  if (c.console_socket_fd >= 0)
+    GANTRY_RETURN_IF_ERROR(SetupConsole(c.console_socket_fd, process.console_size));
+
+  if (!c.no_new_keyring) {
+    // A fresh session keyring so containers never share the host's keys.
+    // EPERM/ENOSYS mean keyrings are unavailable (nested containers): ignore.
+    (void)::syscall(SYS_keyctl, 1 /*KEYCTL_JOIN_SESSION_KEYRING*/, nullptr);
+  }
+  GANTRY_RETURN_IF_ERROR(SetRlimits(process));
+  if (spec.linux.personality_domain) {
+    unsigned long persona = *spec.linux.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+    if (::personality(persona) < 0) return gantry::LastErrno("linux.personality");
+  }
+  if (::chdir(process.cwd.c_str()) != 0)
+    return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", process.cwd));
+  GANTRY_ASSIGN_OR_RETURN(exec_path, LookPath(process.args[0], process.env));
+  return absl::OkStatus();
+}
+
+// After `start`: the parts that drop privileges, then exec.
+absl::Status FinalSteps(const InitConfig& c) {
+  const Spec& spec = *c.spec;
+  const Process& process = *spec.process;
+  if (!spec.hooks.start_container.empty()) {
+    nlohmann::json state = {{"ociVersion", spec.oci_version}, {"status", "created"},
+                            {"pid", ::getpid()}};
+    GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.start_container, "startContainer", state.dump()));
+  }
+  GANTRY_RETURN_IF_ERROR(SwitchUser(process, SetgroupsAllowed()));
+  if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return gantry::LastErrno("process.noNewPrivileges");
+  if (process.user.umask) ::umask(static_cast<mode_t>(*process.user.umask));
+  else ::umask(022);
+  // No descriptor of ours may reach the user's program (CVE-2024-21626): all
+  // but stdio and the preserved ones are closed on exec.
+  unsigned first = 3 + static_cast<unsigned>(c.preserve_fds);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    return gantry::LastErrno("close_range");
+  return absl::OkStatus();
+}
+
+[[noreturn]] void Fail(const SyncSocket* sync, const absl::Status& status) {
+  if (sync) (void)sync->Send(SyncMessage::kError, std::string(status.message()));
+  _exit(1);
+}
+
+}  // namespace
+
+void RunContainerInit(const InitConfig& c) {
+  SyncSocket sync(c.sync_fd);
+  std::string exec_path;
+  if (auto st = InitSteps(c, sync, exec_path); !st.ok()) Fail(&sync, st);
+
+  // Everything that can fail visibly has been done: `create` may return.
+  if (auto st = sync.Send(SyncMessage::kReady); !st.ok()) _exit(1);
+  ::close(c.sync_fd);
+
+  // Blocks until `start` opens the fifo for reading (runc's exec fifo).
+  int fifo = ::open(absl::StrCat("/proc/self/fd/", c.exec_fifo_fd).c_str(), O_WRONLY | O_CLOEXEC);
+  if (fifo < 0 || ::write(fifo, "0", 1) != 1) _exit(1);
+  ::close(fifo);
+  ::close(c.exec_fifo_fd);
+
+  if (auto st = FinalSteps(c); !st.ok()) {
+    std::string line = absl::StrCat("ocirun: ", st.message(), "\n");
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    _exit(1);
+  }
+  ExecArgs exec(c.spec->process->args, c.spec->process->env);
+  ::execve(exec_path.c_str(), exec.argv(), exec.envp());
+  std::string line = absl::StrCat("ocirun: exec ", exec_path, ": ", strerror(errno), "\n");
+  (void)!::write(STDERR_FILENO, line.data(), line.size());
+  _exit(127);
+}
+
+}  // namespace ocirun

@@ -1,0 +1,85 @@
+#include "ocirun/lib/process_util.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace ocirun {
+
+ExecArgs::ExecArgs(const std::vector<std::string>& args, const std::vector<std::string>& env)
+    : args_(args), env_(env) {
+  for (auto& a : args_) argv_.push_back(a.data());
+  argv_.push_back(nullptr);
+  for (auto& e : env_) envp_.push_back(e.data());
+  envp_.push_back(nullptr);
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
+  return absl::StrCat("ended with wait status ", status);
+}
+
+int ExitCodeFromWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+absl::StatusOr<int> ParseSignal(const std::string& text) {
+  int number;
+  if (absl::SimpleAtoi(text, &number)) {
+    if (number <= 0 || number >= NSIG)
+      return absl::InvalidArgumentError(absl::StrCat("invalid signal \"", text, "\""));
+    return number;
+  }
+  std::string name = absl::AsciiStrToUpper(text);
+  if (absl::StartsWith(name, "SIG")) name = name.substr(3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev && name == abbrev) return sig;
+  }
+  if (absl::StartsWith(name, "RTMIN")) {
+    int offset = 0;
+    if (name == "RTMIN" || (absl::SimpleAtoi(name.substr(6), &offset) && name[5] == '+'))
+      return SIGRTMIN + offset;
+  }
+  if (absl::StartsWith(name, "RTMAX")) {
+    int offset = 0;
+    if (name == "RTMAX" || (absl::SimpleAtoi(name.substr(6), &offset) && name[5] == '-'))
+      return SIGRTMAX - offset;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown signal \"", text, "\""));
+}
+
+absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<std::string>& env) {
+  auto executable = [](const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+  };
+  if (file.find('/') != std::string::npos) {
+    if (executable(file)) return file;
+    return absl::NotFoundError(
+        absl::StrCat("exec: \"", file, "\": stat ", file, ": no such file or directory"));
+  }
+  std::string path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& e : env)
+    if (absl::StartsWith(e, "PATH=")) path_var = e.substr(5);
+  for (absl::string_view dir : absl::StrSplit(path_var, ':')) {
+    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", file);
+    if (executable(candidate)) return candidate;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("exec: \"", file, "\": executable file not found in $PATH"));
+}
+
+}  // namespace ocirun

@@ -1,0 +1,38 @@
+// Helpers around processes: argv/envp for execve, wait statuses, signals.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace ocirun {
+
+// Owns the NUL-terminated arrays execve wants, built before fork so the child
+// does not allocate.
+class ExecArgs {
+ public:
+  ExecArgs(const std::vector<std::string>& args, const std::vector<std::string>& env);
+  char* const* argv() { return argv_.data(); }
+  char* const* envp() { return envp_.data(); }
+
+ private:
+  std::vector<std::string> args_, env_;
+  std::vector<char*> argv_, envp_;
+};
+
+// "exited with status 3" / "killed by signal 9".
+std::string DescribeWaitStatus(int status);
+// The shell convention runc uses: the exit code, or 128+N when killed by N.
+int ExitCodeFromWaitStatus(int status);
+
+// "KILL", "SIGKILL", "9" -> 9.
+absl::StatusOr<int> ParseSignal(const std::string& text);
+
+// Finds `file` in the PATH of `env` (as the container's execve would),
+// looking relative to the current root. Names with '/' are used as given.
+absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<std::string>& env);
+
+}  // namespace ocirun
