@@ -18,6 +18,11 @@ struct Invocation {
   std::function<absl::StatusOr<int>()> action;
 };
 
+// Waits for `child`, forwarding the signals we receive to it; returns its
+// exit code (128+N when killed by signal N), as runc does for run and exec.
+int WaitForwardingSignals(pid_t child);
+
+void RegisterExec(CLI::App& app, Invocation& inv);       // exec
 void RegisterLifecycle(CLI::App& app, Invocation& inv);  // create, start, run, delete, kill
 void RegisterQueries(CLI::App& app, Invocation& inv);    // state, list, ps, events
 void RegisterResources(CLI::App& app, Invocation& inv);  // pause, resume, update

@@ -23,30 +23,28 @@ void AddCreateFlags(CLI::App* cmd, CreateOptions& o) {
   cmd->add_option("id", o.id, "container id")->required();
 }
 
-// Waits for the container's init (our child), forwarding the signals we get
-// to it, and returns its exit code (128+N when killed by signal N).
+}  // namespace
+
 int WaitForwardingSignals(pid_t init) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, nullptr);
   for (;;) {
+    // Reap before every wait: a SIGCHLD sent before the mask was set was
+    // discarded (its default action is to ignore), and one SIGCHLD may stand
+    // for several exits.
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid == init) return ExitCodeFromWaitStatus(status);
+    }
     siginfo_t info;
     int sig = sigwaitinfo(&all, &info);
-    if (sig < 0) continue;
-    if (sig == SIGCHLD) {
-      int status;
-      pid_t pid;
-      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (pid == init) return ExitCodeFromWaitStatus(status);
-      }
-      continue;
-    }
+    if (sig < 0 || sig == SIGCHLD) continue;
     if (sig == SIGWINCH || sig == SIGURG) continue;
     ::kill(init, sig);
   }
 }
-
-}  // namespace
 
 void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   static CreateOptions create;

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
                        absl::StrCat("ocirun version ", GANTRY_VERSION, "\nspec: 1.0.2-dev"));
 
   ocirun::cli::RegisterLifecycle(app, inv);
+  ocirun::cli::RegisterExec(app, inv);
   ocirun::cli::RegisterQueries(app, inv);
   ocirun::cli::RegisterResources(app, inv);
   ocirun::cli::RegisterSpec(app, inv);

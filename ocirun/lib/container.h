@@ -56,6 +56,30 @@ absl::StatusOr<std::vector<pid_t>> ContainerPids(const GlobalOptions& global,
                                                  const std::string& id);
 absl::StatusOr<nlohmann::json> ContainerStats(const GlobalOptions& global, const std::string& id);
 
+struct ExecOptions {
+  std::string id;
+  std::string process_file;  // -p: a process.json replacing everything below
+  std::vector<std::string> args;
+  bool tty = false;
+  bool detach = false;
+  std::string pid_file;
+  std::string console_socket;
+  std::vector<std::string> env;
+  std::string cwd;
+  std::string user;  // uid[:gid]
+  std::vector<std::string> caps;
+  bool no_new_privs = false;
+  int preserve_fds = 0;
+};
+
+// The process `exec` runs: -p's file, or the container's process with the
+// command line's changes (as runc builds it).
+absl::StatusOr<Process> ExecProcess(const GlobalOptions& global, const ExecOptions& options);
+// Runs `process` inside the container's namespaces and cgroup; returns its
+// pid (a child of the caller).
+absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOptions& options,
+                                      const Process& process);
+
 struct ListEntry {
   ContainerState state;
   Status status;

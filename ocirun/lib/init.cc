@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
-#include "ocirun/lib/capabilities.h"
+#include "ocirun/lib/credentials.h"
 #include "ocirun/lib/hooks.h"
 #include "ocirun/lib/process_util.h"
 #include "ocirun/lib/rootfs.h"
@@ -36,43 +36,6 @@ absl::Status JoinNamespaces(const Spec& spec, bool user_first) {
       return gantry::LastErrno(absl::StrCat("join ", ns.type, " namespace ", ns.path));
   }
   return absl::OkStatus();
-}
-
-absl::Status SetRlimits(const Process& p) {
-  for (const auto& rl : p.rlimits) {
-    struct rlimit limit{rl.soft, rl.hard};
-    if (::setrlimit(static_cast<__rlimit_resource>(rl.resource), &limit) != 0)
-      return gantry::LastErrno(absl::StrCat("process.rlimits: set ", rl.type));
-  }
-  return absl::OkStatus();
-}
-
-// setgroups/setresgid/setresuid keeping the capabilities we still need to
-// apply the final sets (PR_SET_KEEPCAPS), as runc's finalizeNamespace does.
-absl::Status SwitchUser(const Process& p, bool setgroups_allowed) {
-  if (p.capabilities) GANTRY_RETURN_IF_ERROR(DropBoundingSet(*p.capabilities));
-  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_KEEPCAPS");
-  if (setgroups_allowed) {
-    std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
-    if (::setgroups(groups.size(), groups.data()) != 0)
-      return gantry::LastErrno("process.user.additionalGids: setgroups");
-  }
-  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
-    return gantry::LastErrno(absl::StrCat("process.user.gid: setresgid ", p.user.gid));
-  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
-    return gantry::LastErrno(absl::StrCat("process.user.uid: setresuid ", p.user.uid));
-  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_KEEPCAPS");
-  if (p.capabilities) GANTRY_RETURN_IF_ERROR(ApplyCapabilitySets(*p.capabilities));
-  return absl::OkStatus();
-}
-
-bool SetgroupsAllowed() {
-  auto fd = ::open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
-  char buf[16] = {};
-  (void)!::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  return std::string(buf).rfind("deny", 0) != 0;
 }
 
 absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string& exec_path) {
@@ -145,7 +108,7 @@ absl::Status FinalSteps(const InitConfig& c) {
                             {"pid", ::getpid()}};
     GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.start_container, "startContainer", state.dump()));
   }
-  GANTRY_RETURN_IF_ERROR(SwitchUser(process, SetgroupsAllowed()));
+  GANTRY_RETURN_IF_ERROR(SwitchUserAndCapabilities(process));
   if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return gantry::LastErrno("process.noNewPrivileges");
   if (process.user.umask) ::umask(static_cast<mode_t>(*process.user.umask));

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ocirun/lib/cgroups/controllers.h"
@@ -20,8 +22,10 @@ absl::Status SetCpu(const Dir& dir, const Resources::Cpu& c) {
     return absl::OkStatus();
   }
   if (c.shares) {
-    // runc's conversion of v1 shares [2, 262144] to v2 weight [1, 10000].
-    uint64_t weight = *c.shares == 0 ? 0 : 1 + ((*c.shares - 2) * 9999) / 262142;
+    // runc's conversion of v1 shares [2, 262144] to v2 weight [1, 10000]. v1
+    // clamps shares to that range, so clamp first: 1 would underflow.
+    uint64_t shares = std::clamp<uint64_t>(*c.shares, 2, 262144);
+    uint64_t weight = *c.shares == 0 ? 0 : 1 + ((shares - 2) * 9999) / 262142;
     if (weight) GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.weight", std::to_string(weight)));
   }
   if (c.quota || c.period) {

@@ -1,5 +1,6 @@
 #include "ocirun/lib/cgroups/layout.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
@@ -11,7 +12,17 @@ namespace {
 constexpr const char* kV1Controllers[] = {"cpu",   "cpuacct", "cpuset",  "memory", "devices",
                                           "freezer", "blkio",  "pids",   "hugetlb", "net_cls",
                                           "net_prio", "perf_event", "rdma", "misc"};
+
+// /proc/self/cgroup names paths from the hierarchy's root, but a mount may
+// show only a subtree (inside a container without a cgroup namespace):
+// "/docker/abc/x" under a mount of "/docker/abc" is "/x" there.
+std::string UnderMountRoot(const std::string& path, const std::string& mount_root) {
+  if (mount_root == "/" || !absl::StartsWith(path, mount_root)) return path;
+  std::string rest = path.substr(mount_root.size());
+  if (rest.empty()) return "/";
+  return rest[0] == '/' ? rest : path;
 }
+}  // namespace
 
 absl::StatusOr<Layout> Layout::Discover() {
   GANTRY_ASSIGN_OR_RETURN(std::string mountinfo, gantry::ReadFile("/proc/self/mountinfo"));
@@ -53,14 +64,16 @@ absl::StatusOr<Layout> Layout::Parse(const std::string& mountinfo, const std::st
     while (dash < f.size() && f[dash] != "-") ++dash;
     if (dash + 1 >= f.size() || f.size() < 5) continue;
     const std::string& fstype = f[dash + 1];
+    const std::string& mount_root = f[3];
     const std::string& mount_point = f[4];
     if (fstype == "cgroup2") {
-      layout.unified_ = Hierarchy{mount_point, Version::kV2, own_v2};
+      layout.unified_ = Hierarchy{mount_point, Version::kV2, UnderMountRoot(own_v2, mount_root)};
     } else if (fstype == "cgroup" && dash + 3 < f.size()) {
       for (absl::string_view opt : absl::StrSplit(f[dash + 3], ',')) {
         for (const char* c : kV1Controllers) {
           if (opt == c && !layout.controllers_.count(c))
-            layout.controllers_[c] = Hierarchy{mount_point, Version::kV1, own_v1[c]};
+            layout.controllers_[c] =
+                Hierarchy{mount_point, Version::kV1, UnderMountRoot(own_v1[c], mount_root)};
         }
       }
     }

@@ -91,11 +91,20 @@ absl::Status Manager::Create() {
       GANTRY_RETURN_IF_ERROR(gantry::Annotate(gantry::MakeDirs(dir.path), "cgroup"));
     }
     if (controller == "cpuset" && dir.version == Version::kV1) {
-      // A new v1 cpuset is empty and refuses tasks: inherit the parent's sets.
-      std::string parent = dir.path.substr(0, dir.path.rfind('/'));
-      for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        if (ReadKnob(dir, f).empty())
-          (void)WriteKnob(dir, f, ReadKnob(Dir{parent, Version::kV1}, f));
+      // A new v1 cpuset is empty and refuses tasks: fill every level made on
+      // the way down from its parent (as runc does), not just the last one.
+      const Hierarchy* h = layout_->Find("cpuset");
+      std::string parent = h && absl::StartsWith(dir.path, h->mount_point)
+                               ? h->mount_point
+                               : dir.path.substr(0, dir.path.rfind('/'));
+      for (absl::string_view part :
+           absl::StrSplit(dir.path.substr(parent.size()), '/', absl::SkipEmpty())) {
+        Dir level{absl::StrCat(parent, "/", part), Version::kV1};
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+          if (ReadKnob(level, f).empty())
+            (void)WriteKnob(level, f, ReadKnob(Dir{parent, Version::kV1}, f));
+        }
+        parent = level.path;
       }
     }
   }

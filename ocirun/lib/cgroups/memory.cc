@@ -12,20 +12,24 @@ absl::Status SetMemoryV1(const Dir& dir, const Resources::Memory& m) {
   // memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes: when
   // raising both, swap goes first; when lowering, the limit goes first.
   bool has_swap_file = !ReadKnob(dir, "memory.memsw.limit_in_bytes").empty();
+  // As runc: lifting the memory limit lifts the memory+swap one too, which
+  // the kernel would otherwise keep below it and refuse the new limit.
+  std::optional<int64_t> swap = m.swap;
+  if (!swap && m.limit && *m.limit == -1 && has_swap_file) swap = -1;
   bool swap_first = false;
-  if (m.swap && m.limit && has_swap_file) {
+  if (swap && m.limit && has_swap_file) {
     int64_t current = 0;
     absl::SimpleAtoi(ReadKnob(dir, "memory.limit_in_bytes"), &current);
     swap_first = *m.limit == -1 || *m.limit > current;
   }
   auto set_swap = [&]() -> absl::Status {
-    if (!m.swap) return absl::OkStatus();
+    if (!swap) return absl::OkStatus();
     if (!has_swap_file) {
-      if (*m.swap == -1 || (m.limit && *m.swap == *m.limit)) return absl::OkStatus();
+      if (*swap == -1 || (m.limit && *swap == *m.limit)) return absl::OkStatus();
       return absl::FailedPreconditionError(
           "linux.resources.memory.swap: the host's kernel has no swap accounting");
     }
-    return WriteKnob(dir, "memory.memsw.limit_in_bytes", std::to_string(*m.swap));
+    return WriteKnob(dir, "memory.memsw.limit_in_bytes", std::to_string(*swap));
   };
   if (swap_first) {
     if (auto st = set_swap(); !st.ok()) return st;
@@ -61,10 +65,15 @@ absl::Status SetMemoryV2(const Dir& dir, const Resources::Memory& m) {
   if (m.swap) {
     // The spec's swap is memory+swap (v1 semantics); v2 limits swap alone.
     int64_t swap = *m.swap;
-    if (swap > 0 && m.limit && *m.limit > 0) swap -= *m.limit;
+    if (swap > 0 && m.limit && *m.limit > 0) {
+      if (swap < *m.limit)
+        return absl::InvalidArgumentError(
+            "linux.resources.memory.swap: must be at least memory.limit");
+      swap -= *m.limit;
+    }
     if (swap < -1)
       return absl::InvalidArgumentError(
-          "linux.resources.memory.swap: must be at least memory.limit");
+          absl::StrCat("linux.resources.memory.swap: invalid value ", swap));
     if (auto st = WriteKnob(dir, "memory.swap.max", V2Limit(swap)); !st.ok()) return st;
   }
   if (m.reservation) {
