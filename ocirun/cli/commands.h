@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "absl/status/status.h"
+#include "common/unique_fd.h"
 #include "ocirun/lib/container.h"
 
 namespace ocirun::cli {
@@ -18,9 +19,20 @@ struct Invocation {
   std::function<absl::StatusOr<int>()> action;
 };
 
-// Waits for `child`, forwarding the signals we receive to it; returns its
-// exit code (128+N when killed by signal N), as runc does for run and exec.
-int WaitForwardingSignals(pid_t child);
+// What `run` and `exec` do in the foreground: forward our signals to the
+// child, relay its pty (if it has one) to our stdio, and return its exit code
+// (128+N when killed by signal N), as runc does.
+class Relay {
+ public:
+  // A socketpair standing in for --console-socket.
+  static absl::StatusOr<Relay> Make();
+  int child_end() const { return child_end_.get(); }
+  // Waits for `child`; with `terminal`, first receives its pty master.
+  absl::StatusOr<int> Run(pid_t child, bool terminal);
+
+ private:
+  gantry::UniqueFd our_end_, child_end_;
+};
 
 void RegisterExec(CLI::App& app, Invocation& inv);       // exec
 void RegisterLifecycle(CLI::App& app, Invocation& inv);  // create, start, run, delete, kill

@@ -26,9 +26,14 @@ void RegisterExec(CLI::App& app, Invocation& inv) {
     for (const auto& extra : cmd->remaining()) o.args.push_back(extra);
     inv.action = [&inv]() -> absl::StatusOr<int> {
       GANTRY_ASSIGN_OR_RETURN(Process process, ExecProcess(inv.global, o));
+      Relay relay;
+      if (!o.detach && o.console_socket.empty()) {
+        GANTRY_ASSIGN_OR_RETURN(relay, Relay::Make());
+        o.console_socket_fd = relay.child_end();
+      }
       GANTRY_ASSIGN_OR_RETURN(pid_t pid, ExecInContainer(inv.global, o, process));
       if (o.detach) return 0;
-      return WaitForwardingSignals(pid);
+      return relay.Run(pid, process.terminal);
     };
   });
 }

@@ -25,27 +25,6 @@ void AddCreateFlags(CLI::App* cmd, CreateOptions& o) {
 
 }  // namespace
 
-int WaitForwardingSignals(pid_t init) {
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, nullptr);
-  for (;;) {
-    // Reap before every wait: a SIGCHLD sent before the mask was set was
-    // discarded (its default action is to ignore), and one SIGCHLD may stand
-    // for several exits.
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (pid == init) return ExitCodeFromWaitStatus(status);
-    }
-    siginfo_t info;
-    int sig = sigwaitinfo(&all, &info);
-    if (sig < 0 || sig == SIGCHLD) continue;
-    if (sig == SIGWINCH || sig == SIGURG) continue;
-    ::kill(init, sig);
-  }
-}
-
 void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   static CreateOptions create;
   auto* create_cmd = app.add_subcommand("create", "create a container");
@@ -75,13 +54,20 @@ void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   run_cmd->add_flag("--keep", keep, "do not delete the container after it exits");
   run_cmd->callback([&inv] {
     inv.action = [&inv]() -> absl::StatusOr<int> {
-      GANTRY_ASSIGN_OR_RETURN(pid_t init, CreateContainer(inv.global, run));
+      // In the foreground without --console-socket, a terminal container's
+      // pty comes to us and we relay it, as runc does.
+      Relay relay;
+      if (!detach && run.console_socket.empty()) {
+        GANTRY_ASSIGN_OR_RETURN(relay, Relay::Make());
+        run.console_socket_fd = relay.child_end();
+      }
+      GANTRY_ASSIGN_OR_RETURN(CreatedContainer created, CreateContainer(inv.global, run));
       if (auto st = StartContainer(inv.global, run.id); !st.ok()) {
         (void)DeleteContainer(inv.global, run.id, true);
         return st;
       }
       if (detach) return 0;
-      int code = WaitForwardingSignals(init);
+      GANTRY_ASSIGN_OR_RETURN(int code, relay.Run(created.pid, created.terminal));
       if (!keep) GANTRY_RETURN_IF_ERROR(DeleteContainer(inv.global, run.id, true));
       return code;
     };

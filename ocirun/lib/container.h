@@ -27,15 +27,23 @@ struct CreateOptions {
   std::string bundle = ".";
   std::string pid_file;
   std::string console_socket;
+  // A connected socket used instead of --console-socket when the caller
+  // relays the terminal itself (`run` in the foreground); only used when
+  // process.terminal is true.
+  int console_socket_fd = -1;
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
 };
 
+struct CreatedContainer {
+  pid_t pid = 0;       // the init: a child of the caller until the caller exits
+  bool terminal = false;  // a pty master was sent to the console socket
+};
+
 // Creates the container and leaves its init blocked before the user's program.
-// Returns the init's pid; with `keep_child` the caller stays its parent
-// (for `run`), otherwise it is left to be reparented.
-absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateOptions& options);
+absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
+                                                 const CreateOptions& options);
 
 // Lets a created container's init exec the user's program; runs poststart hooks.
 absl::Status StartContainer(const GlobalOptions& global, const std::string& id);
@@ -64,6 +72,7 @@ struct ExecOptions {
   bool detach = false;
   std::string pid_file;
   std::string console_socket;
+  int console_socket_fd = -1;  // as CreateOptions::console_socket_fd
   std::vector<std::string> env;
   std::string cwd;
   std::string user;  // uid[:gid]

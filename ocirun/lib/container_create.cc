@@ -83,7 +83,8 @@ pid_t CloneInit(int flags) {
 
 }  // namespace
 
-absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateOptions& options) {
+absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
+                                                 const CreateOptions& options) {
   GANTRY_RETURN_IF_ERROR(ValidateId(options.id));
   if (global.systemd_cgroup)
     return absl::UnimplementedError(
@@ -94,7 +95,8 @@ absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateO
   std::string bundle = bundle_buf;
   GANTRY_ASSIGN_OR_RETURN(Spec spec, LoadSpec(bundle));
   if (!spec.process) return absl::InvalidArgumentError("config.json: process: required for create");
-  if (spec.process->terminal && options.console_socket.empty())
+  bool terminal = spec.process->terminal;
+  if (terminal && options.console_socket.empty() && options.console_socket_fd < 0)
     return absl::InvalidArgumentError(
         "config.json: process.terminal is true but no --console-socket was given");
   if (!spec.process->terminal && !options.console_socket.empty())
@@ -174,7 +176,7 @@ absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateO
   init.rootfs = rootfs;
   init.sync_fd = child_end.get();
   init.exec_fifo_fd = fifo.get();
-  init.console_socket_fd = console.get();
+  init.console_socket_fd = !terminal ? -1 : console ? console.get() : options.console_socket_fd;
   init.no_pivot = options.no_pivot;
   init.no_new_keyring = options.no_new_keyring;
   init.preserve_fds = options.preserve_fds;
@@ -225,7 +227,7 @@ absl::StatusOr<pid_t> CreateContainer(const GlobalOptions& global, const CreateO
         gantry::WriteFileAtomic(options.pid_file, std::to_string(pid)), "--pid-file"));
   }
   tx.Commit();
-  return pid;
+  return CreatedContainer{pid, terminal};
 }
 
 }  // namespace ocirun

@@ -129,7 +129,7 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   Status status = CurrentStatus(store, state);
   if (status == Status::kStopped) return absl::FailedPreconditionError("cannot exec in a stopped container");
   if (status == Status::kPaused) return absl::FailedPreconditionError("cannot exec in a paused container");
-  if (p.terminal && o.console_socket.empty())
+  if (p.terminal && o.console_socket.empty() && o.console_socket_fd < 0)
     return absl::InvalidArgumentError("--tty requires --console-socket");
 
   // Nothing in the container may ptrace us or open our memory or
@@ -159,7 +159,8 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
     parent_end.Release();
     SyncSocket sync(child_end.get());
     std::string exec_path;
-    auto st = ExecChildSteps(p, o, console.get(), namespaces, sync, exec_path);
+    int console_fd = !p.terminal ? -1 : console ? console.get() : o.console_socket_fd;
+    auto st = ExecChildSteps(p, o, console_fd, namespaces, sync, exec_path);
     if (!st.ok()) {
       (void)sync.Send(SyncMessage::kError, std::string(st.message()));
       _exit(1);
