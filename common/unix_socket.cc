@@ -83,12 +83,14 @@ absl::StatusOr<ReceivedFd> RecvFd(int socket) {
     n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return LastErrno("receive descriptor");
+  if (n == 0) return absl::AbortedError("receive descriptor: the peer closed the socket");
+  ReceivedFd out{UniqueFd(), std::string(body, static_cast<size_t>(n))};
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
-    return absl::InvalidArgumentError("receive descriptor: message carried no descriptor");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-  ReceivedFd out{UniqueFd(fd), std::string(body, static_cast<size_t>(n))};
+  if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+    out.fd.Reset(fd);
+  }
   while (!out.payload.empty() && out.payload.back() == '\0') out.payload.pop_back();
   return out;
 }

@@ -16,9 +16,10 @@ absl::StatusOr<UniqueFd> ListenUnixSocket(const std::string& path, unsigned mode
 // Sends `fd` with `payload` as the message body (runc sends the pty's name).
 absl::Status SendFd(int socket, int fd, const std::string& payload);
 struct ReceivedFd {
-  UniqueFd fd;
+  UniqueFd fd;  // invalid when the message carried no descriptor
   std::string payload;
 };
+// Receives one message; a closed socket is an error.
 absl::StatusOr<ReceivedFd> RecvFd(int socket);
 
 }  // namespace gantry

@@ -72,6 +72,7 @@ absl::StatusOr<int> Relay::Run(pid_t child, bool terminal) {
   gantry::UniqueFd master;
   if (terminal && our_end_) {
     GANTRY_ASSIGN_OR_RETURN(gantry::ReceivedFd received, gantry::RecvFd(our_end_.get()));
+    if (!received.fd) return absl::InternalError("console: no pty master received");
     master = std::move(received.fd);
   }
   child_end_.Reset();

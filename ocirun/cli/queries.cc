@@ -118,8 +118,9 @@ void RegisterQueries(CLI::App& app, Invocation& inv) {
   ps_cmd->add_option("-f,--format", ps_format, "table or json")->capture_default_str();
   ps_cmd->add_option("id", ps_id, "container id")->required();
   ps_cmd->add_option("ps-options", ps_args, "options passed to ps (default -ef)");
-  ps_cmd->prefix_command(false);
-  ps_cmd->allow_extras();
+  // Everything from the first option ocirun does not know goes to ps, in
+  // order ("ps ID -o pid,comm"), as runc passes it.
+  ps_cmd->prefix_command();
   ps_cmd->callback([&inv, ps_cmd] {
     for (const auto& extra : ps_cmd->remaining()) ps_args.push_back(extra);
     inv.action = [&inv] { return PrintPs(inv.global, ps_id, ps_format, ps_args); };

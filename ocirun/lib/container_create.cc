@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -23,6 +24,7 @@
 #include "ocirun/lib/container.h"
 #include "ocirun/lib/hooks.h"
 #include "ocirun/lib/init.h"
+#include "ocirun/lib/seccomp.h"
 #include "ocirun/lib/sync.h"
 
 namespace ocirun {
@@ -45,13 +47,14 @@ class CreateTransaction {
     (void)gantry::RemoveTree(state_dir_);
   }
   void SetPid(pid_t pid) { pid_ = pid; }
-  void SetCgroup(const cgroups::Manager* cgroup) { cgroup_ = cgroup; }
+  // A copy: the caller's manager is destroyed before this transaction.
+  void SetCgroup(const cgroups::Manager& cgroup) { cgroup_ = cgroup; }
   void Commit() { committed_ = true; }
 
  private:
   std::string state_dir_;
   pid_t pid_ = -1;
-  const cgroups::Manager* cgroup_ = nullptr;
+  std::optional<cgroups::Manager> cgroup_;
   bool committed_ = false;
 };
 
@@ -110,8 +113,12 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   if (!spec.process->selinux_label.empty() && ::access("/sys/fs/selinux/enforce", F_OK))
     return absl::FailedPreconditionError(
         "config.json: process.selinuxLabel: SELinux is not enabled on this host");
-  if (!spec.linux.seccomp.is_null())
-    return absl::UnimplementedError("config.json: linux.seccomp: not supported yet");
+  std::optional<SeccompFilter> seccomp;
+  if (!spec.linux.seccomp.is_null()) {
+    auto filter = SeccompFilter::Compile(spec.linux.seccomp);
+    if (!filter.ok()) return gantry::Annotate(filter.status(), "config.json");
+    seccomp.emplace(std::move(*filter));
+  }
 
   std::string rootfs = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
   char rootfs_buf[PATH_MAX];
@@ -133,7 +140,10 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
       store.ConfigCopy(options.id), *gantry::ReadFile(bundle + "/config.json"), 0600));
 
   std::string fifo_path = store.ExecFifo(options.id);
-  if (::mkfifo(fifo_path.c_str(), 0622) != 0) return gantry::LastErrno("mkfifo exec.fifo");
+  // 0622 regardless of the umask: the init may already run as an unprivileged
+  // user when it opens the fifo to wait for `start`.
+  if (::mkfifo(fifo_path.c_str(), 0622) != 0 || ::chmod(fifo_path.c_str(), 0622) != 0)
+    return gantry::LastErrno("mkfifo exec.fifo");
   UniqueFd fifo(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo) return gantry::LastErrno("open exec.fifo");
 
@@ -146,7 +156,7 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   cgroups::Manager cgroup =
       cgroups::Manager::ForContainer(layout, spec.linux.cgroups_path, options.id);
   GANTRY_RETURN_IF_ERROR(cgroup.Create());
-  tx.SetCgroup(&cgroup);
+  tx.SetCgroup(cgroup);
   Resources resources = spec.linux.resources.value_or(Resources{});
   resources.devices = cgroups::EffectiveDeviceRules(resources.devices, spec.linux.devices);
   GANTRY_RETURN_IF_ERROR(cgroup.SetResources(resources));
@@ -181,6 +191,7 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   init.no_new_keyring = options.no_new_keyring;
   init.preserve_fds = options.preserve_fds;
   init.cgroup_paths = cgroup.paths();
+  init.seccomp = seccomp ? &*seccomp : nullptr;
 
   pid_t pid = CloneInit(clone_flags);
   if (pid < 0) return gantry::LastErrno("clone container init");
@@ -219,6 +230,11 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.prestart, "prestart", hook_state));
   GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.create_runtime, "createRuntime", hook_state));
   GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kHooksDone));
+  if (seccomp && seccomp->has_notify()) {
+    GANTRY_ASSIGN_OR_RETURN(UniqueFd notify, sync.ExpectFd(SyncMessage::kSeccompFd));
+    GANTRY_RETURN_IF_ERROR(
+        seccomp->SendToListener(notify.get(), pid, StateJson(state, Status::kCreating)));
+  }
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kReady));
 
   GANTRY_RETURN_IF_ERROR(store.Save(state));

@@ -61,6 +61,7 @@ absl::StatusOr<std::vector<std::pair<UniqueFd, int>>> OpenNamespaces(pid_t pid) 
 }
 
 absl::Status ExecChildSteps(const Process& p, const ExecOptions& o, int console_fd,
+                            const SeccompFilter* seccomp,
                             const std::vector<std::pair<UniqueFd, int>>& namespaces,
                             const SyncSocket& sync, std::string& exec_path) {
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kGo));
@@ -73,14 +74,8 @@ absl::Status ExecChildSteps(const Process& p, const ExecOptions& o, int console_
     return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", p.cwd));
   GANTRY_RETURN_IF_ERROR(SetRlimits(p));
   GANTRY_ASSIGN_OR_RETURN(exec_path, LookPath(p.args[0], p.env));
-  GANTRY_RETURN_IF_ERROR(SwitchUserAndCapabilities(p));
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return gantry::LastErrno("process.noNewPrivileges");
-  ::umask(p.user.umask ? static_cast<mode_t>(*p.user.umask) : 022);
-  unsigned first = 3 + static_cast<unsigned>(o.preserve_fds);
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    return gantry::LastErrno("close_range");
-  return absl::OkStatus();
+  GANTRY_RETURN_IF_ERROR(FinalizeProcess(p, seccomp, sync));
+  return CloseInheritedFds(o.preserve_fds);
 }
 
 }  // namespace
@@ -137,6 +132,14 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_DUMPABLE");
 
   GANTRY_ASSIGN_OR_RETURN(auto namespaces, OpenNamespaces(state.pid));
+  // The container's seccomp filter applies to every process in it.
+  std::optional<SeccompFilter> seccomp;
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json config, gantry::ReadJsonFile(store.ConfigCopy(o.id)));
+  if (config.contains("linux") && config["linux"].contains("seccomp") &&
+      !config["linux"]["seccomp"].is_null()) {
+    GANTRY_ASSIGN_OR_RETURN(SeccompFilter filter, SeccompFilter::Compile(config["linux"]["seccomp"]));
+    seccomp.emplace(std::move(filter));
+  }
   UniqueFd console;
   if (!o.console_socket.empty()) {
     GANTRY_ASSIGN_OR_RETURN(console, gantry::ConnectUnixSocket(o.console_socket));
@@ -160,7 +163,8 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
     SyncSocket sync(child_end.get());
     std::string exec_path;
     int console_fd = !p.terminal ? -1 : console ? console.get() : o.console_socket_fd;
-    auto st = ExecChildSteps(p, o, console_fd, namespaces, sync, exec_path);
+    auto st = ExecChildSteps(p, o, console_fd, seccomp ? &*seccomp : nullptr, namespaces, sync,
+                             exec_path);
     if (!st.ok()) {
       (void)sync.Send(SyncMessage::kError, std::string(st.message()));
       _exit(1);
@@ -180,6 +184,12 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   if (auto st = cgroups::Manager::FromPaths(state.cgroup_paths, layout).AddProcess(pid); !st.ok())
     return fail(st);
   if (auto st = sync.Send(SyncMessage::kGo); !st.ok()) return fail(st);
+  if (seccomp && seccomp->has_notify()) {
+    auto notify = sync.ExpectFd(SyncMessage::kSeccompFd);
+    if (!notify.ok()) return fail(notify.status());
+    auto st = seccomp->SendToListener(notify->get(), pid, StateJson(state, status));
+    if (!st.ok()) return fail(st);
+  }
   if (auto st = sync.Expect(SyncMessage::kReady); !st.ok()) return fail(st);
   if (!o.pid_file.empty()) {
     if (auto st = gantry::WriteFileAtomic(o.pid_file, std::to_string(pid)); !st.ok())

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <linux/close_range.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <string>
@@ -51,6 +54,32 @@ absl::Status SwitchUserAndCapabilities(const Process& p) {
     return gantry::LastErrno(absl::StrCat("process.user.uid: setresuid ", p.user.uid));
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_KEEPCAPS");
   if (p.capabilities) GANTRY_RETURN_IF_ERROR(ApplyCapabilitySets(*p.capabilities));
+  return absl::OkStatus();
+}
+
+namespace {
+absl::Status LoadSeccomp(const SeccompFilter& seccomp, const SyncSocket& sync) {
+  GANTRY_ASSIGN_OR_RETURN(gantry::UniqueFd notify, seccomp.Load());
+  if (notify) GANTRY_RETURN_IF_ERROR(sync.SendFd(SyncMessage::kSeccompFd, notify.get()));
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status FinalizeProcess(const Process& p, const SeccompFilter* seccomp,
+                             const SyncSocket& sync) {
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return gantry::LastErrno("process.noNewPrivileges");
+  if (seccomp && !p.no_new_privileges) GANTRY_RETURN_IF_ERROR(LoadSeccomp(*seccomp, sync));
+  GANTRY_RETURN_IF_ERROR(SwitchUserAndCapabilities(p));
+  if (seccomp && p.no_new_privileges) GANTRY_RETURN_IF_ERROR(LoadSeccomp(*seccomp, sync));
+  ::umask(p.user.umask ? static_cast<mode_t>(*p.user.umask) : 022);
+  return absl::OkStatus();
+}
+
+absl::Status CloseInheritedFds(int preserve_fds) {
+  unsigned first = 3 + static_cast<unsigned>(preserve_fds);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    return gantry::LastErrno("close_range");
   return absl::OkStatus();
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include "absl/status/status.h"
+#include "ocirun/lib/seccomp.h"
 #include "ocirun/lib/spec.h"
+#include "ocirun/lib/sync.h"
 
 namespace ocirun {
 
@@ -13,5 +15,16 @@ absl::Status SetRlimits(const Process& process);
 // capabilities across it (PR_SET_KEEPCAPS), then sets the final capability sets,
 // as runc's finalizeNamespace does.
 absl::Status SwitchUserAndCapabilities(const Process& process);
+
+// The whole last stretch in runc's order: no_new_privs, the seccomp filter
+// (before the user switch when it needs CAP_SYS_ADMIN, i.e. without
+// no_new_privs; after it otherwise), the user switch, the umask. A seccomp
+// notify fd is handed to the runtime over `sync`.
+absl::Status FinalizeProcess(const Process& process, const SeccompFilter* seccomp,
+                             const SyncSocket& sync);
+
+// Marks every descriptor above stdio and the preserved ones close-on-exec, so
+// no host fd reaches the user's program (CVE-2024-21626).
+absl::Status CloseInheritedFds(int preserve_fds);
 
 }  // namespace ocirun

@@ -96,29 +96,21 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string&
   if (::chdir(process.cwd.c_str()) != 0)
     return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", process.cwd));
   GANTRY_ASSIGN_OR_RETURN(exec_path, LookPath(process.args[0], process.env));
+  // Privileges go before `create` returns, as with runc: a created container
+  // already runs as its user, with its capabilities and seccomp filter.
+  GANTRY_RETURN_IF_ERROR(FinalizeProcess(process, c.seccomp, sync));
   return absl::OkStatus();
 }
 
-// After `start`: the parts that drop privileges, then exec.
+// After `start`: startContainer hooks, then exec.
 absl::Status FinalSteps(const InitConfig& c) {
   const Spec& spec = *c.spec;
-  const Process& process = *spec.process;
   if (!spec.hooks.start_container.empty()) {
     nlohmann::json state = {{"ociVersion", spec.oci_version}, {"status", "created"},
                             {"pid", ::getpid()}};
     GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.start_container, "startContainer", state.dump()));
   }
-  GANTRY_RETURN_IF_ERROR(SwitchUserAndCapabilities(process));
-  if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return gantry::LastErrno("process.noNewPrivileges");
-  if (process.user.umask) ::umask(static_cast<mode_t>(*process.user.umask));
-  else ::umask(022);
-  // No descriptor of ours may reach the user's program (CVE-2024-21626): all
-  // but stdio and the preserved ones are closed on exec.
-  unsigned first = 3 + static_cast<unsigned>(c.preserve_fds);
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    return gantry::LastErrno("close_range");
-  return absl::OkStatus();
+  return CloseInheritedFds(c.preserve_fds);
 }
 
 [[noreturn]] void Fail(const SyncSocket* sync, const absl::Status& status) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "ocirun/lib/seccomp.h"
 #include "ocirun/lib/spec.h"
 
 namespace ocirun {
@@ -19,6 +20,7 @@ struct InitConfig {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  const SeccompFilter* seccomp = nullptr;  // compiled by the runtime before clone
   std::map<std::string, std::string> cgroup_paths;
 };
 

@@ -355,6 +355,12 @@ absl::Status EnterRootfs(const RootfsOptions& options) {
 }
 
 absl::Status FinishRootfs(const Spec& spec) {
+  // Sysctls first, as runc does: /proc/sys is usually in readonlyPaths.
+  for (const auto& [key, value] : spec.linux.sysctl) {
+    std::string path = absl::StrCat("/proc/sys/", absl::StrReplaceAll(key, {{".", "/"}}));
+    GANTRY_RETURN_IF_ERROR(
+        gantry::Annotate(gantry::WriteExistingFile(path, value), absl::StrCat("linux.sysctl.", key)));
+  }
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return gantry::LastErrno("open /");
   for (const auto& path : spec.linux.readonly_paths) {
@@ -385,11 +391,6 @@ absl::Status FinishRootfs(const Spec& spec) {
   if (spec.root.readonly) {
     if (::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
       return gantry::LastErrno("remount / read-only");
-  }
-  for (const auto& [key, value] : spec.linux.sysctl) {
-    std::string path = absl::StrCat("/proc/sys/", absl::StrReplaceAll(key, {{".", "/"}}));
-    GANTRY_RETURN_IF_ERROR(
-        gantry::Annotate(gantry::WriteExistingFile(path, value), absl::StrCat("linux.sysctl.", key)));
   }
   return absl::OkStatus();
 }

@@ -22,7 +22,7 @@ struct RootfsOptions {
 absl::Status PrepareRootfs(const Spec& spec, const RootfsOptions& options);
 // pivot_root (or MS_MOVE + chroot with no_pivot) into the prepared rootfs.
 absl::Status EnterRootfs(const RootfsOptions& options);
-// After pivot_root: masked paths, read-only paths, read-only root, sysctls.
+// After pivot_root: sysctls, read-only paths, masked paths, read-only root.
 absl::Status FinishRootfs(const Spec& spec);
 
 // Mount flags and data parsed from OCI mount options.

@@ -120,8 +120,8 @@ std::vector<std::string> StateStore::List() const {
 Status CurrentStatus(const StateStore& store, const ContainerState& state) {
   auto start = ProcessStartTime(state.pid);
   if (!start || *start != state.pid_start_time) return Status::kStopped;
-  // The init blocks on the exec fifo until `start` opens and removes it.
-  if (::access(store.ExecFifo(state.id).c_str(), F_OK) == 0) return Status::kCreated;
+  // Frozen first: a created container can be paused too (as with runc), and
+  // `start` must then refuse it rather than wait on a frozen init.
   auto freezer = state.cgroup_paths.find("freezer");
   if (freezer != state.cgroup_paths.end()) {
     auto layout = cgroups::Layout::Discover();
@@ -130,6 +130,8 @@ Status CurrentStatus(const StateStore& store, const ContainerState& state) {
       if (frozen.ok() && *frozen) return Status::kPaused;
     }
   }
+  // The init blocks on the exec fifo until `start` opens and removes it.
+  if (::access(store.ExecFifo(state.id).c_str(), F_OK) == 0) return Status::kCreated;
   return Status::kRunning;
 }
 

@@ -6,6 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "common/unix_socket.h"
 
 namespace ocirun {
 
@@ -13,6 +15,7 @@ enum class SyncMessage : char {
   kGo = 'g',             // runtime -> init: cgroup joined, id maps written
   kRunCreateHooks = 'h', // init -> runtime: namespaces and mounts done, run prestart/createRuntime
   kHooksDone = 'd',      // runtime -> init: carry on to pivot_root
+  kSeccompFd = 's',      // init -> runtime: the seccomp notify fd, for listenerPath
   kReady = 'r',          // init -> runtime: created, now blocked on the exec fifo
   kError = 'e',          // init -> runtime: followed by the error text
 };
@@ -21,11 +24,15 @@ class SyncSocket {
  public:
   explicit SyncSocket(int fd) : fd_(fd) {}
   absl::Status Send(SyncMessage message, const std::string& text = "") const;
+  absl::Status SendFd(SyncMessage message, int fd) const;
   // Waits for `expected`; an init error or a closed socket becomes the error.
   absl::Status Expect(SyncMessage expected) const;
+  // Same, for a message carrying a descriptor.
+  absl::StatusOr<gantry::UniqueFd> ExpectFd(SyncMessage expected) const;
   int fd() const { return fd_; }
 
  private:
+  absl::StatusOr<gantry::ReceivedFd> Receive(SyncMessage expected) const;
   int fd_;
 };
 

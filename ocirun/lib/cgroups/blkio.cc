@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "ocirun/lib/cgroups/controllers.h"
 
@@ -5,13 +7,19 @@ namespace ocirun::cgroups {
 
 absl::Status SetBlkio(const Dir& dir, const Resources::BlockIo& io) {
   bool v1 = dir.version == Version::kV1;
-  if (io.weight) {
+  // A weight of 0 means "unset" (Docker always sends one), as in runc.
+  if (io.weight && *io.weight != 0) {
     // v2's io.weight is 1..10000 where v1's blkio.weight is 10..1000.
     std::string value = v1 ? std::to_string(*io.weight)
                            : absl::StrCat("default ", 1 + (*io.weight - 10) * 9999 / 990);
-    GANTRY_RETURN_IF_ERROR(WriteKnob(dir, v1 ? "blkio.weight" : "io.weight", value));
+    // Kernels without CFQ have only BFQ's weight file on v1.
+    std::string file = !v1 ? "io.weight"
+                       : ::access((dir.path + "/blkio.weight").c_str(), F_OK) == 0
+                           ? "blkio.weight"
+                           : "blkio.bfq.weight";
+    GANTRY_RETURN_IF_ERROR(WriteKnob(dir, file, value));
   }
-  if (io.leaf_weight && v1)
+  if (io.leaf_weight && *io.leaf_weight != 0 && v1)
     GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "blkio.leaf_weight", std::to_string(*io.leaf_weight)));
   for (const auto& d : io.weight_device) {
     if (d.weight)

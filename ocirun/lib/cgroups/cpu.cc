@@ -8,7 +8,9 @@ namespace ocirun::cgroups {
 
 absl::Status SetCpu(const Dir& dir, const Resources::Cpu& c) {
   if (dir.version == Version::kV1) {
-    if (c.shares) GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.shares", std::to_string(*c.shares)));
+    // Shares of 0 mean "unset" (Docker always sends them), as in runc.
+    if (c.shares && *c.shares != 0)
+      GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.shares", std::to_string(*c.shares)));
     if (c.period)
       GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.cfs_period_us", std::to_string(*c.period)));
     if (c.quota)
