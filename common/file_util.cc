@@ -43,12 +43,14 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
 }
 }  // namespace
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode,
+                             Durability durability) {
   std::string tmp = absl::StrCat(path, ".tmp-", ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return LastErrno(absl::StrCat("create ", tmp));
   absl::Status st = WriteAll(fd.get(), data, tmp);
-  if (st.ok() && ::fsync(fd.get()) != 0) st = LastErrno(absl::StrCat("fsync ", tmp));
+  if (st.ok() && durability == Durability::kDurable && ::fsync(fd.get()) != 0)
+    st = LastErrno(absl::StrCat("fsync ", tmp));
   fd.Reset();
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
     st = LastErrno(absl::StrCat("rename ", tmp, " to ", path));

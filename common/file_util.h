@@ -12,9 +12,15 @@ namespace gantry {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Writes `data` to a temporary file beside `path`, fsyncs it and renames it
-// over `path`: readers see the old or the new content, never a mix.
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644);
+// Whether WriteFileAtomic flushes to disk before renaming. Runtime state
+// under /run does not outlive a reboot, so it needs no fsync (and ocirun's
+// start-up time would pay for one).
+enum class Durability { kDurable, kVolatile };
+
+// Writes `data` to a temporary file beside `path`, fsyncs it (when durable) and
+// renames it over `path`: readers see the old or the new content, never a mix.
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode = 0644,
+                             Durability durability = Durability::kDurable);
 
 // Writes to an existing file (cgroup and /proc knobs); no truncation or rename.
 absl::Status WriteExistingFile(const std::string& path, absl::string_view data);

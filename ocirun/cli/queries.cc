@@ -26,7 +26,11 @@ absl::StatusOr<int> PrintList(const GlobalOptions& global, const std::string& fo
   }
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : entries) out.push_back(StateJson(e.state, e.status));
+    for (const auto& e : entries) {
+      out.push_back(StateJson(e.state, e.status));
+      // Like the table (and runc), the list names the owner that state leaves empty.
+      if (e.state.owner.empty()) out.back()["owner"] = "root";
+    }
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
@@ -117,10 +121,10 @@ void RegisterQueries(CLI::App& app, Invocation& inv) {
   auto* ps_cmd = app.add_subcommand("ps", "display the processes running inside a container");
   ps_cmd->add_option("-f,--format", ps_format, "table or json")->capture_default_str();
   ps_cmd->add_option("id", ps_id, "container id")->required();
-  ps_cmd->add_option("ps-options", ps_args, "options passed to ps (default -ef)");
-  // Everything from the first option ocirun does not know goes to ps, in
-  // order ("ps ID -o pid,comm"), as runc passes it.
+  // Whatever follows the id goes to ps (default -ef) in its order: a
+  // positional for it would take "pid,comm" before "-o" in "ps ID -o pid,comm".
   ps_cmd->prefix_command();
+  ps_cmd->footer("Arguments after the container id are passed to ps (default: -ef).");
   ps_cmd->callback([&inv, ps_cmd] {
     for (const auto& extra : ps_cmd->remaining()) ps_args.push_back(extra);
     inv.action = [&inv] { return PrintPs(inv.global, ps_id, ps_format, ps_args); };

@@ -136,8 +136,9 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
     return gantry::LastErrno(absl::StrCat("mkdir ", dir));
   }
   CreateTransaction tx(dir);
-  GANTRY_RETURN_IF_ERROR(gantry::WriteFileAtomic(
-      store.ConfigCopy(options.id), *gantry::ReadFile(bundle + "/config.json"), 0600));
+  GANTRY_ASSIGN_OR_RETURN(std::string config_text, gantry::ReadFile(bundle + "/config.json"));
+  GANTRY_RETURN_IF_ERROR(gantry::WriteFileAtomic(store.ConfigCopy(options.id), config_text, 0600,
+                                                 gantry::Durability::kVolatile));
 
   std::string fifo_path = store.ExecFifo(options.id);
   // 0622 regardless of the umask: the init may already run as an unprivileged
@@ -163,7 +164,10 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
 
   int clone_flags = 0;
   for (const auto& ns : spec.linux.namespaces) {
-    if (ns.path.empty() && ns.clone_flag != CLONE_NEWTIME) clone_flags |= ns.clone_flag;
+    // A new cgroup namespace is rooted where its creator is: the init
+    // unshares it once it is in the container's cgroup (see init.cc).
+    if (ns.path.empty() && ns.clone_flag != CLONE_NEWTIME && ns.clone_flag != CLONE_NEWCGROUP)
+      clone_flags |= ns.clone_flag;
   }
   if (const Namespace* pidns = spec.linux.FindNamespace(CLONE_NEWPID); pidns && !pidns->path.empty()) {
     // setns to a pid namespace only affects children: join it before clone.
@@ -203,7 +207,6 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   child_end.Reset();
   SyncSocket sync(parent_end.get());
 
-  GANTRY_RETURN_IF_ERROR(cgroup.AddProcess(pid));
   if (clone_flags & CLONE_NEWUSER) GANTRY_RETURN_IF_ERROR(WriteIdMaps(pid, spec.linux));
   if (spec.process->oom_score_adj) {
     GANTRY_RETURN_IF_ERROR(gantry::Annotate(
@@ -212,6 +215,15 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
         "process.oomScoreAdj"));
   }
   GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kGo));
+  // While the init prepares its rootfs (see init.cc). Should it fail and exit
+  // meanwhile, its own error (queued on the socket) is the one to report.
+  auto init_failure = [&](const absl::Status& ours) -> absl::Status {
+    if (ProcessStartTime(pid)) return ours;  // still alive: it is waiting for us
+    absl::Status theirs = sync.Expect(SyncMessage::kRunCreateHooks);
+    return theirs.ok() ? ours : theirs;
+  };
+  if (auto st = cgroup.AddProcess(pid); !st.ok()) return init_failure(st);
+  if (auto st = sync.Send(SyncMessage::kCgroupJoined); !st.ok()) return init_failure(st);
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kRunCreateHooks));
 
   ContainerState state;

@@ -36,10 +36,13 @@ absl::Status DeleteContainer(const GlobalOptions& global, const std::string& id,
   StateStore store(global.root);
   auto loaded = store.Load(id);
   if (!loaded.ok()) {
-    // A directory left without a state file (crash during create) is removed by --force.
-    if (force && loaded.status().code() == absl::StatusCode::kNotFound &&
-        ::access(store.Dir(id).c_str(), F_OK) == 0)
-      return store.Remove(id);
+    // As runc: --force succeeds on a missing container (containerd's shim
+    // force-deletes after a plain delete), removing a directory left
+    // without a state file by a crash during create.
+    if (force && loaded.status().code() == absl::StatusCode::kNotFound) {
+      if (::access(store.Dir(id).c_str(), F_OK) == 0) return store.Remove(id);
+      return absl::OkStatus();
+    }
     return loaded.status();
   }
   ContainerState state = *loaded;

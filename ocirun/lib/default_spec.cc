@@ -196,8 +196,12 @@ nlohmann::ordered_json DefaultSpec(bool rootless) {
     if (ns["type"] != "network") namespaces.push_back(ns);
   namespaces.push_back({{"type", "user"}});
   lx["namespaces"] = namespaces;
-  lx["uidMappings"] = {{{"containerID", 0}, {"hostID", ::geteuid()}, {"size", 1}}};
-  lx["gidMappings"] = {{{"containerID", 0}, {"hostID", ::getegid()}, {"size", 1}}};
+  // The mappings go first, where runc's Go struct puts them in its output.
+  nlohmann::ordered_json mapped = {
+      {"uidMappings", {{{"containerID", 0}, {"hostID", ::geteuid()}, {"size", 1}}}},
+      {"gidMappings", {{{"containerID", 0}, {"hostID", ::getegid()}, {"size", 1}}}}};
+  for (auto& [key, value] : lx.items()) mapped[key] = value;
+  lx = std::move(mapped);
   for (auto& m : spec["mounts"]) {
     if (m["type"] == "devpts") {
       nlohmann::ordered_json opts = nlohmann::ordered_json::array();

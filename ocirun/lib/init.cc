@@ -50,6 +50,16 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string&
       return gantry::LastErrno("become root in the user namespace");
   }
   GANTRY_RETURN_IF_ERROR(JoinNamespaces(spec, /*user_first=*/false));
+  // Moving a task between cgroups is slow (the kernel waits for an RCU grace
+  // period), so the runtime does it while we set up the rootfs; we wait for
+  // it as late as possible: before a new cgroup namespace, which must show the
+  // container's cgroup as "/" (as with runc), or else before the hooks.
+  const Namespace* cgns = spec.linux.FindNamespace(CLONE_NEWCGROUP);
+  bool new_cgroupns = cgns && cgns->path.empty();
+  if (new_cgroupns) {
+    GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kCgroupJoined));
+    if (::unshare(CLONE_NEWCGROUP) != 0) return gantry::LastErrno("unshare cgroup namespace");
+  }
   if (::setsid() < 0) return gantry::LastErrno("setsid");
 
   if (const Namespace* uts = spec.linux.FindNamespace(CLONE_NEWUTS)) {
@@ -65,6 +75,7 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string&
   RootfsOptions rootfs{c.rootfs, c.no_pivot, c.cgroup_paths, new_userns};
   if (own_mount_ns) GANTRY_RETURN_IF_ERROR(PrepareRootfs(spec, rootfs));
 
+  if (!new_cgroupns) GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kCgroupJoined));
   GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kRunCreateHooks));
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kHooksDone));
   if (!spec.hooks.create_container.empty()) {

@@ -388,6 +388,10 @@ absl::Status FinishRootfs(const Spec& spec) {
       GANTRY_RETURN_IF_ERROR(MountAt("/dev/null", fd->get(), path, "", MS_BIND, ""));
     }
   }
+  // Like runc, a missing process.cwd is made, before / can turn read-only.
+  if (spec.process)
+    GANTRY_RETURN_IF_ERROR(
+        gantry::Annotate(MkdirAllInRoot(root.get(), spec.process->cwd).status(), "process.cwd"));
   if (spec.root.readonly) {
     if (::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
       return gantry::LastErrno("remount / read-only");

@@ -96,7 +96,8 @@ absl::Status StateStore::Save(const ContainerState& s) const {
       {"own_pid_namespace", s.own_pid_namespace},
       {"systemd_cgroup", s.systemd_cgroup},
   };
-  return gantry::WriteFileAtomic(Dir(s.id) + "/state.json", doc.dump(), 0600);
+  return gantry::WriteFileAtomic(Dir(s.id) + "/state.json", doc.dump(), 0600,
+                                 gantry::Durability::kVolatile);
 }
 
 absl::Status StateStore::Remove(const std::string& id) const {
@@ -136,8 +137,9 @@ Status CurrentStatus(const StateStore& store, const ContainerState& state) {
 }
 
 nlohmann::json StateJson(const ContainerState& s, Status status) {
+  // runc reports the runtime-spec version it implements, not the bundle's.
   nlohmann::json j = {
-      {"ociVersion", "1.0.2"}, {"id", s.id},       {"pid", status == Status::kStopped ? 0 : s.pid},
+      {"ociVersion", "1.0.2-dev"}, {"id", s.id}, {"pid", status == Status::kStopped ? 0 : s.pid},
       {"status", StatusName(status)}, {"bundle", s.bundle}, {"rootfs", s.rootfs},
       {"created", s.created}, {"owner", s.owner},
   };

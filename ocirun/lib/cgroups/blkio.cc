@@ -5,10 +5,12 @@
 
 namespace ocirun::cgroups {
 
-absl::Status SetBlkio(const Dir& dir, const Resources::BlockIo& io) {
+absl::Status SetBlkio(const Dir& dir, const Resources::BlockIo& block_io) {
+  Resources::BlockIo io = block_io;
+  ZeroMeansUnset(io.weight);
+  ZeroMeansUnset(io.leaf_weight);
   bool v1 = dir.version == Version::kV1;
-  // A weight of 0 means "unset" (Docker always sends one), as in runc.
-  if (io.weight && *io.weight != 0) {
+  if (io.weight) {
     // v2's io.weight is 1..10000 where v1's blkio.weight is 10..1000.
     std::string value = v1 ? std::to_string(*io.weight)
                            : absl::StrCat("default ", 1 + (*io.weight - 10) * 9999 / 990);
@@ -19,7 +21,7 @@ absl::Status SetBlkio(const Dir& dir, const Resources::BlockIo& io) {
                            : "blkio.bfq.weight";
     GANTRY_RETURN_IF_ERROR(WriteKnob(dir, file, value));
   }
-  if (io.leaf_weight && *io.leaf_weight != 0 && v1)
+  if (io.leaf_weight && v1)
     GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "blkio.leaf_weight", std::to_string(*io.leaf_weight)));
   for (const auto& d : io.weight_device) {
     if (d.weight)

@@ -2,6 +2,8 @@
 // directory. The manager calls the ones whose controller the host has.
 #pragma once
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -28,6 +30,13 @@ absl::StatusOr<bool> ReadFrozen(const Dir& dir);
 void MemoryStats(const Dir& dir, nlohmann::json& out);
 void CpuStats(const Dir& dir, nlohmann::json& out);
 void PidsStats(const Dir& dir, nlohmann::json& out);
+
+// runc reads 0 in most resource fields as "not set", and Docker sends 0 for
+// everything the user did not set: such a field is dropped before writing.
+template <typename T>
+void ZeroMeansUnset(std::optional<T>& value) {
+  if (value && *value == 0) value.reset();
+}
 
 // Shared file helpers for the controller files.
 absl::Status WriteKnob(const Dir& dir, const std::string& file, const std::string& value);

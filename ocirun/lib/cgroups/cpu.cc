@@ -6,11 +6,15 @@
 
 namespace ocirun::cgroups {
 
-absl::Status SetCpu(const Dir& dir, const Resources::Cpu& c) {
+absl::Status SetCpu(const Dir& dir, const Resources::Cpu& cpu) {
+  Resources::Cpu c = cpu;
+  ZeroMeansUnset(c.shares);
+  ZeroMeansUnset(c.quota);
+  ZeroMeansUnset(c.period);
+  ZeroMeansUnset(c.realtime_period);
+  ZeroMeansUnset(c.realtime_runtime);
   if (dir.version == Version::kV1) {
-    // Shares of 0 mean "unset" (Docker always sends them), as in runc.
-    if (c.shares && *c.shares != 0)
-      GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.shares", std::to_string(*c.shares)));
+    if (c.shares) GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.shares", std::to_string(*c.shares)));
     if (c.period)
       GANTRY_RETURN_IF_ERROR(WriteKnob(dir, "cpu.cfs_period_us", std::to_string(*c.period)));
     if (c.quota)

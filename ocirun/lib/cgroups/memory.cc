@@ -84,7 +84,11 @@ absl::Status SetMemoryV2(const Dir& dir, const Resources::Memory& m) {
 
 }  // namespace
 
-absl::Status SetMemory(const Dir& dir, const Resources::Memory& m) {
+absl::Status SetMemory(const Dir& dir, const Resources::Memory& memory) {
+  Resources::Memory m = memory;
+  ZeroMeansUnset(m.limit);
+  ZeroMeansUnset(m.swap);
+  ZeroMeansUnset(m.reservation);
   return dir.version == Version::kV1 ? SetMemoryV1(dir, m) : SetMemoryV2(dir, m);
 }
 
