@@ -48,16 +48,17 @@ absl::StatusOr<int> ParseSignal(const std::string& text) {
     const char* abbrev = sigabbrev_np(sig);
     if (abbrev && name == abbrev) return sig;
   }
-  if (absl::StartsWith(name, "RTMIN")) {
-    int offset = 0;
-    if (name == "RTMIN" || (absl::SimpleAtoi(name.substr(6), &offset) && name[5] == '+'))
-      return SIGRTMIN + offset;
-  }
-  if (absl::StartsWith(name, "RTMAX")) {
-    int offset = 0;
-    if (name == "RTMAX" || (absl::SimpleAtoi(name.substr(6), &offset) && name[5] == '-'))
-      return SIGRTMAX - offset;
-  }
+  // RTMIN+n and RTMAX-n, with n keeping the signal within the real-time range.
+  int offset = 0;
+  int span = SIGRTMAX - SIGRTMIN;
+  auto rt_offset = [&](char sign) {
+    return name.size() > 6 && name[5] == sign && absl::SimpleAtoi(name.substr(6), &offset) &&
+           offset >= 0 && offset <= span;
+  };
+  if (name == "RTMIN") return SIGRTMIN;
+  if (name == "RTMAX") return SIGRTMAX;
+  if (absl::StartsWith(name, "RTMIN") && rt_offset('+')) return SIGRTMIN + offset;
+  if (absl::StartsWith(name, "RTMAX") && rt_offset('-')) return SIGRTMAX - offset;
   return absl::InvalidArgumentError(absl::StrCat("unknown signal \"", text, "\""));
 }
 

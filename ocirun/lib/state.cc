@@ -41,12 +41,11 @@ absl::Status ValidateId(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("container id cannot be empty");
   if (id.size() > 1024) return bad("longer than 1024 bytes");
   if (id == "." || id == "..") return bad("reserved name");
-  for (size_t i = 0; i < id.size(); ++i) {
-    char c = id[i];
+  // runc's rule: ^[\w+.-]+$ (so "_a", ".a" and "+a" are valid ids).
+  for (char c : id) {
     bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (alnum) continue;
-    if (i > 0 && (c == '_' || c == '+' || c == '-' || c == '.')) continue;
-    return bad("only [A-Za-z0-9] then [A-Za-z0-9_+.-] are allowed");
+    if (alnum || c == '_' || c == '+' || c == '-' || c == '.') continue;
+    return bad("only [A-Za-z0-9_+.-] are allowed");
   }
   return absl::OkStatus();
 }

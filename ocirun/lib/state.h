@@ -53,7 +53,7 @@ class StateStore {
   std::string root_;
 };
 
-// Checks an id as runc does: [A-Za-z0-9][A-Za-z0-9_+.-]*, at most 1024 bytes.
+// Checks an id as runc does: [A-Za-z0-9_+.-]+ but not "." or "..", at most 1024 bytes.
 absl::Status ValidateId(const std::string& id);
 
 // Start time of a live process, or nullopt when it is gone or a zombie.

@@ -63,6 +63,8 @@ TEST_CASE("signals are accepted by name, SIG-prefixed name or number", "[process
     CHECK(ocirun::ParseSignal("-9").status().message() == "invalid signal \"-9\"");
     CHECK(ocirun::ParseSignal("65").status().message() == "invalid signal \"65\"");
     CHECK(ocirun::ParseSignal("RTMIN-1").status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_FALSE(ocirun::ParseSignal("RTMAX-40").ok());
+    CHECK_FALSE(ocirun::ParseSignal("RTMIN+40").ok());
   }
 }
 

@@ -6,7 +6,8 @@
 #include "ocirun/lib/state.h"
 
 TEST_CASE("container ids: letters, digits and _+.- only", "[state]") {
-  for (const char* id : {"a", "abc", "A1", "my_container+1.2-3", "0123456789abcdef"}) {
+  for (const char* id : {"a", "abc", "A1", "my_container+1.2-3", "0123456789abcdef", "_a", ".a",
+                         "+x", "-"}) {
     INFO(id);
     CHECK(ocirun::ValidateId(id).ok());
   }
@@ -14,7 +15,7 @@ TEST_CASE("container ids: letters, digits and _+.- only", "[state]") {
 
   CHECK(ocirun::ValidateId("").message() == "container id cannot be empty");
   CHECK(ocirun::ValidateId("a b").message() ==
-        "invalid container id \"a b\": only [A-Za-z0-9] then [A-Za-z0-9_+.-] are allowed");
+        "invalid container id \"a b\": only [A-Za-z0-9_+.-] are allowed");
   for (const char* id : {"a/b", "../x", "x\n", "caf\xc3\xa9", "a:b"}) {
     INFO(id);
     CHECK(ocirun::ValidateId(id).code() == absl::StatusCode::kInvalidArgument);
