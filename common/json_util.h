@@ -113,7 +113,8 @@ class JsonReader {
     } else if constexpr (std::is_integral_v<T>) {
       if (!v.is_number_integer()) return Fail(field, "expected integer"), false;
       if constexpr (std::is_unsigned_v<T>) {
-        if (v.is_number_unsigned()) {
+        // JSON built in code may hold a non-negative value as a signed integer.
+        if (v.is_number_unsigned() || v.get<std::int64_t>() >= 0) {
           auto u = v.get<std::uint64_t>();
           if (u > std::numeric_limits<T>::max()) return Fail(field, "integer out of range"), false;
           out = static_cast<T>(u);

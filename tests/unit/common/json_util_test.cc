@@ -45,6 +45,15 @@ TEST_CASE("type errors name the field by its full path", "[json]") {
   CHECK(problem(R"({"terminal":"yes"})", false, "terminal") == "process.terminal: expected boolean");
 }
 
+TEST_CASE("non-negative signed integers fill unsigned fields", "[json]") {
+  json doc = {{"uid", json::number_integer_t{1000}}};
+  uint32_t uid = 0;
+  JsonReader r(doc, "user");
+  r.Required("uid", uid);
+  CHECK(r.ok());
+  CHECK(uid == 1000);
+}
+
 TEST_CASE("missing required fields and non-objects are reported", "[json]") {
   json doc = json::parse(R"({"root":{}})");
   JsonReader top(doc, "");
