@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev libarchive-dev libcap-dev libnl-route-3-dev libmnl-dev
   libnftables-dev libcli11-dev libspdlog-dev catch2
   # test fixtures, peers and tools the tests drive
-  busybox-static docker-registry skopeo runc iproute2 iptables nftables
+  busybox-static docker-registry skopeo runc docker.io iproute2 iptables nftables
   util-linux procps kmod
 )
 
