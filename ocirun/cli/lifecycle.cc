@@ -62,6 +62,15 @@ void RegisterLifecycle(CLI::App& app, Invocation& inv) {
         run.console_socket_fd = relay.child_end();
       }
       GANTRY_ASSIGN_OR_RETURN(CreatedContainer created, CreateContainer(inv.global, run));
+      if (!detach) {
+        // Once the program runs, a signal to us is meant for it: keep signals
+        // pending from before start until the relay forwards them, or one
+        // sent right after start would kill us instead (runc, too, catches
+        // them before it starts the process).
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, nullptr);
+      }
       if (auto st = StartContainer(inv.global, run.id); !st.ok()) {
         (void)DeleteContainer(inv.global, run.id, true);
         return st;

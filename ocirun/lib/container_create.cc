@@ -175,10 +175,11 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
     if (!fd || ::setns(fd.get(), CLONE_NEWPID) != 0)
       return gantry::LastErrno(absl::StrCat("join pid namespace ", pidns->path));
   }
-  if (const Namespace* timens = spec.linux.FindNamespace(CLONE_NEWTIME)) {
-    if (timens->path.empty() ? ::unshare(CLONE_NEWTIME) != 0 : false)
-      return gantry::LastErrno("unshare time namespace");
-  }
+  // clone() cannot make a time namespace; unshare makes one for our children
+  // (a joined one is entered by the init, see init.cc).
+  if (const Namespace* timens = spec.linux.FindNamespace(CLONE_NEWTIME);
+      timens && timens->path.empty() && ::unshare(CLONE_NEWTIME) != 0)
+    return gantry::LastErrno("unshare time namespace");
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)

@@ -28,6 +28,10 @@ absl::Status RunHook(const Hook& hook, const std::string& kind, size_t index,
   pid_t pid = ::fork();
   if (pid < 0) return gantry::LastErrno(absl::StrCat(what, ": fork"));
   if (pid == 0) {
+    // `run` blocks every signal to relay it: a hook starts with none blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(read_end.get(), STDIN_FILENO);
     ::execve(hook.path.c_str(), exec.argv(), exec.envp());
     _exit(127);

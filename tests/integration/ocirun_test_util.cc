@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/unique_fd.h"
 
@@ -99,58 +100,76 @@ std::string JoinCgroup(const std::string& mount_point, const std::string& path) 
 
 }  // namespace
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
-                         std::chrono::seconds timeout) {
+std::string Runtime() {
+  const char* other = std::getenv("OCIRUN_TEST_RUNTIME");
+  return other && *other ? other : kOcirun;
+}
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& input)
+    : what_(argv.empty() ? "" : argv[0]) {
+  if (argv.size() > 1) absl::StrAppend(&what_, " ", argv[1]);
   int in[2], out[2], err[2];
   REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  UniqueFd in_r(in[0]), in_w(in[1]), out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
+  UniqueFd in_r(in[0]), in_w(in[1]), out_w(out[1]), err_w(err[1]);
+  out_.Reset(out[0]);
+  err_.Reset(err[0]);
 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  pid_ = ::fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
     ::dup2(in_r.get(), 0);
     ::dup2(out_w.get(), 1);
     ::dup2(err_w.get(), 2);
     ::execv(args[0], args.data());
     _exit(127);
   }
-  in_r.Reset();
-  out_w.Reset();
-  err_w.Reset();
   signal(SIGPIPE, SIG_IGN);
   if (!input.empty()) (void)!::write(in_w.get(), input.data(), input.size());
-  in_w.Reset();
-  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(out_.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(err_.get(), F_SETFL, O_NONBLOCK);
+}
 
+Subprocess::~Subprocess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+ProcessResult Subprocess::Finish(std::chrono::seconds timeout) {
   ProcessResult result;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
   for (;;) {
-    struct pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+    struct pollfd fds[2] = {{out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}};
     ::poll(fds, 2, 20);
-    Drain(out_r.get(), result.out);
-    Drain(err_r.get(), result.err);
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
+    Drain(out_.get(), result.out);
+    Drain(err_.get(), result.err);
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) break;
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL_CHECK("timed out after " << timeout.count() << "s: " << argv[0] << " "
-                                    << (argv.size() > 1 ? argv[1] : "") << "\nstderr: "
-                                    << result.err);
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      FAIL_CHECK("timed out after " << timeout.count() << "s: " << what_
+                                    << "\nstderr: " << result.err);
       break;
     }
   }
-  Drain(out_r.get(), result.out);
-  Drain(err_r.get(), result.err);
+  pid_ = -1;
+  // What a detached container writes later is not ours to wait for.
+  Drain(out_.get(), result.out);
+  Drain(err_.get(), result.err);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
+                         std::chrono::seconds timeout) {
+  return Subprocess(argv, input).Finish(timeout);
 }
 
 OcirunEnv::OcirunEnv() {
@@ -168,11 +187,11 @@ OcirunEnv::OcirunEnv() {
 OcirunEnv::~OcirunEnv() {
   // Containers this test made, and any other found under its --root.
   std::set<std::string> ids(ids_.begin(), ids_.end());
-  auto listed = RunProcess({kOcirun, "--root", root(), "list", "-q"});
+  auto listed = RunProcess({Runtime(), "--root", root(), "list", "-q"});
   for (absl::string_view id : absl::StrSplit(listed.out, '\n', absl::SkipEmpty()))
     ids.emplace(id);
   for (const auto& id : ids) {
-    (void)RunProcess({kOcirun, "--root", root(), "delete", "--force", id});
+    (void)RunProcess({Runtime(), "--root", root(), "delete", "--force", id});
     // What `delete --force` did not remove is a leak: report it, then clean it
     // so one failure does not spoil the machine for the next test.
     for (const auto& cg : ExistingCgroupDirs(id)) {
@@ -218,7 +237,7 @@ std::string OcirunEnv::NewId() {
 
 ProcessResult OcirunEnv::Ocirun(const std::vector<std::string>& args,
                                 const std::string& input) const {
-  std::vector<std::string> argv = {kOcirun, "--root", root()};
+  std::vector<std::string> argv = {Runtime(), "--root", root()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, input);
 }
@@ -276,6 +295,8 @@ bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
 }
+
+std::string Trim(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
 
 std::vector<std::string> LinesContaining(const std::string& text, const std::string& needle) {
   std::vector<std::string> out;

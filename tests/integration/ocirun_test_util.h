@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/unique_fd.h"
+
 namespace ocirun_test {
 
 constexpr const char* kOcirun = GANTRY_BINARY_DIR "/ocirun/ocirun";
@@ -24,21 +26,47 @@ constexpr const char* kFixtureBundle = GANTRY_FIXTURES_DIR "/bundle";
 constexpr const char* kTempPrefix = "/tmp/ocirun-itest.";
 constexpr const char* kIdPrefix = "ocirun-itest-";
 
+// The runtime under test: kOcirun, or $OCIRUN_TEST_RUNTIME (e.g. /usr/sbin/runc,
+// to check that an expectation is runc's behaviour).
+std::string Runtime();
+
 struct ProcessResult {
   int exit_code = -1;  // 128+N when killed by signal N
   std::string out;
   std::string err;
 };
 
-// Runs argv[0] (a path) with the given stdin, capturing stdout and stderr.
-// Output is collected until the process exits; a detached container that
-// inherited the pipes does not hold us up. Killed after `timeout`.
+// A child process (argv[0] is a path) with the given stdin and its stdout
+// and stderr piped; killed and reaped if never finished.
+class Subprocess {
+ public:
+  explicit Subprocess(const std::vector<std::string>& argv, const std::string& input = "");
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+  ~Subprocess();
+
+  pid_t pid() const { return pid_; }
+  // Waits for the exit, killing the child after `timeout`, and returns its
+  // output: what was written until it exited (a detached container that
+  // inherited the pipes does not hold us up). Output beyond a pipe's buffer
+  // must be read by Finish, so call it soon for chatty children.
+  ProcessResult Finish(std::chrono::seconds timeout = std::chrono::seconds(20));
+
+ private:
+  std::string what_;
+  pid_t pid_ = -1;
+  gantry::UniqueFd out_, err_;
+};
+
+// Subprocess(argv, input).Finish(timeout).
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "",
                          std::chrono::seconds timeout = std::chrono::seconds(20));
 
 // A test's world: a temporary directory holding --root ("root"), a copy of the
-// fixture bundle ("bundle") and scratch space; every container id it hands
-// out is force-deleted when it goes out of scope.
+// fixture bundle ("bundle") and scratch space. When it goes out of scope every
+// container it handed an id to (or finds under its root) is force-deleted;
+// a cgroup or host mount still left after that fails the test, and is then
+// removed so that the next test starts clean.
 class OcirunEnv {
  public:
   OcirunEnv();
@@ -87,6 +115,9 @@ bool Eventually(F predicate, std::chrono::milliseconds timeout = std::chrono::mi
 std::optional<std::string> ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
 bool Exists(const std::string& path);
+
+// `s` without leading and trailing whitespace.
+std::string Trim(const std::string& s);
 
 // Lines of `text` that contain `needle`.
 std::vector<std::string> LinesContaining(const std::string& text, const std::string& needle);

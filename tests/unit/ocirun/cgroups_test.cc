@@ -666,6 +666,23 @@ TEST_CASE("v1: resources become each controller's files", "[cgroups][v1]") {
   CHECK(fake.Knob("blkio", "blkio.throttle.write_iops_device") == "8:16 100");
   CHECK(fake.Knob("hugetlb", "hugetlb.2MB.limit_in_bytes") == "1073741824");
 
+  SECTION("zeros change nothing: runc reads 0 as unset, and Docker sends 0 for what is not given") {
+    Resources zeros;
+    zeros.memory = Memory(0, 0);
+    zeros.memory.reservation = 0;
+    zeros.cpu.shares = 0;
+    zeros.cpu.quota = 0;
+    zeros.cpu.period = 0;
+    zeros.block_io.weight = 0;
+    REQUIRE(m.SetResources(zeros).ok());
+    CHECK(fake.Knob("memory", "memory.limit_in_bytes") == "268435456");
+    CHECK(fake.Knob("memory", "memory.memsw.limit_in_bytes") == "536870912");
+    CHECK(fake.Knob("memory", "memory.soft_limit_in_bytes") == "134217728");
+    CHECK(fake.Knob("cpu", "cpu.shares") == "512");
+    CHECK(fake.Knob("cpu", "cpu.cfs_quota_us") == "50000");
+    CHECK(fake.Knob("cpu", "cpu.cfs_period_us") == "100000");
+    CHECK(fake.Knob("blkio", "blkio.weight") == "500");
+  }
   SECTION("swappiness above 100 is refused") {
     Resources bad;
     bad.memory.swappiness = 101;
