@@ -63,7 +63,7 @@ absl::StatusOr<std::vector<std::pair<UniqueFd, int>>> OpenNamespaces(pid_t pid) 
 absl::Status ExecChildSteps(const Process& p, const ExecOptions& o, int console_fd,
                             const SeccompFilter* seccomp,
                             const std::vector<std::pair<UniqueFd, int>>& namespaces,
-                            const SyncSocket& sync, std::string& exec_path) {
+                            const SyncSocket& sync, ExecTarget& target) {
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kGo));
   for (const auto& [fd, flag] : namespaces) {
     if (::setns(fd.get(), flag) != 0) return gantry::LastErrno("join container namespace");
@@ -73,7 +73,7 @@ absl::Status ExecChildSteps(const Process& p, const ExecOptions& o, int console_
   if (::chdir(p.cwd.c_str()) != 0)
     return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", p.cwd));
   GANTRY_RETURN_IF_ERROR(SetRlimits(p));
-  GANTRY_ASSIGN_OR_RETURN(exec_path, LookPath(p.args[0], p.env));
+  GANTRY_ASSIGN_OR_RETURN(target, ResolveExec(p.args, p.env, p.user.uid));
   GANTRY_RETURN_IF_ERROR(FinalizeProcess(p, seccomp, sync));
   return CloseInheritedFds(o.preserve_fds);
 }
@@ -154,23 +154,23 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return gantry::LastErrno("socketpair");
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
-  ExecArgs exec(p.args, p.env);
 
   pid_t pid = ::fork();
   if (pid < 0) return gantry::LastErrno("fork");
   if (pid == 0) {
     parent_end.Release();
     SyncSocket sync(child_end.get());
-    std::string exec_path;
+    ExecTarget target;
     int console_fd = !p.terminal ? -1 : console ? console.get() : o.console_socket_fd;
     auto st = ExecChildSteps(p, o, console_fd, seccomp ? &*seccomp : nullptr, namespaces, sync,
-                             exec_path);
+                             target);
     if (!st.ok()) {
       (void)sync.Send(SyncMessage::kError, std::string(st.message()));
       _exit(1);
     }
     (void)sync.Send(SyncMessage::kReady);
-    ::execve(exec_path.c_str(), exec.argv(), exec.envp());
+    ExecArgs exec(p.args, target.env);
+    ::execve(target.path.c_str(), exec.argv(), exec.envp());
     _exit(127);
   }
   child_end.Reset();

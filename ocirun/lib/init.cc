@@ -38,7 +38,7 @@ absl::Status JoinNamespaces(const Spec& spec, bool user_first) {
   return absl::OkStatus();
 }
 
-absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string& exec_path) {
+absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& target) {
   const Spec& spec = *c.spec;
   const Process& process = *spec.process;
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kGo));
@@ -106,7 +106,7 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, std::string&
   }
   if (::chdir(process.cwd.c_str()) != 0)
     return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", process.cwd));
-  GANTRY_ASSIGN_OR_RETURN(exec_path, LookPath(process.args[0], process.env));
+  GANTRY_ASSIGN_OR_RETURN(target, ResolveExec(process.args, process.env, process.user.uid));
   // Privileges go before `create` returns, as with runc: a created container
   // already runs as its user, with its capabilities and seccomp filter.
   GANTRY_RETURN_IF_ERROR(FinalizeProcess(process, c.seccomp, sync));
@@ -133,8 +133,8 @@ absl::Status FinalSteps(const InitConfig& c) {
 
 void RunContainerInit(const InitConfig& c) {
   SyncSocket sync(c.sync_fd);
-  std::string exec_path;
-  if (auto st = InitSteps(c, sync, exec_path); !st.ok()) Fail(&sync, st);
+  ExecTarget target;
+  if (auto st = InitSteps(c, sync, target); !st.ok()) Fail(&sync, st);
 
   // Everything that can fail visibly has been done: `create` may return.
   if (auto st = sync.Send(SyncMessage::kReady); !st.ok()) _exit(1);
@@ -151,9 +151,9 @@ void RunContainerInit(const InitConfig& c) {
     (void)!::write(STDERR_FILENO, line.data(), line.size());
     _exit(1);
   }
-  ExecArgs exec(c.spec->process->args, c.spec->process->env);
-  ::execve(exec_path.c_str(), exec.argv(), exec.envp());
-  std::string line = absl::StrCat("ocirun: exec ", exec_path, ": ", strerror(errno), "\n");
+  ExecArgs exec(c.spec->process->args, target.env);
+  ::execve(target.path.c_str(), exec.argv(), exec.envp());
+  std::string line = absl::StrCat("ocirun: exec ", target.path, ": ", strerror(errno), "\n");
   (void)!::write(STDERR_FILENO, line.data(), line.size());
   _exit(127);
 }

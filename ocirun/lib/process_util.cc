@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace ocirun {
 
@@ -81,6 +83,39 @@ absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<
   }
   return absl::NotFoundError(
       absl::StrCat("exec: \"", file, "\": executable file not found in $PATH"));
+}
+
+namespace {
+// The home directory of `uid` in ./etc/passwd of the current root, "/" if none.
+std::string HomeOf(uint32_t uid) {
+  FILE* f = std::fopen("/etc/passwd", "re");
+  if (!f) return "/";
+  std::string home = "/";
+  char line[1024];
+  while (std::fgets(line, sizeof line, f)) {
+    std::vector<std::string> fields = absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ':');
+    uint32_t entry_uid;
+    if (fields.size() >= 6 && absl::SimpleAtoi(fields[2], &entry_uid) && entry_uid == uid) {
+      home = fields[5];
+      break;
+    }
+  }
+  std::fclose(f);
+  return home;
+}
+}  // namespace
+
+absl::StatusOr<ExecTarget> ResolveExec(const std::vector<std::string>& args,
+                                       const std::vector<std::string>& env, uint32_t uid) {
+  ExecTarget target;
+  auto path = LookPath(args[0], env);
+  if (!path.ok()) return path.status();
+  target.path = *path;
+  target.env = env;
+  bool has_home = false;
+  for (const auto& e : env) has_home |= absl::StartsWith(e, "HOME=");
+  if (!has_home) target.env.push_back("HOME=" + HomeOf(uid));
+  return target;
 }
 
 }  // namespace ocirun

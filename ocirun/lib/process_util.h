@@ -35,4 +35,14 @@ absl::StatusOr<int> ParseSignal(const std::string& text);
 // looking relative to the current root. Names with '/' are used as given.
 absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<std::string>& env);
 
+// What a container process execs: the program found in its PATH and its
+// environment, with HOME from the container's /etc/passwd when the config
+// does not set it (runc does the same). Resolved inside the container.
+struct ExecTarget {
+  std::string path;
+  std::vector<std::string> env;
+};
+absl::StatusOr<ExecTarget> ResolveExec(const std::vector<std::string>& args,
+                                       const std::vector<std::string>& env, uint32_t uid);
+
 }  // namespace ocirun

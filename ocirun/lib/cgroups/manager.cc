@@ -31,7 +31,7 @@ Manager Manager::ForContainer(const Layout& layout, const std::string& cgroups_p
                               const std::string& id) {
   Manager m;
   m.layout_ = &layout;
-  std::string rel = cgroups_path.empty() ? "/" + id : cgroups_path;
+  std::string rel = cgroups_path.empty() ? id : cgroups_path;
   for (const auto& [controller, h] : layout.controllers()) {
     std::string sub = absl::StartsWith(rel, "/") ? rel : JoinPath(h.own_path, rel);
     std::string path = JoinPath(h.mount_point, sub);

@@ -26,7 +26,8 @@ class Manager {
  public:
   // Resolves the container's directories. An absolute cgroupsPath is taken
   // from each hierarchy's root, a relative one from this process's own
-  // cgroup; an empty one becomes "/<id>" (runc's default).
+  // cgroup; an empty one is the id, relative (runc's default: containers
+  // nest under the caller's cgroup and stay within its limits).
   static Manager ForContainer(const Layout& layout, const std::string& cgroups_path,
                               const std::string& id);
   // Reloads the directories recorded in a container's state.

@@ -342,12 +342,13 @@ TEST_CASE("a pure v2 host has every controller in the unified hierarchy", "[cgro
   CHECK(layout->Find("io") == nullptr);
   CHECK(layout->Find("cpuacct") == nullptr);
 
-  SECTION("cgroupsPath: absolute from the root, relative from our own cgroup, empty is /<id>") {
+  SECTION("cgroupsPath: absolute from the root, relative from our own cgroup, empty is <id>") {
     CHECK(cg::Manager::ForContainer(*layout, "/test/c1", "c1").paths().at("memory") ==
           "/sys/fs/cgroup/test/c1");
     CHECK(cg::Manager::ForContainer(*layout, "c1/x", "c1").paths().at("memory") ==
           "/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope/c1/x");
-    CHECK(cg::Manager::ForContainer(*layout, "", "c1").paths().at("pids") == "/sys/fs/cgroup/c1");
+    CHECK(cg::Manager::ForContainer(*layout, "", "c1").paths().at("pids") ==
+          "/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope/c1");
   }
 }
 
