@@ -2,8 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace gantry {
 
@@ -44,7 +44,8 @@ std::string Sha256Hex(absl::string_view data) {
 absl::StatusOr<Digest> Digest::Parse(absl::string_view text) {
   auto colon = text.find(':');
   if (colon == absl::string_view::npos)
-    return absl::InvalidArgumentError(absl::StrCat("invalid digest \"", text, "\": missing algorithm"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid digest \"", text, "\": missing algorithm"));
   absl::string_view algorithm = text.substr(0, colon);
   absl::string_view hex = text.substr(colon + 1);
   if (algorithm != "sha256")

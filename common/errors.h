@@ -26,8 +26,8 @@ absl::StatusCode StatusCodeFromErrno(int err);
 }  // namespace gantry
 
 // Propagates a non-OK absl::Status from the current function.
-#define GANTRY_RETURN_IF_ERROR(expr)                   \
-  do {                                                 \
+#define GANTRY_RETURN_IF_ERROR(expr)                        \
+  do {                                                      \
     if (::absl::Status _st = (expr); !_st.ok()) return _st; \
   } while (0)
 

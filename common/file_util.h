@@ -1,9 +1,9 @@
 // Small filesystem helpers with errors that name the path.
 #pragma once
 
+#include <sys/types.h>
 #include <string>
 #include "absl/strings/string_view.h"
-#include <sys/types.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

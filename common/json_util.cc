@@ -12,14 +12,14 @@ const nlohmann::json& EmptyObject() {
 }  // namespace
 
 absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text, absl::string_view what) {
-  auto parsed = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  auto parsed =
+      nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     // Re-parse with exceptions only on the error path, for the byte position.
     try {
       (void)!nlohmann::json::parse(text.begin(), text.end()).is_null();
     } catch (const nlohmann::json::parse_error& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": invalid JSON at byte ", e.byte));
+      return absl::InvalidArgumentError(absl::StrCat(what, ": invalid JSON at byte ", e.byte));
     }
     return absl::InvalidArgumentError(absl::StrCat(what, ": invalid JSON"));
   }

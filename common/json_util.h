@@ -9,9 +9,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <type_traits>
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +50,8 @@ class JsonReader {
   bool ok() const { return status_->ok(); }
   const std::string& path() const { return path_; }
   bool Has(absl::string_view key) const {
-    return value_->is_object() && value_->contains(std::string(key)) && !(*value_)[std::string(key)].is_null();
+    return value_->is_object() && value_->contains(std::string(key)) &&
+           !(*value_)[std::string(key)].is_null();
   }
   const nlohmann::json& value() const { return *value_; }
 

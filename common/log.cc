@@ -41,7 +41,8 @@ absl::string_view LevelName(Level level) {
 std::string Quote(absl::string_view s) {
   // logrus quotes values with Go's %q rules; JSON string escaping matches for
   // the characters our messages contain.
-  return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

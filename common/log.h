@@ -28,12 +28,20 @@ void Write(Level level, absl::string_view message);
 std::string FormatLine(Level level, absl::string_view message, absl::string_view time);
 
 template <typename... Args>
-void Debug(const Args&... args) { Write(Level::kDebug, absl::StrCat(args...)); }
+void Debug(const Args&... args) {
+  Write(Level::kDebug, absl::StrCat(args...));
+}
 template <typename... Args>
-void Info(const Args&... args) { Write(Level::kInfo, absl::StrCat(args...)); }
+void Info(const Args&... args) {
+  Write(Level::kInfo, absl::StrCat(args...));
+}
 template <typename... Args>
-void Warning(const Args&... args) { Write(Level::kWarning, absl::StrCat(args...)); }
+void Warning(const Args&... args) {
+  Write(Level::kWarning, absl::StrCat(args...));
+}
 template <typename... Args>
-void Error(const Args&... args) { Write(Level::kError, absl::StrCat(args...)); }
+void Error(const Args&... args) {
+  Write(Level::kError, absl::StrCat(args...));
+}
 
 }  // namespace gantry::log

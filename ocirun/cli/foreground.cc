@@ -31,7 +31,7 @@ class RawTerminal {
 
  private:
   int fd_;
-  struct termios saved_{};
+  struct termios saved_ {};
   bool active_ = false;
 };
 

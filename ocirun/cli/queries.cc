@@ -112,9 +112,8 @@ void RegisterQueries(CLI::App& app, Invocation& inv) {
   list_cmd->alias("ls");
   list_cmd->add_option("-f,--format", list_format, "table or json")->capture_default_str();
   list_cmd->add_flag("-q,--quiet", quiet, "display only container ids");
-  list_cmd->callback([&inv] {
-    inv.action = [&inv] { return PrintList(inv.global, list_format, quiet); };
-  });
+  list_cmd->callback(
+      [&inv] { inv.action = [&inv] { return PrintList(inv.global, list_format, quiet); }; });
 
   static std::string ps_id, ps_format = "table";
   static std::vector<std::string> ps_args;
@@ -143,10 +142,13 @@ void RegisterQueries(CLI::App& app, Invocation& inv) {
       double seconds = 5;
       std::string v = interval;
       double factor = 1;
-      if (absl::EndsWith(v, "ms")) factor = 0.001, v.resize(v.size() - 2);
-      else if (absl::EndsWith(v, "s")) v.resize(v.size() - 1);
+      if (absl::EndsWith(v, "ms"))
+        factor = 0.001, v.resize(v.size() - 2);
+      else if (absl::EndsWith(v, "s"))
+        v.resize(v.size() - 1);
       if (!absl::SimpleAtod(v, &seconds) || seconds <= 0)
-        return absl::InvalidArgumentError(absl::StrCat("--interval: invalid duration \"", interval, "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--interval: invalid duration \"", interval, "\""));
       seconds *= factor;
       for (;;) {
         auto stats = ContainerStats(inv.global, events_id);

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/json_util.h"
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "ocirun/cli/commands.h"
 
 namespace ocirun::cli {
@@ -29,7 +29,8 @@ absl::StatusOr<Resources> ResourcesFromFlags(const UpdateFlags& f) {
       GANTRY_ASSIGN_OR_RETURN(text, gantry::ReadFile(f.resources_file));
     }
     GANTRY_ASSIGN_OR_RETURN(nlohmann::json doc, gantry::ParseJson(text, f.resources_file));
-    GANTRY_ASSIGN_OR_RETURN(r, ParseResources(doc, f.resources_file == "-" ? "stdin" : f.resources_file));
+    GANTRY_ASSIGN_OR_RETURN(
+        r, ParseResources(doc, f.resources_file == "-" ? "stdin" : f.resources_file));
   }
   if (f.memory) r.memory.limit = f.memory;
   if (f.memory_swap) r.memory.swap = f.memory_swap;

@@ -24,7 +24,8 @@ void RegisterSpec(CLI::App& app, Invocation& inv) {
       std::string path = bundle + "/config.json";
       if (::access(path.c_str(), F_OK) == 0)
         return absl::AlreadyExistsError("File config.json exists. Remove it first");
-      GANTRY_RETURN_IF_ERROR(gantry::WriteFileAtomic(path, DefaultSpec(rootless).dump(1, '\t'), 0644));
+      GANTRY_RETURN_IF_ERROR(
+          gantry::WriteFileAtomic(path, DefaultSpec(rootless).dump(1, '\t'), 0644));
       return 0;
     };
   });
@@ -35,16 +36,18 @@ void RegisterSpec(CLI::App& app, Invocation& inv) {
       nlohmann::ordered_json features = {
           {"ociVersionMin", "1.0.0"},
           {"ociVersionMax", "1.0.2-dev"},
-          {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
-                     "poststop"}},
+          {"hooks",
+           {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+            "poststop"}},
           {"mountOptions", nlohmann::json::array()},
       };
-      for (const char* o : {"async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "loud",
-                            "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand",
-                            "norelatime", "nostrictatime", "nosuid", "private", "rbind",
-                            "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-                            "runbindable", "rw", "shared", "silent", "slave", "strictatime",
-                            "suid", "sync", "unbindable"})
+      for (const char* o : {"async",         "atime",      "bind",     "dev",       "diratime",
+                            "dirsync",       "exec",       "loud",     "mand",      "noatime",
+                            "nodev",         "nodiratime", "noexec",   "nomand",    "norelatime",
+                            "nostrictatime", "nosuid",     "private",  "rbind",     "relatime",
+                            "remount",       "ro",         "rprivate", "rshared",   "rslave",
+                            "runbindable",   "rw",         "shared",   "silent",    "slave",
+                            "strictatime",   "suid",       "sync",     "unbindable"})
         features["mountOptions"].push_back(o);
       nlohmann::ordered_json namespaces = nlohmann::json::array();
       for (const auto& [name, flag] : NamespaceTypes()) namespaces.push_back(name);

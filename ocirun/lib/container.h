@@ -37,7 +37,7 @@ struct CreateOptions {
 };
 
 struct CreatedContainer {
-  pid_t pid = 0;       // the init: a child of the caller until the caller exits
+  pid_t pid = 0;          // the init: a child of the caller until the caller exits
   bool terminal = false;  // a pty master was sent to the console socket
 };
 

@@ -60,7 +60,8 @@ class CreateTransaction {
 
 std::string IdMap(const std::vector<IdMapping>& maps) {
   std::string out;
-  for (const auto& m : maps) absl::StrAppend(&out, m.container_id, " ", m.host_id, " ", m.size, "\n");
+  for (const auto& m : maps)
+    absl::StrAppend(&out, m.container_id, " ", m.host_id, " ", m.size, "\n");
   return out;
 }
 
@@ -131,8 +132,8 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   std::string dir = store.Dir(options.id);
   if (::mkdir(dir.c_str(), 0711) != 0) {
     if (errno == EEXIST)
-      return absl::AlreadyExistsError(absl::StrCat("container with id \"", options.id,
-                                                   "\" already exists"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("container with id \"", options.id, "\" already exists"));
     return gantry::LastErrno(absl::StrCat("mkdir ", dir));
   }
   CreateTransaction tx(dir);
@@ -169,7 +170,8 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
     if (ns.path.empty() && ns.clone_flag != CLONE_NEWTIME && ns.clone_flag != CLONE_NEWCGROUP)
       clone_flags |= ns.clone_flag;
   }
-  if (const Namespace* pidns = spec.linux.FindNamespace(CLONE_NEWPID); pidns && !pidns->path.empty()) {
+  if (const Namespace* pidns = spec.linux.FindNamespace(CLONE_NEWPID);
+      pidns && !pidns->path.empty()) {
     // setns to a pid namespace only affects children: join it before clone.
     UniqueFd fd(::open(pidns->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd || ::setns(fd.get(), CLONE_NEWPID) != 0)
@@ -210,10 +212,10 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
 
   if (clone_flags & CLONE_NEWUSER) GANTRY_RETURN_IF_ERROR(WriteIdMaps(pid, spec.linux));
   if (spec.process->oom_score_adj) {
-    GANTRY_RETURN_IF_ERROR(gantry::Annotate(
-        gantry::WriteExistingFile(absl::StrCat("/proc/", pid, "/oom_score_adj"),
-                                  std::to_string(*spec.process->oom_score_adj)),
-        "process.oomScoreAdj"));
+    GANTRY_RETURN_IF_ERROR(
+        gantry::Annotate(gantry::WriteExistingFile(absl::StrCat("/proc/", pid, "/oom_score_adj"),
+                                                   std::to_string(*spec.process->oom_score_adj)),
+                         "process.oomScoreAdj"));
   }
   GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kGo));
   // While the init prepares its rootfs (see init.cc). Should it fail and exit

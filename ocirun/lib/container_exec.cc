@@ -17,9 +17,9 @@
 #include "common/json_util.h"
 #include "common/unique_fd.h"
 #include "common/unix_socket.h"
+#include "ocirun/lib/capabilities.h"
 #include "ocirun/lib/cgroups/layout.h"
 #include "ocirun/lib/cgroups/manager.h"
-#include "ocirun/lib/capabilities.h"
 #include "ocirun/lib/container.h"
 #include "ocirun/lib/credentials.h"
 #include "ocirun/lib/process_util.h"
@@ -122,8 +122,10 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   StateStore store(global.root);
   GANTRY_ASSIGN_OR_RETURN(ContainerState state, store.Load(o.id));
   Status status = CurrentStatus(store, state);
-  if (status == Status::kStopped) return absl::FailedPreconditionError("cannot exec in a stopped container");
-  if (status == Status::kPaused) return absl::FailedPreconditionError("cannot exec in a paused container");
+  if (status == Status::kStopped)
+    return absl::FailedPreconditionError("cannot exec in a stopped container");
+  if (status == Status::kPaused)
+    return absl::FailedPreconditionError("cannot exec in a paused container");
   if (p.terminal && o.console_socket.empty() && o.console_socket_fd < 0)
     return absl::InvalidArgumentError("--tty requires --console-socket");
 
@@ -137,7 +139,8 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json config, gantry::ReadJsonFile(store.ConfigCopy(o.id)));
   if (config.contains("linux") && config["linux"].contains("seccomp") &&
       !config["linux"]["seccomp"].is_null()) {
-    GANTRY_ASSIGN_OR_RETURN(SeccompFilter filter, SeccompFilter::Compile(config["linux"]["seccomp"]));
+    GANTRY_ASSIGN_OR_RETURN(SeccompFilter filter,
+                            SeccompFilter::Compile(config["linux"]["seccomp"]));
     seccomp.emplace(std::move(filter));
   }
   UniqueFd console;
@@ -146,7 +149,8 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
   }
   if (!SameNamespace(state.pid, "pid")) {
     // Only children enter a joined pid namespace: join it, then fork.
-    UniqueFd pidns(::open(absl::StrCat("/proc/", state.pid, "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd pidns(
+        ::open(absl::StrCat("/proc/", state.pid, "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC));
     if (!pidns || ::setns(pidns.get(), CLONE_NEWPID) != 0)
       return gantry::LastErrno("join the container's pid namespace");
   }
@@ -162,8 +166,8 @@ absl::StatusOr<pid_t> ExecInContainer(const GlobalOptions& global, const ExecOpt
     SyncSocket sync(child_end.get());
     ExecTarget target;
     int console_fd = !p.terminal ? -1 : console ? console.get() : o.console_socket_fd;
-    auto st = ExecChildSteps(p, o, console_fd, seccomp ? &*seccomp : nullptr, namespaces, sync,
-                             target);
+    auto st =
+        ExecChildSteps(p, o, console_fd, seccomp ? &*seccomp : nullptr, namespaces, sync, target);
     if (!st.ok()) {
       (void)sync.Send(SyncMessage::kError, std::string(st.message()));
       _exit(1);

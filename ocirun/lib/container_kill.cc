@@ -13,7 +13,8 @@ absl::Status KillContainer(const GlobalOptions& global, const std::string& id, i
   StateStore store(global.root);
   GANTRY_ASSIGN_OR_RETURN(ContainerState state, store.Load(id));
   Status status = CurrentStatus(store, state);
-  if (status == Status::kStopped && !all) return absl::FailedPreconditionError("container not running");
+  if (status == Status::kStopped && !all)
+    return absl::FailedPreconditionError("container not running");
   if (all) {
     GANTRY_ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::Layout::Discover());
     auto cgroup = cgroups::Manager::FromPaths(state.cgroup_paths, layout);

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/unique_fd.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "ocirun/lib/container.h"
 #include "ocirun/lib/hooks.h"
 
@@ -17,9 +17,8 @@ absl::Status StartContainer(const GlobalOptions& global, const std::string& id) 
   Status status = CurrentStatus(store, state);
   if (status != Status::kCreated)
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot start a container that has ", status == Status::kStopped
-                                                               ? "stopped"
-                                                               : "already been started"));
+        absl::StrCat("cannot start a container that has ",
+                     status == Status::kStopped ? "stopped" : "already been started"));
   std::string fifo_path = store.ExecFifo(id);
   // Non-blocking open succeeds at once; the init, blocked opening the other
   // end, then wakes and writes one byte.
@@ -31,7 +30,9 @@ absl::Status StartContainer(const GlobalOptions& global, const std::string& id) 
     if (n == 1) break;
     if (!ProcessStartTime(state.pid))
       return absl::FailedPreconditionError("container init exited before it could be started");
-    struct pollfd pfd{fifo.get(), POLLIN, 0};
+    struct pollfd pfd {
+      fifo.get(), POLLIN, 0
+    };
     ::poll(&pfd, 1, 10);
   }
   ::unlink(fifo_path.c_str());
@@ -39,8 +40,8 @@ absl::Status StartContainer(const GlobalOptions& global, const std::string& id) 
   auto config = LoadSpec(state.bundle);
   if (config.ok() && !config->hooks.poststart.empty()) {
     // Like runc, a failing poststart hook is reported but the container runs on.
-    auto st = RunHooks(config->hooks.poststart, "poststart",
-                       StateJson(state, Status::kRunning).dump());
+    auto st =
+        RunHooks(config->hooks.poststart, "poststart", StateJson(state, Status::kRunning).dump());
     if (!st.ok()) gantry::log::Warning(st.message());
   }
   return absl::OkStatus();

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <sys/prctl.h>
 #include <linux/close_range.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,7 +33,9 @@ bool SetgroupsAllowed() {
 
 absl::Status SetRlimits(const Process& p) {
   for (const auto& rl : p.rlimits) {
-    struct rlimit limit{rl.soft, rl.hard};
+    struct rlimit limit {
+      rl.soft, rl.hard
+    };
     if (::setrlimit(static_cast<__rlimit_resource>(rl.resource), &limit) != 0)
       return gantry::LastErrno(absl::StrCat("process.rlimits: set ", rl.type));
   }

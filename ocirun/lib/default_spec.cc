@@ -209,7 +209,9 @@ nlohmann::ordered_json DefaultSpec(bool rootless) {
         if (o != "gid=5") opts.push_back(o);
       m["options"] = opts;
     } else if (m["type"] == "sysfs") {
-      m = {{"destination", "/sys"}, {"type", "none"}, {"source", "/sys"},
+      m = {{"destination", "/sys"},
+           {"type", "none"},
+           {"source", "/sys"},
            {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}};
     }
   }

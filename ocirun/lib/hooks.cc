@@ -23,7 +23,8 @@ absl::Status RunHook(const Hook& hook, const std::string& kind, size_t index,
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return gantry::LastErrno(what);
   gantry::UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
 
-  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  std::vector<std::string> args =
+      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   ExecArgs exec(args, hook.env);
   pid_t pid = ::fork();
   if (pid < 0) return gantry::LastErrno(absl::StrCat(what, ": fork"));

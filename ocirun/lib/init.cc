@@ -79,8 +79,8 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& 
   GANTRY_RETURN_IF_ERROR(sync.Send(SyncMessage::kRunCreateHooks));
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kHooksDone));
   if (!spec.hooks.create_container.empty()) {
-    nlohmann::json state = {{"ociVersion", spec.oci_version}, {"status", "creating"},
-                            {"pid", ::getpid()}};
+    nlohmann::json state = {
+        {"ociVersion", spec.oci_version}, {"status", "creating"}, {"pid", ::getpid()}};
     GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.create_container, "createContainer", state.dump()));
   }
 
@@ -117,8 +117,8 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& 
 absl::Status FinalSteps(const InitConfig& c) {
   const Spec& spec = *c.spec;
   if (!spec.hooks.start_container.empty()) {
-    nlohmann::json state = {{"ociVersion", spec.oci_version}, {"status", "created"},
-                            {"pid", ::getpid()}};
+    nlohmann::json state = {
+        {"ociVersion", spec.oci_version}, {"status", "created"}, {"pid", ::getpid()}};
     GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.start_container, "startContainer", state.dump()));
   }
   return CloseInheritedFds(c.preserve_fds);

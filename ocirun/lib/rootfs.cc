@@ -30,23 +30,35 @@ MountFlags ParseMountOptions(const std::vector<std::string>& options) {
     unsigned long flag;
   };
   static const std::map<std::string, Flag> kFlags = {
-      {"ro", {false, MS_RDONLY}},         {"rw", {true, MS_RDONLY}},
-      {"nosuid", {false, MS_NOSUID}},     {"suid", {true, MS_NOSUID}},
-      {"nodev", {false, MS_NODEV}},       {"dev", {true, MS_NODEV}},
-      {"noexec", {false, MS_NOEXEC}},     {"exec", {true, MS_NOEXEC}},
-      {"sync", {false, MS_SYNCHRONOUS}},  {"async", {true, MS_SYNCHRONOUS}},
-      {"dirsync", {false, MS_DIRSYNC}},   {"remount", {false, MS_REMOUNT}},
-      {"mand", {false, MS_MANDLOCK}},     {"nomand", {true, MS_MANDLOCK}},
-      {"atime", {true, MS_NOATIME}},      {"noatime", {false, MS_NOATIME}},
-      {"diratime", {true, MS_NODIRATIME}}, {"nodiratime", {false, MS_NODIRATIME}},
-      {"relatime", {false, MS_RELATIME}}, {"norelatime", {true, MS_RELATIME}},
-      {"strictatime", {false, MS_STRICTATIME}}, {"nostrictatime", {true, MS_STRICTATIME}},
-      {"silent", {false, MS_SILENT}},     {"loud", {true, MS_SILENT}},
+      {"ro", {false, MS_RDONLY}},
+      {"rw", {true, MS_RDONLY}},
+      {"nosuid", {false, MS_NOSUID}},
+      {"suid", {true, MS_NOSUID}},
+      {"nodev", {false, MS_NODEV}},
+      {"dev", {true, MS_NODEV}},
+      {"noexec", {false, MS_NOEXEC}},
+      {"exec", {true, MS_NOEXEC}},
+      {"sync", {false, MS_SYNCHRONOUS}},
+      {"async", {true, MS_SYNCHRONOUS}},
+      {"dirsync", {false, MS_DIRSYNC}},
+      {"remount", {false, MS_REMOUNT}},
+      {"mand", {false, MS_MANDLOCK}},
+      {"nomand", {true, MS_MANDLOCK}},
+      {"atime", {true, MS_NOATIME}},
+      {"noatime", {false, MS_NOATIME}},
+      {"diratime", {true, MS_NODIRATIME}},
+      {"nodiratime", {false, MS_NODIRATIME}},
+      {"relatime", {false, MS_RELATIME}},
+      {"norelatime", {true, MS_RELATIME}},
+      {"strictatime", {false, MS_STRICTATIME}},
+      {"nostrictatime", {true, MS_STRICTATIME}},
+      {"silent", {false, MS_SILENT}},
+      {"loud", {true, MS_SILENT}},
   };
   static const std::map<std::string, unsigned long> kPropagation = {
-      {"private", MS_PRIVATE},  {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},    {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},      {"rslave", MS_SLAVE | MS_REC},
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
       {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
   };
   MountFlags out;
@@ -126,7 +138,8 @@ absl::StatusOr<UniqueFd> MakeMountTarget(int root, const std::string& dest, bool
   std::string parent = dest.substr(0, dest.rfind('/'));
   std::string name = dest.substr(dest.rfind('/') + 1);
   GANTRY_ASSIGN_OR_RETURN(UniqueFd dir, MkdirAllInRoot(root, parent));
-  UniqueFd created(::openat(dir.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+  UniqueFd created(
+      ::openat(dir.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!created) return gantry::LastErrno(absl::StrCat("create ", dest, " in rootfs"));
   return OpenInRoot(root, dest, O_PATH);
 }
@@ -180,7 +193,9 @@ absl::Status MountCgroups(int root, const Mount& m, const MountFlags& mf,
     GANTRY_ASSIGN_OR_RETURN(UniqueFd sub, MkdirAllInRoot(root, dest));
     GANTRY_RETURN_IF_ERROR(MountAt(path, sub.get(), dest, "", MS_BIND | MS_REC, ""));
     if (base & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
-      GANTRY_RETURN_IF_ERROR(Remount(root, dest, MS_BIND | MS_REMOUNT | (base & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))));
+      GANTRY_RETURN_IF_ERROR(
+          Remount(root, dest,
+                  MS_BIND | MS_REMOUNT | (base & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))));
   }
   if (base & MS_RDONLY) GANTRY_RETURN_IF_ERROR(Remount(root, m.destination, base | MS_REMOUNT));
   return absl::OkStatus();
@@ -198,12 +213,11 @@ absl::Status MountOne(int root, const Mount& m, const RootfsOptions& options) {
       return gantry::LastErrno(absl::StrCat("mount ", m.destination, ": source ", m.source));
     GANTRY_ASSIGN_OR_RETURN(UniqueFd target,
                             MakeMountTarget(root, m.destination, !S_ISDIR(st.st_mode)));
-    GANTRY_RETURN_IF_ERROR(MountAt(m.source, target.get(), m.destination, "",
-                                   MS_BIND | (mf.flags & MS_REC), ""));
+    GANTRY_RETURN_IF_ERROR(
+        MountAt(m.source, target.get(), m.destination, "", MS_BIND | (mf.flags & MS_REC), ""));
     // Bind mounts ignore every other flag on the first call: remount to apply them.
     unsigned long extra = mf.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-    if (extra)
-      GANTRY_RETURN_IF_ERROR(Remount(root, m.destination, MS_BIND | MS_REMOUNT | extra));
+    if (extra) GANTRY_RETURN_IF_ERROR(Remount(root, m.destination, MS_BIND | MS_REMOUNT | extra));
     return SetPropagation(root, m.destination, mf.propagation);
   }
 
@@ -224,8 +238,8 @@ absl::Status MountOne(int root, const Mount& m, const RootfsOptions& options) {
     // like runc, bind the host's read-only instead.
     st = MountAt("/sys", target.get(), m.destination, "", MS_BIND | MS_REC, "");
     if (st.ok())
-      st = Remount(root, m.destination, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
-                                            MS_NOEXEC);
+      st = Remount(root, m.destination,
+                   MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
   }
   GANTRY_RETURN_IF_ERROR(st);
   return SetPropagation(root, m.destination, mf.propagation);
@@ -236,8 +250,8 @@ struct DefaultDevice {
   unsigned major, minor;
 };
 constexpr DefaultDevice kDefaultDevices[] = {
-    {"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
-    {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
 absl::Status CreateDevice(int root, const Device& d, bool bind_from_host) {
@@ -246,7 +260,8 @@ absl::Status CreateDevice(int root, const Device& d, bool bind_from_host) {
   GANTRY_ASSIGN_OR_RETURN(UniqueFd dir, MkdirAllInRoot(root, parent));
   ::unlinkat(dir.get(), name.c_str(), 0);
   if (bind_from_host) {
-    UniqueFd f(::openat(dir.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+    UniqueFd f(
+        ::openat(dir.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!f) return gantry::LastErrno(absl::StrCat("create ", d.path));
     GANTRY_ASSIGN_OR_RETURN(UniqueFd target, OpenInRoot(root, d.path, O_PATH));
     return MountAt(d.path, target.get(), d.path, "", MS_BIND, "");
@@ -318,8 +333,8 @@ absl::Status PrepareRootfs(const Spec& spec, const RootfsOptions& options) {
   if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
     return gantry::LastErrno("set propagation of /");
   // pivot_root needs the new root to be a mount point.
-  if (::mount(options.rootfs.c_str(), options.rootfs.c_str(), nullptr, MS_BIND | MS_REC,
-              nullptr) != 0)
+  if (::mount(options.rootfs.c_str(), options.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
+      0)
     return gantry::LastErrno(absl::StrCat("bind mount rootfs ", options.rootfs));
 
   UniqueFd root(::open(options.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -358,8 +373,8 @@ absl::Status FinishRootfs(const Spec& spec) {
   // Sysctls first, as runc does: /proc/sys is usually in readonlyPaths.
   for (const auto& [key, value] : spec.linux.sysctl) {
     std::string path = absl::StrCat("/proc/sys/", absl::StrReplaceAll(key, {{".", "/"}}));
-    GANTRY_RETURN_IF_ERROR(
-        gantry::Annotate(gantry::WriteExistingFile(path, value), absl::StrCat("linux.sysctl.", key)));
+    GANTRY_RETURN_IF_ERROR(gantry::Annotate(gantry::WriteExistingFile(path, value),
+                                            absl::StrCat("linux.sysctl.", key)));
   }
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return gantry::LastErrno("open /");
@@ -371,8 +386,8 @@ absl::Status FinishRootfs(const Spec& spec) {
     }
     GANTRY_RETURN_IF_ERROR(MountAt(FdPath(fd->get()), fd->get(), path, "", MS_BIND | MS_REC, ""));
     GANTRY_RETURN_IF_ERROR(
-        Remount(root.get(), path, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | MS_NOSUID |
-                                      MS_NODEV | MS_NOEXEC));
+        Remount(root.get(), path,
+                MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC));
   }
   for (const auto& path : spec.linux.masked_paths) {
     auto fd = OpenInRoot(root.get(), path, O_PATH);

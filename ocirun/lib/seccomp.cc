@@ -48,13 +48,17 @@ absl::StatusOr<uint32_t> Action(const std::string& name, std::optional<uint32_t>
 
 absl::StatusOr<scmp_compare> Operator(const std::string& name) {
   static const std::map<std::string, scmp_compare> kOps = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_NE", SCMP_CMP_NE},
+      {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE},
+      {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE},
+      {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
   };
   auto it = kOps.find(name);
-  if (it == kOps.end()) return absl::InvalidArgumentError(absl::StrCat("unknown operator \"", name, "\""));
+  if (it == kOps.end())
+    return absl::InvalidArgumentError(absl::StrCat("unknown operator \"", name, "\""));
   return it->second;
 }
 
@@ -69,13 +73,15 @@ absl::StatusOr<SeccompFilter> SeccompFilter::Compile(const nlohmann::json& doc) 
   Impl& impl = *filter.impl_;
   r.Required("defaultAction", default_action).Optional("defaultErrnoRet", default_errno);
   r.Optional("architectures", architectures).Optional("flags", flags);
-  r.Optional("listenerPath", impl.listener_path).Optional("listenerMetadata", impl.listener_metadata);
+  r.Optional("listenerPath", impl.listener_path)
+      .Optional("listenerMetadata", impl.listener_metadata);
   if (!r.ok()) return r.status();
   auto def = Action(default_action, default_errno);
   if (!def.ok()) return gantry::Annotate(def.status(), "linux.seccomp.defaultAction");
 
   impl.ctx = seccomp_init(*def);
-  if (!impl.ctx) return absl::InvalidArgumentError("linux.seccomp: libseccomp refused the default action");
+  if (!impl.ctx)
+    return absl::InvalidArgumentError("linux.seccomp: libseccomp refused the default action");
   // We set no_new_privs ourselves, only when the config asks for it.
   seccomp_attr_set(impl.ctx, SCMP_FLTATR_CTL_NNP, 0);
   for (const auto& arch : architectures) {
@@ -130,8 +136,7 @@ absl::StatusOr<SeccompFilter> SeccompFilter::Compile(const nlohmann::json& doc) 
     }
     if (!r.ok()) return r.status();
     auto action = Action(action_name, errno_ret);
-    if (!action.ok())
-      return gantry::Annotate(action.status(), s.FieldPath("action"));
+    if (!action.ok()) return gantry::Annotate(action.status(), s.FieldPath("action"));
     if (*action == *def) continue;  // libseccomp refuses rules that repeat the default
     if (*action == SCMP_ACT_NOTIFY) impl.has_notify = true;
 

@@ -86,10 +86,13 @@ absl::StatusOr<ContainerState> StateStore::Load(const std::string& id) const {
 
 absl::Status StateStore::Save(const ContainerState& s) const {
   nlohmann::json doc = {
-      {"id", s.id},           {"pid", s.pid},
+      {"id", s.id},
+      {"pid", s.pid},
       {"pid_start_time", s.pid_start_time},
-      {"bundle", s.bundle},   {"rootfs", s.rootfs},
-      {"created", s.created}, {"owner", s.owner},
+      {"bundle", s.bundle},
+      {"rootfs", s.rootfs},
+      {"created", s.created},
+      {"owner", s.owner},
       {"annotations", s.annotations},
       {"cgroup_paths", s.cgroup_paths},
       {"own_pid_namespace", s.own_pid_namespace},
@@ -99,9 +102,7 @@ absl::Status StateStore::Save(const ContainerState& s) const {
                                  gantry::Durability::kVolatile);
 }
 
-absl::Status StateStore::Remove(const std::string& id) const {
-  return gantry::RemoveTree(Dir(id));
-}
+absl::Status StateStore::Remove(const std::string& id) const { return gantry::RemoveTree(Dir(id)); }
 
 std::vector<std::string> StateStore::List() const {
   std::vector<std::string> ids;
@@ -138,9 +139,14 @@ Status CurrentStatus(const StateStore& store, const ContainerState& state) {
 nlohmann::json StateJson(const ContainerState& s, Status status) {
   // runc reports the runtime-spec version it implements, not the bundle's.
   nlohmann::json j = {
-      {"ociVersion", "1.0.2-dev"}, {"id", s.id}, {"pid", status == Status::kStopped ? 0 : s.pid},
-      {"status", StatusName(status)}, {"bundle", s.bundle}, {"rootfs", s.rootfs},
-      {"created", s.created}, {"owner", s.owner},
+      {"ociVersion", "1.0.2-dev"},
+      {"id", s.id},
+      {"pid", status == Status::kStopped ? 0 : s.pid},
+      {"status", StatusName(status)},
+      {"bundle", s.bundle},
+      {"rootfs", s.rootfs},
+      {"created", s.created},
+      {"owner", s.owner},
   };
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   return j;

@@ -28,7 +28,7 @@ struct ContainerState {
   std::string owner;
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> cgroup_paths;  // controller -> directory
-  bool own_pid_namespace = true;  // killing init then kills everything
+  bool own_pid_namespace = true;                    // killing init then kills everything
   bool systemd_cgroup = false;
 };
 

@@ -35,14 +35,12 @@ absl::StatusOr<gantry::ReceivedFd> SyncSocket::Receive(SyncMessage expected) con
   auto got = static_cast<SyncMessage>(body[0]);
   if (got == SyncMessage::kError) return absl::FailedPreconditionError(body.substr(1));
   if (got != expected)
-    return absl::InternalError(absl::StrCat("sync with container init: unexpected message '",
-                                            body.substr(0, 1), "'"));
+    return absl::InternalError(
+        absl::StrCat("sync with container init: unexpected message '", body.substr(0, 1), "'"));
   return received;
 }
 
-absl::Status SyncSocket::Expect(SyncMessage expected) const {
-  return Receive(expected).status();
-}
+absl::Status SyncSocket::Expect(SyncMessage expected) const { return Receive(expected).status(); }
 
 absl::StatusOr<gantry::UniqueFd> SyncSocket::ExpectFd(SyncMessage expected) const {
   GANTRY_ASSIGN_OR_RETURN(gantry::ReceivedFd received, Receive(expected));

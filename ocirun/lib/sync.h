@@ -12,13 +12,13 @@
 namespace ocirun {
 
 enum class SyncMessage : char {
-  kGo = 'g',             // runtime -> init: id maps written
-  kCgroupJoined = 'j',   // runtime -> init: the init is in the container's cgroup
-  kRunCreateHooks = 'h', // init -> runtime: namespaces and mounts done, run prestart/createRuntime
-  kHooksDone = 'd',      // runtime -> init: carry on to pivot_root
-  kSeccompFd = 's',      // init -> runtime: the seccomp notify fd, for listenerPath
-  kReady = 'r',          // init -> runtime: created, now blocked on the exec fifo
-  kError = 'e',          // init -> runtime: followed by the error text
+  kGo = 'g',              // runtime -> init: id maps written
+  kCgroupJoined = 'j',    // runtime -> init: the init is in the container's cgroup
+  kRunCreateHooks = 'h',  // init -> runtime: namespaces and mounts done, run prestart/createRuntime
+  kHooksDone = 'd',       // runtime -> init: carry on to pivot_root
+  kSeccompFd = 's',       // init -> runtime: the seccomp notify fd, for listenerPath
+  kReady = 'r',           // init -> runtime: created, now blocked on the exec fifo
+  kError = 'e',           // init -> runtime: followed by the error text
 };
 
 class SyncSocket {

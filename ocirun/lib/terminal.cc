@@ -22,7 +22,7 @@ absl::Status SetupConsole(int console_socket, const std::optional<ConsoleSize>& 
   gantry::UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
   if (!slave) return gantry::LastErrno(absl::StrCat("console: open ", name));
   if (size) {
-    struct winsize ws{};
+    struct winsize ws {};
     ws.ws_row = static_cast<unsigned short>(size->height);
     ws.ws_col = static_cast<unsigned short>(size->width);
     ::ioctl(slave.get(), TIOCSWINSZ, &ws);

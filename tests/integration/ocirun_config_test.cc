@@ -150,11 +150,10 @@ TEST_CASE("maskedPaths hide files and directories; readonlyPaths are read-only m
   OcirunEnv env;
   // /proc/kcore is absent on some kernels (the CI host's): mask what exists.
   REQUIRE(!ReadFile("/proc/timer_list").value_or("").empty());
-  std::string out = Observe(
-      env,
-      "wc -c < /proc/timer_list; ls -A /proc/acpi | wc -l; "
-      "(echo x > /proc/sys/kernel/hostname) 2>&1; "
-      "cat /proc/self/mountinfo");
+  std::string out = Observe(env,
+                            "wc -c < /proc/timer_list; ls -A /proc/acpi | wc -l; "
+                            "(echo x > /proc/sys/kernel/hostname) 2>&1; "
+                            "cat /proc/self/mountinfo");
   std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
   REQUIRE(lines.size() > 3);
   CHECK(Trim(lines[0]) == "0");  // /proc/timer_list reads as /dev/null
@@ -276,9 +275,8 @@ TEST_CASE("process.capabilities become the sets in /proc/self/status", "[ocirun]
 
 TEST_CASE("rlimits and oomScoreAdj apply to the container's process", "[ocirun][config]") {
   OcirunEnv env;
-  env.config()["process"]["rlimits"] = {
-      {{"type", "RLIMIT_NOFILE"}, {"soft", 123}, {"hard", 456}},
-      {{"type", "RLIMIT_NPROC"}, {"soft", 77}, {"hard", 78}}};
+  env.config()["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 123}, {"hard", 456}},
+                                        {{"type", "RLIMIT_NPROC"}, {"soft", 77}, {"hard", 78}}};
   env.config()["process"]["oomScoreAdj"] = 321;
   std::string out = Observe(env, "ulimit -n; ulimit -Hn; ulimit -u; cat /proc/self/oom_score_adj");
   CHECK(out == "123\n456\n77\n321\n");
@@ -295,8 +293,7 @@ TEST_CASE("linux.sysctl is written inside the container's namespaces", "[ocirun]
 
 TEST_CASE("namespaces are created anew, or joined when given a path", "[ocirun][config]") {
   OcirunEnv env;
-  std::string script =
-      "for ns in net uts ipc mnt pid cgroup; do readlink /proc/self/ns/$ns; done";
+  std::string script = "for ns in net uts ipc mnt pid cgroup; do readlink /proc/self/ns/$ns; done";
   SECTION("created: each listed namespace differs from the host's; others are shared") {
     std::vector<std::string> seen = absl::StrSplit(Observe(env, script), '\n', absl::SkipEmpty());
     REQUIRE(seen.size() == 6);
@@ -350,10 +347,13 @@ TEST_CASE("a user namespace maps the container's root to the configured host ids
           "[ocirun][config]") {
   OcirunEnv env;
   env.config()["linux"]["namespaces"].push_back({{"type", "user"}});
-  env.config()["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
-  env.config()["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
-  env.SetScript("id; cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u:%g' /bin; "
-                "echo x > /etc/x 2>/dev/null || echo cannot write");
+  env.config()["linux"]["uidMappings"] = {
+      {{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  env.config()["linux"]["gidMappings"] = {
+      {{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  env.SetScript(
+      "id; cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u:%g' /bin; "
+      "echo x > /etc/x 2>/dev/null || echo cannot write");
   env.config()["root"]["readonly"] = false;
   env.Save();
   std::string id = env.NewId();

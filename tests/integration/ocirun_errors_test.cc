@@ -124,7 +124,8 @@ TEST_CASE("create fails cleanly when the container's init cannot finish its setu
     std::string id = env.NewId();
     auto r = env.Ocirun({"create", "--bundle", env.bundle(), id});
     CheckOneLineError(r);
-    CHECK(absl::StrContains(r.err, "exec: \"no-such-program\": executable file not found in $PATH"));
+    CHECK(
+        absl::StrContains(r.err, "exec: \"no-such-program\": executable file not found in $PATH"));
     CheckNothingLeft(env, id);
   }
 }
@@ -153,9 +154,12 @@ TEST_CASE("container ids must be new and well formed", "[ocirun][errors]") {
     CHECK(env.Ocirun({"list", "-q"}).out.empty());
   }
   SECTION("commands on an unknown id say it does not exist (runc: container does not exist)") {
-    for (std::vector<std::string> args :
-         {std::vector<std::string>{"state", "nope"}, {"start", "nope"}, {"kill", "nope"},
-          {"delete", "nope"}, {"pause", "nope"}, {"ps", "nope"}}) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"state", "nope"},
+                                          {"start", "nope"},
+                                          {"kill", "nope"},
+                                          {"delete", "nope"},
+                                          {"pause", "nope"},
+                                          {"ps", "nope"}}) {
       INFO(args[0]);
       auto r = env.Ocirun(args);
       CheckOneLineError(r);

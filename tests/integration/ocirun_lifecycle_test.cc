@@ -75,7 +75,8 @@ TEST_CASE("run returns 128+N when the container's process dies of signal N", "[o
     env.SetScript("kill -9 $$");
     CHECK(env.Run().exit_code == 137);
   }
-  SECTION("as pid 1 of its own pid namespace, the init ignores a SIGKILL it sends itself (runc: 0)") {
+  SECTION(
+      "as pid 1 of its own pid namespace, the init ignores a SIGKILL it sends itself (runc: 0)") {
     env.SetScript("kill -9 $$; echo survived");
     auto r = env.Run();
     CHECK(r.out == "survived\n");
@@ -130,8 +131,8 @@ TEST_CASE("--preserve-fds passes extra descriptors; no other descriptor of the c
   env.Save();
   // bash opens the files without close-on-exec, as a caller handing them over would.
   std::string cmd = absl::StrCat("exec 3<", env.dir(), "/three 5<", env.dir(), "/five; exec ",
-                                 Runtime(), " --root ", env.root(), " run --preserve-fds 1 --bundle ",
-                                 env.bundle(), " ", env.NewId());
+                                 Runtime(), " --root ", env.root(),
+                                 " run --preserve-fds 1 --bundle ", env.bundle(), " ", env.NewId());
   auto r = RunProcess({"/bin/bash", "-c", cmd});
   CHECK(r.out == "through fd 3\nno fd 5\n");
   CHECK(absl::StrContains(r.err, "5"));
@@ -193,8 +194,8 @@ TEST_CASE("create prepares the container without running its program; start runs
   std::string id = env.Create({"--pid-file", pid_file});
 
   json state = env.State(id);
-  for (const char* field : {"ociVersion", "id", "status", "pid", "bundle", "rootfs", "created",
-                            "owner"}) {
+  for (const char* field :
+       {"ociVersion", "id", "status", "pid", "bundle", "rootfs", "created", "owner"}) {
     INFO(field);
     CHECK(state.contains(field));
   }
@@ -245,8 +246,8 @@ TEST_CASE("delete refuses a running container unless forced, then removes every 
   auto refused = env.Ocirun({"delete", id});
   CHECK(refused.exit_code == 1);
   // runc: "cannot delete container ID that is not stopped: running"
-  CHECK(refused.err == absl::StrCat("ocirun: cannot delete container ", id,
-                                    " that is not stopped: running\n"));
+  CHECK(refused.err ==
+        absl::StrCat("ocirun: cannot delete container ", id, " that is not stopped: running\n"));
   CHECK(Status(env, id) == "running");
 
   auto forced = env.Ocirun({"delete", "--force", id});
@@ -555,7 +556,9 @@ TEST_CASE("a terminal container sends its pty master to --console-socket", "[oci
   std::string id = env.Create({"--console-socket", socket_path});
 
   // create has connected and sent the master before returning: it waits in the backlog.
-  struct pollfd pfd {listener->get(), POLLIN, 0};
+  struct pollfd pfd {
+    listener->get(), POLLIN, 0
+  };
   REQUIRE(::poll(&pfd, 1, 5000) == 1);
   gantry::UniqueFd conn(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
   REQUIRE(conn.valid());
@@ -567,7 +570,9 @@ TEST_CASE("a terminal container sends its pty master to --console-socket", "[oci
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!absl::StrContains(output, "hello from the pty") &&
          std::chrono::steady_clock::now() < deadline) {
-    struct pollfd p {received->fd.get(), POLLIN, 0};
+    struct pollfd p {
+      received->fd.get(), POLLIN, 0
+    };
     if (::poll(&p, 1, 100) <= 0) continue;
     char buf[512];
     ssize_t n = ::read(received->fd.get(), buf, sizeof buf);
@@ -592,8 +597,8 @@ TEST_CASE("terminal and --console-socket must come together", "[ocirun][console]
   SECTION("a socket without terminal") {
     env.Save();
     std::string id = env.NewId();
-    auto r = env.Ocirun({"create", "--console-socket", env.dir() + "/none.sock", "--bundle",
-                         env.bundle(), id});
+    auto r = env.Ocirun(
+        {"create", "--console-socket", env.dir() + "/none.sock", "--bundle", env.bundle(), id});
     CHECK(r.exit_code == 1);
     CHECK(absl::StrContains(r.err, "--console-socket"));
     CHECK_FALSE(Exists(env.root() + "/" + id));

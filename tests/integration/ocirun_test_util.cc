@@ -188,8 +188,7 @@ OcirunEnv::~OcirunEnv() {
   // Containers this test made, and any other found under its --root.
   std::set<std::string> ids(ids_.begin(), ids_.end());
   auto listed = RunProcess({Runtime(), "--root", root(), "list", "-q"});
-  for (absl::string_view id : absl::StrSplit(listed.out, '\n', absl::SkipEmpty()))
-    ids.emplace(id);
+  for (absl::string_view id : absl::StrSplit(listed.out, '\n', absl::SkipEmpty())) ids.emplace(id);
   for (const auto& id : ids) {
     (void)RunProcess({Runtime(), "--root", root(), "delete", "--force", id});
     // What `delete --force` did not remove is a leak: report it, then clean it

@@ -144,7 +144,9 @@ bool Eventually(F predicate, std::chrono::milliseconds timeout) {
   for (;;) {
     if (predicate()) return true;
     if (std::chrono::steady_clock::now() > deadline) return false;
-    struct timespec ts {0, 10 * 1000 * 1000};
+    struct timespec ts {
+      0, 10 * 1000 * 1000
+    };
     nanosleep(&ts, nullptr);
   }
 }

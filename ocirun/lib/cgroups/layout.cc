@@ -9,9 +9,9 @@
 namespace ocirun::cgroups {
 
 namespace {
-constexpr const char* kV1Controllers[] = {"cpu",   "cpuacct", "cpuset",  "memory", "devices",
-                                          "freezer", "blkio",  "pids",   "hugetlb", "net_cls",
-                                          "net_prio", "perf_event", "rdma", "misc"};
+constexpr const char* kV1Controllers[] = {"cpu",      "cpuacct",    "cpuset", "memory",  "devices",
+                                          "freezer",  "blkio",      "pids",   "hugetlb", "net_cls",
+                                          "net_prio", "perf_event", "rdma",   "misc"};
 
 // /proc/self/cgroup names paths from the hierarchy's root, but a mount may
 // show only a subtree (inside a container without a cgroup namespace):
@@ -79,8 +79,8 @@ absl::StatusOr<Layout> Layout::Parse(const std::string& mountinfo, const std::st
     }
   }
   if (layout.unified_) {
-    for (absl::string_view c : absl::StrSplit(v2_controllers, absl::ByAnyChar(" \n"),
-                                              absl::SkipEmpty())) {
+    for (absl::string_view c :
+         absl::StrSplit(v2_controllers, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
       // A controller bound to a v1 hierarchy is not usable in v2 (hybrid hosts).
       std::string name(c);
       if (name == "io") name = "blkio";

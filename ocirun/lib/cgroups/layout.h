@@ -17,7 +17,7 @@ enum class Version { kV1, kV2 };
 struct Hierarchy {
   std::string mount_point;  // "/sys/fs/cgroup/memory"
   Version version = Version::kV1;
-  std::string own_path;     // this process's cgroup in it, from /proc/self/cgroup
+  std::string own_path;  // this process's cgroup in it, from /proc/self/cgroup
 };
 
 class Layout {

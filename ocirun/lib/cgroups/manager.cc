@@ -81,7 +81,8 @@ absl::Status Manager::Create() {
         if (available.ok()) {
           for (absl::string_view c :
                absl::StrSplit(*available, absl::ByAnyChar(" \n"), absl::SkipEmpty()))
-            (void)gantry::WriteExistingFile(level + "/cgroup.subtree_control", absl::StrCat("+", c));
+            (void)gantry::WriteExistingFile(level + "/cgroup.subtree_control",
+                                            absl::StrCat("+", c));
         }
         level = absl::StrCat(level, "/", part);
         if (::mkdir(level.c_str(), 0755) != 0 && errno != EEXIST)
@@ -195,8 +196,10 @@ absl::StatusOr<bool> Manager::IsFrozen() const {
 nlohmann::json Manager::Stats() const {
   nlohmann::json out = nlohmann::json::object();
   if (const Dir* d = DirFor("memory")) MemoryStats(*d, out);
-  if (const Dir* d = DirFor("cpuacct")) CpuStats(*d, out);
-  else if (const Dir* d2 = DirFor("cpu")) CpuStats(*d2, out);
+  if (const Dir* d = DirFor("cpuacct"))
+    CpuStats(*d, out);
+  else if (const Dir* d2 = DirFor("cpu"))
+    CpuStats(*d2, out);
   if (const Dir* d = DirFor("pids")) PidsStats(*d, out);
   return out;
 }

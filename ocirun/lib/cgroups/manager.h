@@ -31,8 +31,7 @@ class Manager {
   static Manager ForContainer(const Layout& layout, const std::string& cgroups_path,
                               const std::string& id);
   // Reloads the directories recorded in a container's state.
-  static Manager FromPaths(const std::map<std::string, std::string>& paths,
-                           const Layout& layout);
+  static Manager FromPaths(const std::map<std::string, std::string>& paths, const Layout& layout);
 
   // Makes every directory (enabling v2 controllers on the way down).
   absl::Status Create();

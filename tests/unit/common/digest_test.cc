@@ -19,7 +19,8 @@ TEST_CASE("incremental hashing equals one-shot hashing", "[digest]") {
 }
 
 TEST_CASE("digests parse only in sha256:<64 lowercase hex> form", "[digest]") {
-  auto ok = Digest::Parse("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  auto ok =
+      Digest::Parse("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   REQUIRE(ok.ok());
   CHECK(ok->str() == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(*ok == Digest::FromBytes("abc"));
@@ -30,5 +31,6 @@ TEST_CASE("digests parse only in sha256:<64 lowercase hex> form", "[digest]") {
         std::string::npos);
   CHECK_FALSE(Digest::Parse("sha256:abc").ok());
   CHECK_FALSE(
-      Digest::Parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD").ok());
+      Digest::Parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD")
+          .ok());
 }

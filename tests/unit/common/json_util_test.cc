@@ -42,7 +42,8 @@ TEST_CASE("type errors name the field by its full path", "[json]") {
   CHECK(problem(R"({"uid":-1})", uint32_t{}, "uid") ==
         "process.uid: expected non-negative integer");
   CHECK(problem(R"({"uid":4294967296})", uint32_t{}, "uid") == "process.uid: integer out of range");
-  CHECK(problem(R"({"terminal":"yes"})", false, "terminal") == "process.terminal: expected boolean");
+  CHECK(problem(R"({"terminal":"yes"})", false, "terminal") ==
+        "process.terminal: expected boolean");
 }
 
 TEST_CASE("non-negative signed integers fill unsigned fields", "[json]") {

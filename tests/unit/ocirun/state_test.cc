@@ -6,8 +6,8 @@
 #include "ocirun/lib/state.h"
 
 TEST_CASE("container ids: letters, digits and _+.- only", "[state]") {
-  for (const char* id : {"a", "abc", "A1", "my_container+1.2-3", "0123456789abcdef", "_a", ".a",
-                         "+x", "-"}) {
+  for (const char* id :
+       {"a", "abc", "A1", "my_container+1.2-3", "0123456789abcdef", "_a", ".a", "+x", "-"}) {
     INFO(id);
     CHECK(ocirun::ValidateId(id).ok());
   }
