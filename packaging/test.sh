@@ -11,6 +11,8 @@ if [[ $(id -u) != 0 ]]; then
 fi
 
 ./packaging/deps.sh
+# Cache hits across checkouts in different directories (CI clones afresh).
+export CCACHE_BASEDIR=$PWD
 cmake --preset release
 cmake --build --preset release
 ctest --preset release --timeout 600 "$@"

@@ -1,6 +1,6 @@
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
 #include "ocirun/lib/cgroups/controllers.h"
+#include "ocirun/lib/cgroups/device_filter.h"
 
 namespace ocirun::cgroups {
 
@@ -31,12 +31,7 @@ std::vector<DeviceRule> EffectiveDeviceRules(const std::vector<DeviceRule>& rule
 
 absl::Status SetDevices(const Dir& dir, const std::vector<DeviceRule>& rules) {
   if (rules.empty()) return absl::OkStatus();
-  if (dir.version == Version::kV2) {
-    // cgroup v2 filters devices with an eBPF program, not written yet: the
-    // rules are not enforced there (device nodes are still only those created).
-    gantry::log::Debug("cgroup v2: device rules not enforced (no eBPF device filter yet)");
-    return absl::OkStatus();
-  }
+  if (dir.version == Version::kV2) return AttachDeviceFilter(dir.path, rules);
   for (const auto& rule : rules) {
     std::string major = rule.major ? std::to_string(*rule.major) : "*";
     std::string minor = rule.minor ? std::to_string(*rule.minor) : "*";
