@@ -518,9 +518,12 @@ TEST_CASE("v2: unlimited values and conversions", "[cgroups][v2]") {
     REQUIRE(m.SetResources(r).ok());
     CHECK(fake.Knob("memory.high") == "1073741824");
   }
-  SECTION("device rules are accepted but not written (no eBPF filter yet)") {
+  SECTION("device rules become an eBPF program, which a fake directory cannot take") {
+    // The kernel's side is tested in tests/integration/ocirun_device_filter_test.cc.
     r.devices = cg::EffectiveDeviceRules({DeviceRule{}}, {});
-    CHECK(m.SetResources(r).ok());
+    auto st = m.SetResources(r);
+    CHECK_FALSE(st.ok());
+    CHECK_THAT(std::string(st.message()), Catch::Contains("eBPF device filter"));
   }
 }
 
