@@ -11,10 +11,13 @@ void RegisterExec(CLI::App& app, Invocation& inv) {
   cmd->add_flag("-d,--detach", o.detach, "detach from the process");
   cmd->add_option("--pid-file", o.pid_file, "file to write the process's pid to");
   cmd->add_option("--console-socket", o.console_socket, "unix socket to receive the pty master");
-  cmd->add_option("-e,--env", o.env, "set an environment variable (NAME=value)");
+  // Repeatable, one value each (runc's flags), never swallowing the id after them.
+  cmd->add_option("-e,--env", o.env, "set an environment variable (NAME=value)")
+      ->allow_extra_args(false);
   cmd->add_option("--cwd", o.cwd, "working directory in the container");
   cmd->add_option("-u,--user", o.user, "uid[:gid] to run as");
-  cmd->add_option("-c,--cap", o.caps, "add a capability to the process's sets");
+  cmd->add_option("-c,--cap", o.caps, "add a capability to the process's sets")
+      ->allow_extra_args(false);
   cmd->add_flag("--no-new-privs", o.no_new_privs, "set no_new_privs for the process");
   cmd->add_option("--preserve-fds", o.preserve_fds, "extra descriptors (from 3) to pass on");
   cmd->add_option("id", o.id, "container id")->required();

@@ -78,8 +78,8 @@ TEST_CASE("v2 device filter: the kernel enforces the rules, last match wins", "[
   TestCgroup cgroup;
   // As a container gets them: deny everything, then allow some devices.
   auto rules = Rules({{false, "a", std::nullopt, std::nullopt, "rwm"},
-                      {true, "c", 1, 3, "rwm"},   // /dev/null
-                      {true, "c", 1, 5, "r"}});   // /dev/zero, read only
+                      {true, "c", 1, 3, "rwm"},  // /dev/null
+                      {true, "c", 1, 5, "r"}});  // /dev/zero, read only
   REQUIRE(cg::AttachDeviceFilter(cgroup.path(), rules).ok());
   CHECK(cgroup.AttachedPrograms() == 1);
 
@@ -87,8 +87,8 @@ TEST_CASE("v2 device filter: the kernel enforces the rules, last match wins", "[
     int bits = 0;
     if (!Opens("/dev/null", O_RDWR)) bits |= 1;
     if (!Opens("/dev/zero", O_RDONLY)) bits |= 2;
-    if (Opens("/dev/zero", O_WRONLY)) bits |= 4;   // read-only rule
-    if (Opens("/dev/full", O_RDONLY)) bits |= 8;   // denied by the first rule
+    if (Opens("/dev/zero", O_WRONLY)) bits |= 4;  // read-only rule
+    if (Opens("/dev/full", O_RDONLY)) bits |= 8;  // denied by the first rule
     return bits;
   });
   CHECK(rc == 0);

@@ -33,15 +33,14 @@ bpf_insn Alu32(uint8_t op, int dst, int32_t imm) {
   return Insn(BPF_ALU | op | BPF_K, static_cast<uint8_t>(dst), 0, 0, imm);
 }
 bpf_insn Mov32Reg(int dst, int src) {
-  return Insn(BPF_ALU | BPF_MOV | BPF_X, static_cast<uint8_t>(dst), static_cast<uint8_t>(src), 0, 0);
+  return Insn(BPF_ALU | BPF_MOV | BPF_X, static_cast<uint8_t>(dst), static_cast<uint8_t>(src), 0,
+              0);
 }
 // A conditional jump whose offset is patched once the block's length is known.
 bpf_insn JumpTo(uint8_t op, int reg, int32_t imm) {
   return Insn(BPF_JMP | op | BPF_K, static_cast<uint8_t>(reg), 0, 0, imm);
 }
-bpf_insn Return(int32_t verdict) {
-  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, verdict);
-}
+bpf_insn Return(int32_t verdict) { return Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, verdict); }
 bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 int32_t AccessMask(const std::string& access) {

@@ -19,6 +19,7 @@ std::vector<bpf_insn> DeviceFilterProgram(const std::vector<DeviceRule>& rules);
 
 // Loads the program for `rules`, attaches it to the cgroup v2 directory
 // `cgroup_dir` and detaches the programs attached before (on `update`).
-absl::Status AttachDeviceFilter(const std::string& cgroup_dir, const std::vector<DeviceRule>& rules);
+absl::Status AttachDeviceFilter(const std::string& cgroup_dir,
+                                const std::vector<DeviceRule>& rules);
 
 }  // namespace ocirun::cgroups
