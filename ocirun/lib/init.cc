@@ -133,6 +133,9 @@ absl::Status FinalSteps(const InitConfig& c) {
 
 void RunContainerInit(const InitConfig& c) {
   SyncSocket sync(c.sync_fd);
+  // Until execve (which resets it) nothing in the container may ptrace us or
+  // open /proc/<init>/exe, our host binary (CVE-2019-5736 class).
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(&sync, gantry::LastErrno("PR_SET_DUMPABLE"));
   ExecTarget target;
   if (auto st = InitSteps(c, sync, target); !st.ok()) Fail(&sync, st);
 

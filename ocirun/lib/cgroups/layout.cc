@@ -70,11 +70,14 @@ absl::StatusOr<Layout> Layout::Parse(const std::string& mountinfo, const std::st
       layout.unified_ = Hierarchy{mount_point, Version::kV2, UnderMountRoot(own_v2, mount_root)};
     } else if (fstype == "cgroup" && dash + 3 < f.size()) {
       for (absl::string_view opt : absl::StrSplit(f[dash + 3], ',')) {
-        for (const char* c : kV1Controllers) {
-          if (opt == c && !layout.controllers_.count(c))
-            layout.controllers_[c] =
-                Hierarchy{mount_point, Version::kV1, UnderMountRoot(own_v1[c], mount_root)};
-        }
+        // Named hierarchies without a controller ("name=systemd") are joined
+        // too, as runc does, so tools that track them see the container.
+        std::string name(opt);
+        bool known = absl::StartsWith(name, "name=");
+        for (const char* c : kV1Controllers) known |= name == c;
+        if (known && !layout.controllers_.count(name))
+          layout.controllers_[name] =
+              Hierarchy{mount_point, Version::kV1, UnderMountRoot(own_v1[name], mount_root)};
       }
     }
   }

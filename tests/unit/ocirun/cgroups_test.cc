@@ -285,8 +285,11 @@ TEST_CASE("a hybrid host keeps v1 controllers in their hierarchies and the rest 
   CHECK(layout->unified()->mount_point == "/sys/fs/cgroup/unified");
   CHECK(layout->unified()->own_path == "/");
 
-  // name=systemd is a named hierarchy with no controller.
-  CHECK(layout->Find("name=systemd") == nullptr);
+  // name=systemd is a named hierarchy with no controller: joined, as runc does.
+  const cg::Hierarchy* named = layout->Find("name=systemd");
+  REQUIRE(named);
+  CHECK(named->mount_point == "/sys/fs/cgroup/systemd");
+  CHECK(named->version == cg::Version::kV1);
   CHECK(layout->Find("systemd") == nullptr);
   CHECK(layout->Find("net_cls") == nullptr);
   CHECK_FALSE(layout->IsPureV2());
