@@ -70,8 +70,7 @@ absl::Status ExecChildSteps(const Process& p, const ExecOptions& o, int console_
   }
   if (::setsid() < 0) return gantry::LastErrno("setsid");
   if (console_fd >= 0) GANTRY_RETURN_IF_ERROR(SetupConsole(console_fd, p.console_size));
-  if (::chdir(p.cwd.c_str()) != 0)
-    return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", p.cwd));
+  GANTRY_RETURN_IF_ERROR(ChdirInContainer(p.cwd));
   GANTRY_RETURN_IF_ERROR(SetRlimits(p));
   GANTRY_ASSIGN_OR_RETURN(target, ResolveExec(p.args, p.env, p.user.uid));
   GANTRY_RETURN_IF_ERROR(FinalizeProcess(p, seccomp, sync));

@@ -104,8 +104,7 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& 
     unsigned long persona = *spec.linux.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
     if (::personality(persona) < 0) return gantry::LastErrno("linux.personality");
   }
-  if (::chdir(process.cwd.c_str()) != 0)
-    return gantry::LastErrno(absl::StrCat("process.cwd: chdir ", process.cwd));
+  GANTRY_RETURN_IF_ERROR(ChdirInContainer(process.cwd));
   GANTRY_ASSIGN_OR_RETURN(target, ResolveExec(process.args, process.env, process.user.uid));
   // Privileges go before `create` returns, as with runc: a created container
   // already runs as its user, with its capabilities and seccomp filter.

@@ -85,6 +85,19 @@ absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<
       absl::StrCat("exec: \"", file, "\": executable file not found in $PATH"));
 }
 
+absl::Status ChdirInContainer(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) != 0)
+    return absl::Status(absl::StatusCode::kInvalidArgument,
+                        absl::StrCat("process.cwd: chdir ", cwd, ": ", std::strerror(errno)));
+  // The kernel reports a directory not reachable from our root as
+  // "(unreachable)/..." (or fails with ENOENT).
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
+    return absl::InvalidArgumentError(
+        absl::StrCat("process.cwd: ", cwd, " is outside the container's root"));
+  return absl::OkStatus();
+}
+
 namespace {
 // The home directory of `uid` in ./etc/passwd of the current root, "/" if none.
 std::string HomeOf(uint32_t uid) {

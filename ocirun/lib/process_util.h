@@ -35,6 +35,11 @@ absl::StatusOr<int> ParseSignal(const std::string& text);
 // looking relative to the current root. Names with '/' are used as given.
 absl::StatusOr<std::string> LookPath(const std::string& file, const std::vector<std::string>& env);
 
+// chdir to process.cwd, refusing a directory outside the container's root:
+// a cwd of /proc/self/fd/N through a leaked host descriptor would otherwise
+// hand the program the host filesystem (CVE-2024-21626).
+absl::Status ChdirInContainer(const std::string& cwd);
+
 // What a container process execs: the program found in its PATH and its
 // environment, with HOME from the container's /etc/passwd when the config
 // does not set it (runc does the same). Resolved inside the container.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -111,16 +112,29 @@ absl::StatusOr<UniqueFd> OpenInRoot(int root, const std::string& path, int flags
 
 // mkdir -p inside `root`, never following a symlink out of it. Returns an
 // O_PATH descriptor of the final directory.
-absl::StatusOr<UniqueFd> MkdirAllInRoot(int root, const std::string& path) {
+absl::StatusOr<UniqueFd> MkdirAllInRoot(int root, const std::string& path, int hops = 0) {
   UniqueFd current(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+  std::vector<std::string> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
   std::string walked;
-  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
-    walked = absl::StrCat(walked, "/", part);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string parent = walked;
+    walked = absl::StrCat(walked, "/", parts[i]);
     auto next = OpenInRoot(root, walked, O_PATH | O_DIRECTORY);
     if (!next.ok() && next.status().code() == absl::StatusCode::kNotFound) {
-      std::string name(part);
-      if (::mkdirat(current.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
-        return gantry::LastErrno(absl::StrCat("mkdir ", walked, " in rootfs"));
+      const char* name = parts[i].c_str();
+      if (::mkdirat(current.get(), name, 0755) != 0) {
+        if (errno != EEXIST) return gantry::LastErrno(absl::StrCat("mkdir ", walked, " in rootfs"));
+        // A dangling symlink: make its target, resolved inside the rootfs
+        // (as runc does: images link /var/run -> /run before /run exists).
+        char target[PATH_MAX];
+        ssize_t n = ::readlinkat(current.get(), name, target, sizeof target - 1);
+        if (n <= 0 || hops >= 40)
+          return gantry::LastErrno(absl::StrCat("mkdir ", walked, " in rootfs"));
+        std::string resolved(target, static_cast<size_t>(n));
+        if (resolved[0] != '/') resolved = absl::StrCat(parent, "/", resolved);
+        for (size_t j = i + 1; j < parts.size(); ++j) absl::StrAppend(&resolved, "/", parts[j]);
+        return MkdirAllInRoot(root, resolved, hops + 1);
+      }
       next = OpenInRoot(root, walked, O_PATH | O_DIRECTORY);
     }
     if (!next.ok()) return next.status();
