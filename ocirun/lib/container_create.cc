@@ -65,8 +65,12 @@ std::string IdMap(const std::vector<IdMapping>& maps) {
   return out;
 }
 
-absl::Status WriteIdMaps(pid_t pid, const Linux& lx) {
+absl::Status WriteIdMaps(pid_t pid, const Linux& lx, bool rootless) {
   std::string proc = absl::StrCat("/proc/", pid);
+  // An unprivileged writer may map its own ids only after giving up
+  // setgroups(2) in the namespace (user_namespaces(7)).
+  if (rootless && !lx.gid_mappings.empty())
+    GANTRY_RETURN_IF_ERROR(gantry::WriteExistingFile(proc + "/setgroups", "deny"));
   if (!lx.gid_mappings.empty()) {
     GANTRY_RETURN_IF_ERROR(gantry::Annotate(
         gantry::WriteExistingFile(proc + "/gid_map", IdMap(lx.gid_mappings)), "linux.gidMappings"));
@@ -157,10 +161,21 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   GANTRY_ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::Layout::Discover());
   cgroups::Manager cgroup =
       cgroups::Manager::ForContainer(layout, spec.linux.cgroups_path, options.id);
-  GANTRY_RETURN_IF_ERROR(cgroup.Create());
-  tx.SetCgroup(cgroup);
   Resources resources = spec.linux.resources.value_or(Resources{});
-  resources.devices = cgroups::EffectiveDeviceRules(resources.devices, spec.linux.devices);
+  if (absl::Status made = cgroup.Create(); !made.ok()) {
+    (void)cgroup.Destroy();
+    // Rootless without a delegated cgroup: run without one, as runc does,
+    // unless the config asks for limits that need it.
+    if (!global.rootless || made.code() != absl::StatusCode::kPermissionDenied) return made;
+    if (cgroups::HasLimits(resources))
+      return absl::FailedPreconditionError(absl::StrCat(
+          "config.json: linux.resources: rootless containers need a delegated cgroup (",
+          made.message(), ")"));
+    cgroup = cgroups::Manager();
+  } else {
+    resources.devices = cgroups::EffectiveDeviceRules(resources.devices, spec.linux.devices);
+  }
+  tx.SetCgroup(cgroup);
   GANTRY_RETURN_IF_ERROR(cgroup.SetResources(resources));
 
   int clone_flags = 0;
@@ -210,7 +225,8 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   child_end.Reset();
   SyncSocket sync(parent_end.get());
 
-  if (clone_flags & CLONE_NEWUSER) GANTRY_RETURN_IF_ERROR(WriteIdMaps(pid, spec.linux));
+  if (clone_flags & CLONE_NEWUSER)
+    GANTRY_RETURN_IF_ERROR(WriteIdMaps(pid, spec.linux, global.rootless));
   if (spec.process->oom_score_adj) {
     GANTRY_RETURN_IF_ERROR(
         gantry::Annotate(gantry::WriteExistingFile(absl::StrCat("/proc/", pid, "/oom_score_adj"),

@@ -182,6 +182,14 @@ absl::Status SetPropagation(int root, const std::string& dest, unsigned long pro
   return absl::OkStatus();
 }
 
+// Binds a host tree read-only where a container may not mount its own
+// instance (sysfs without a network namespace, cgroups when rootless).
+absl::Status BindHostReadOnly(int root, int target_fd, const std::string& host_path,
+                              const std::string& dest) {
+  GANTRY_RETURN_IF_ERROR(MountAt(host_path, target_fd, dest, "", MS_BIND | MS_REC, ""));
+  return Remount(root, dest, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
 // "cgroup" mounts: cgroup2 on a pure-v2 host; otherwise a tmpfs with each
 // v1 hierarchy's container directory bind-mounted in, as runc does.
 absl::Status MountCgroups(int root, const Mount& m, const MountFlags& mf,
@@ -189,8 +197,14 @@ absl::Status MountCgroups(int root, const Mount& m, const MountFlags& mf,
   auto only_v2 = options.cgroup_paths.size() == 1 && options.cgroup_paths.count("");
   GANTRY_ASSIGN_OR_RETURN(UniqueFd target, MkdirAllInRoot(root, m.destination));
   unsigned long base = mf.flags & ~MS_BIND;
-  if (only_v2 || options.cgroup_paths.empty())
-    return MountAt("cgroup2", target.get(), m.destination, "cgroup2", base, "");
+  if (only_v2 || options.cgroup_paths.empty()) {
+    absl::Status st = MountAt("cgroup2", target.get(), m.destination, "cgroup2", base, "");
+    // A rootless container without a cgroup of its own may not mount one:
+    // it sees the host's hierarchy read-only instead.
+    if (!st.ok() && errno == EPERM && options.cgroup_paths.empty())
+      st = BindHostReadOnly(root, target.get(), "/sys/fs/cgroup", m.destination);
+    return st;
+  }
   GANTRY_RETURN_IF_ERROR(MountAt("tmpfs", target.get(), m.destination, "tmpfs",
                                  (base & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                  "mode=755"));
@@ -250,10 +264,7 @@ absl::Status MountOne(int root, const Mount& m, const RootfsOptions& options) {
   if (!st.ok() && type == "sysfs" && (errno == EPERM || errno == EBUSY)) {
     // Without its own network namespace a container may not mount sysfs:
     // like runc, bind the host's read-only instead.
-    st = MountAt("/sys", target.get(), m.destination, "", MS_BIND | MS_REC, "");
-    if (st.ok())
-      st = Remount(root, m.destination,
-                   MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    st = BindHostReadOnly(root, target.get(), "/sys", m.destination);
   }
   GANTRY_RETURN_IF_ERROR(st);
   return SetPropagation(root, m.destination, mf.propagation);

@@ -19,6 +19,9 @@ absl::Status SetCpuset(const Dir& dir, const Resources::Cpu& cpu);
 absl::Status SetPids(const Dir& dir, int64_t limit);
 absl::Status SetBlkio(const Dir& dir, const Resources::BlockIo& io);
 absl::Status SetHugetlb(const Dir& dir, const std::vector<Resources::HugepageLimit>& limits);
+// Whether `r` limits anything (device rules aside), i.e. needs a cgroup.
+bool HasLimits(const Resources& r);
+
 // The rules a container gets: config.json's, then the devices every container
 // needs and those listed in linux.devices (as runc's AllowedDevices).
 std::vector<DeviceRule> EffectiveDeviceRules(const std::vector<DeviceRule>& rules,

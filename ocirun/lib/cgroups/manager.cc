@@ -121,6 +121,18 @@ absl::Status Manager::AddProcess(pid_t pid) const {
   return absl::OkStatus();
 }
 
+bool HasLimits(const Resources& r) {
+  const auto& m = r.memory;
+  const auto& c = r.cpu;
+  const auto& io = r.block_io;
+  return m.limit || m.reservation || m.swap || m.kernel || m.kernel_tcp || m.swappiness ||
+         m.disable_oom_killer || c.shares || c.period || c.realtime_period || c.quota ||
+         c.realtime_runtime || !c.cpus.empty() || !c.mems.empty() || r.pids_limit || io.weight ||
+         io.leaf_weight || !io.weight_device.empty() || !io.throttle_read_bps.empty() ||
+         !io.throttle_write_bps.empty() || !io.throttle_read_iops.empty() ||
+         !io.throttle_write_iops.empty() || !r.hugepage_limits.empty() || !r.unified.empty();
+}
+
 absl::Status Manager::SetResources(const Resources& r) const {
   auto with = [&](const char* controller, auto&& fn) -> absl::Status {
     const Dir* dir = DirFor(controller);
@@ -151,7 +163,7 @@ absl::Status Manager::SetResources(const Resources& r) const {
   GANTRY_RETURN_IF_ERROR(with("devices", [&](const Dir& d) { return SetDevices(d, r.devices); }));
   for (const auto& [file, value] : r.unified) {
     const Dir* dir = DirFor("");
-    if (!dir || !layout_->IsPureV2())
+    if (!dir || !layout_ || !layout_->IsPureV2())
       return absl::FailedPreconditionError(
           "linux.resources.unified: requires a host with cgroup v2 only");
     GANTRY_RETURN_IF_ERROR(WriteKnob(*dir, file, value));

@@ -1,0 +1,90 @@
+// Rootless: ocirun run by an unprivileged user, with the single-id user
+// namespace `ocirun spec --rootless` writes and no cgroup of its own.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "ocirun_test_util.h"
+
+using ocirun_test::ProcessResult;
+using ocirun_test::RunProcess;
+
+namespace {
+
+constexpr const char* kUser = "65534";  // nobody: any unprivileged uid will do
+
+// A bundle and state directory owned by the unprivileged user.
+class RootlessBundle {
+ public:
+  RootlessBundle() {
+    char tmpl[] = "/tmp/ocirun-itest.rootless-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    dir_ = tmpl;
+    REQUIRE(RunProcess(
+                {"/bin/cp", "-a", std::string(GANTRY_FIXTURES_DIR) + "/rootfs", dir_ + "/rootfs"})
+                .exit_code == 0);
+    REQUIRE(RunProcess({"/bin/chown", "-R", absl::StrCat(kUser, ":", kUser), dir_}).exit_code == 0);
+  }
+  ~RootlessBundle() {
+    (void)AsUser({"--root", dir_ + "/state", "delete", "--force", "rootless-itest"});
+    (void)gantry::RemoveTree(dir_);
+  }
+  const std::string& dir() const { return dir_; }
+
+  // Runs ocirun as the unprivileged user, in the bundle directory.
+  ProcessResult AsUser(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                     absl::StrCat("--reuid=", kUser),
+                                     absl::StrCat("--regid=", kUser),
+                                     "--clear-groups",
+                                     "--inh-caps=-all",
+                                     "--",
+                                     "/bin/sh",
+                                     "-c",
+                                     "cd \"$0\" && exec \"$@\"",
+                                     dir_,
+                                     ocirun_test::kOcirun};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  }
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace
+
+TEST_CASE("an unprivileged user runs a container from `spec --rootless`", "[rootless]") {
+  RootlessBundle bundle;
+  REQUIRE(bundle.AsUser({"spec", "--rootless"}).exit_code == 0);
+  std::string config = *gantry::ReadFile(bundle.dir() + "/config.json");
+  config.replace(config.find("\"terminal\": true"), 16, "\"terminal\": false");
+  config.replace(config.find("\"sh\"\n"), 4,
+                 "\"sh\", \"-c\", \"id -u; cat /proc/self/uid_map; hostname\"");
+  REQUIRE(gantry::WriteFileAtomic(bundle.dir() + "/config.json", config).ok());
+
+  ProcessResult r = bundle.AsUser({"--root", bundle.dir() + "/state", "run", "rootless-itest"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // Root inside, mapped to the unprivileged user outside.
+  CHECK(r.out == absl::StrCat("0\n         0      ", kUser, "          1\nrunc\n"));
+  // Nothing left: `run` deleted the container.
+  CHECK_FALSE(ocirun_test::Exists(bundle.dir() + "/state/rootless-itest"));
+}
+
+TEST_CASE("rootless limits without a delegated cgroup are refused clearly", "[rootless]") {
+  RootlessBundle bundle;
+  REQUIRE(bundle.AsUser({"spec", "--rootless"}).exit_code == 0);
+  std::string config = *gantry::ReadFile(bundle.dir() + "/config.json");
+  config.replace(config.find("\"terminal\": true"), 16, "\"terminal\": false");
+  config.replace(config.find("\"linux\": {"), 10,
+                 "\"linux\": {\"resources\": {\"pids\": {\"limit\": 10}},");
+  REQUIRE(gantry::WriteFileAtomic(bundle.dir() + "/config.json", config).ok());
+  ProcessResult r = bundle.AsUser({"--root", bundle.dir() + "/state", "run", "rootless-itest"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("linux.resources: rootless containers need a delegated cgroup") !=
+        std::string::npos);
+}
