@@ -20,19 +20,17 @@ constexpr const char* kUser = "65534";  // nobody: any unprivileged uid will do
 class RootlessBundle {
  public:
   RootlessBundle() {
-    char tmpl[] = "/tmp/ocirun-itest.rootless-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    dir_ = tmpl;
-    REQUIRE(RunProcess(
-                {"/bin/cp", "-a", std::string(GANTRY_FIXTURES_DIR) + "/rootfs", dir_ + "/rootfs"})
+    REQUIRE(RunProcess({"/bin/cp", "-a", std::string(GANTRY_FIXTURES_DIR) + "/rootfs",
+                        dir_.path + "/rootfs"})
                 .exit_code == 0);
-    REQUIRE(RunProcess({"/bin/chown", "-R", absl::StrCat(kUser, ":", kUser), dir_}).exit_code == 0);
+    REQUIRE(
+        RunProcess({"/bin/chown", "-R", absl::StrCat(kUser, ":", kUser), dir_.path}).exit_code ==
+        0);
   }
   ~RootlessBundle() {
-    (void)AsUser({"--root", dir_ + "/state", "delete", "--force", "rootless-itest"});
-    (void)gantry::RemoveTree(dir_);
+    (void)AsUser({"--root", dir_.path + "/state", "delete", "--force", "rootless-itest"});
   }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path; }
 
   // Runs ocirun as the unprivileged user, in the bundle directory.
   ProcessResult AsUser(std::vector<std::string> args) const {
@@ -45,14 +43,22 @@ class RootlessBundle {
                                      "/bin/sh",
                                      "-c",
                                      "cd \"$0\" && exec \"$@\"",
-                                     dir_,
+                                     dir_.path,
                                      ocirun_test::kOcirun};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
 
  private:
-  std::string dir_;
+  // A member, so the directory goes even when the constructor's REQUIREs throw.
+  struct TempDir {
+    TempDir() {
+      char tmpl[] = "/tmp/ocirun-itest.rootless-XXXXXX";
+      if (::mkdtemp(tmpl)) path = tmpl;
+    }
+    ~TempDir() { (void)gantry::RemoveTree(path); }
+    std::string path;
+  } dir_;
 };
 
 }  // namespace
