@@ -1,6 +1,8 @@
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "ocirun/lib/cgroups/controllers.h"
 
 namespace ocirun::cgroups {
@@ -50,6 +52,58 @@ absl::Status SetBlkio(const Dir& dir, const Resources::BlockIo& block_io) {
     }
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// One entry of runc's blkio stats: {"major","minor","op","value"}.
+nlohmann::json Entry(absl::string_view device, absl::string_view op, uint64_t value) {
+  std::vector<absl::string_view> mm = absl::StrSplit(device, ':');
+  uint64_t major = 0, minor = 0;
+  if (mm.size() == 2) {
+    (void)absl::SimpleAtoi(mm[0], &major);
+    (void)absl::SimpleAtoi(mm[1], &minor);
+  }
+  return {{"major", major}, {"minor", minor}, {"op", std::string(op)}, {"value", value}};
+}
+
+// v1 "8:0 Read 4096" lines (the "Total" summary line has no device).
+nlohmann::json V1Entries(const Dir& dir, const std::string& file) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (absl::string_view line : absl::StrSplit(ReadKnob(dir, file), '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    uint64_t value;
+    if (f.size() == 3 && absl::SimpleAtoi(f[2], &value))
+      entries.push_back(Entry(f[0], f[1], value));
+  }
+  return entries;
+}
+
+}  // namespace
+
+void BlkioStats(const Dir& dir, nlohmann::json& out) {
+  nlohmann::json bytes = nlohmann::json::array(), ios = nlohmann::json::array();
+  if (dir.version == Version::kV1) {
+    bytes = V1Entries(dir, "blkio.throttle.io_service_bytes_recursive");
+    ios = V1Entries(dir, "blkio.throttle.io_serviced_recursive");
+  } else {
+    // v2 io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0".
+    for (absl::string_view line :
+         absl::StrSplit(ReadKnob(dir, "io.stat"), '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.empty()) continue;
+      for (size_t i = 1; i < f.size(); ++i) {
+        std::vector<absl::string_view> kv = absl::StrSplit(f[i], '=');
+        uint64_t value;
+        if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) continue;
+        if (kv[0] == "rbytes") bytes.push_back(Entry(f[0], "Read", value));
+        if (kv[0] == "wbytes") bytes.push_back(Entry(f[0], "Write", value));
+        if (kv[0] == "rios") ios.push_back(Entry(f[0], "Read", value));
+        if (kv[0] == "wios") ios.push_back(Entry(f[0], "Write", value));
+      }
+    }
+  }
+  out["blkio"] = {{"ioServiceBytesRecursive", bytes}, {"ioServicedRecursive", ios}};
 }
 
 }  // namespace ocirun::cgroups

@@ -33,6 +33,8 @@ absl::StatusOr<bool> ReadFrozen(const Dir& dir);
 void MemoryStats(const Dir& dir, nlohmann::json& out);
 void CpuStats(const Dir& dir, nlohmann::json& out);
 void PidsStats(const Dir& dir, nlohmann::json& out);
+void BlkioStats(const Dir& dir, nlohmann::json& out);
+void HugetlbStats(const Dir& dir, nlohmann::json& out);
 
 // runc reads 0 in most resource fields as "not set", and Docker sends 0 for
 // everything the user did not set: such a field is dropped before writing.

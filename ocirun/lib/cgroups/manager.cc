@@ -213,6 +213,8 @@ nlohmann::json Manager::Stats() const {
   else if (const Dir* d2 = DirFor("cpu"))
     CpuStats(*d2, out);
   if (const Dir* d = DirFor("pids")) PidsStats(*d, out);
+  if (const Dir* d = DirFor("blkio")) BlkioStats(*d, out);
+  if (const Dir* d = DirFor("hugetlb")) HugetlbStats(*d, out);
   return out;
 }
 

@@ -597,12 +597,21 @@ TEST_CASE("v2: processes, freezing and statistics", "[cgroups][v2]") {
         "throttled_usec 300\n");
     Put(fake.dir + "/pids.current", "3\n");
     Put(fake.dir + "/pids.max", "100\n");
+    Put(fake.dir + "/io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
+    Put(fake.dir + "/hugetlb.2MB.current", "2097152\n");
+    Put(fake.dir + "/hugetlb.2MB.events", "max 1\n");
+    Put(fake.dir + "/hugetlb.2MB.rsvd.current", "0\n");
     auto expected = nlohmann::json::parse(R"({
       "memory": {"usage": {"usage": 1048576, "limit": 0, "max": 2097152, "failcnt": 0},
                  "raw": {"anon": 4096, "file": 8192}},
       "cpu": {"usage": {"total": 1500000},
               "throttling": {"periods": 10, "throttledPeriods": 2, "throttledTime": 300000}},
-      "pids": {"current": 3, "limit": 100}})");
+      "pids": {"current": 3, "limit": 100},
+      "blkio": {"ioServiceBytesRecursive": [{"major": 8, "minor": 0, "op": "Read", "value": 4096},
+                                            {"major": 8, "minor": 0, "op": "Write", "value": 8192}],
+                "ioServicedRecursive": [{"major": 8, "minor": 0, "op": "Read", "value": 1},
+                                        {"major": 8, "minor": 0, "op": "Write", "value": 2}]},
+      "hugetlb": {"2MB": {"usage": 2097152, "max": 0, "failcnt": 1}}})");
     CHECK(m.Stats() == expected);
   }
 }
@@ -806,11 +815,18 @@ TEST_CASE("v1: Stats reads the v1 files", "[cgroups][v1]") {
   Put(fake.Dir("cpu") + "/cpuacct.usage", "123456789\n");
   Put(fake.Dir("pids") + "/pids.current", "2\n");
   Put(fake.Dir("pids") + "/pids.max", "max\n");
+  Put(fake.Dir("blkio") + "/blkio.throttle.io_service_bytes_recursive",
+      "8:0 Read 4096\n8:0 Write 0\nTotal 4096\n");
+  Put(fake.Dir("blkio") + "/blkio.throttle.io_serviced_recursive", "8:0 Read 1\nTotal 1\n");
   auto expected = nlohmann::json::parse(R"({
     "memory": {"usage": {"usage": 1048576, "limit": 9223372036854771712, "max": 2097152,
                          "failcnt": 7},
                "raw": {"cache": 4096, "rss": 8192}},
     "cpu": {"usage": {"total": 123456789}, "throttling": {}},
-    "pids": {"current": 2, "limit": 0}})");
+    "pids": {"current": 2, "limit": 0},
+    "blkio": {"ioServiceBytesRecursive": [{"major": 8, "minor": 0, "op": "Read", "value": 4096},
+                                          {"major": 8, "minor": 0, "op": "Write", "value": 0}],
+              "ioServicedRecursive": [{"major": 8, "minor": 0, "op": "Read", "value": 1}]},
+    "hugetlb": {}})");
   CHECK(m.Stats() == expected);
 }
