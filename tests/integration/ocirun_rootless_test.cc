@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
@@ -31,6 +34,20 @@ class RootlessBundle {
     (void)AsUser({"--root", dir_.path + "/state", "delete", "--force", "rootless-itest"});
   }
   const std::string& dir() const { return dir_.path; }
+
+  // Writes `spec --rootless`'s config, made as the user, with no terminal and
+  // `edit` applied to the parsed JSON.
+  void WriteConfig(const std::function<void(nlohmann::json&)>& edit) const {
+    REQUIRE(AsUser({"spec", "--rootless"}).exit_code == 0);
+    auto config = nlohmann::json::parse(*gantry::ReadFile(dir() + "/config.json"));
+    config["process"]["terminal"] = false;
+    edit(config);
+    ocirun_test::WriteFile(dir() + "/config.json", config.dump());
+  }
+
+  ProcessResult Run() const {
+    return AsUser({"--root", dir() + "/state", "run", "rootless-itest"});
+  }
 
   // Runs ocirun as the unprivileged user, in the bundle directory.
   ProcessResult AsUser(std::vector<std::string> args) const {
@@ -65,14 +82,10 @@ class RootlessBundle {
 
 TEST_CASE("an unprivileged user runs a container from `spec --rootless`", "[rootless]") {
   RootlessBundle bundle;
-  REQUIRE(bundle.AsUser({"spec", "--rootless"}).exit_code == 0);
-  std::string config = *gantry::ReadFile(bundle.dir() + "/config.json");
-  config.replace(config.find("\"terminal\": true"), 16, "\"terminal\": false");
-  config.replace(config.find("\"sh\"\n"), 4,
-                 "\"sh\", \"-c\", \"id -u; cat /proc/self/uid_map; hostname\"");
-  REQUIRE(gantry::WriteFileAtomic(bundle.dir() + "/config.json", config).ok());
-
-  ProcessResult r = bundle.AsUser({"--root", bundle.dir() + "/state", "run", "rootless-itest"});
+  bundle.WriteConfig([](nlohmann::json& c) {
+    c["process"]["args"] = {"sh", "-c", "id -u; cat /proc/self/uid_map; hostname"};
+  });
+  ProcessResult r = bundle.Run();
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   // Root inside, mapped to the unprivileged user outside.
@@ -83,13 +96,8 @@ TEST_CASE("an unprivileged user runs a container from `spec --rootless`", "[root
 
 TEST_CASE("rootless limits without a delegated cgroup are refused clearly", "[rootless]") {
   RootlessBundle bundle;
-  REQUIRE(bundle.AsUser({"spec", "--rootless"}).exit_code == 0);
-  std::string config = *gantry::ReadFile(bundle.dir() + "/config.json");
-  config.replace(config.find("\"terminal\": true"), 16, "\"terminal\": false");
-  config.replace(config.find("\"linux\": {"), 10,
-                 "\"linux\": {\"resources\": {\"pids\": {\"limit\": 10}},");
-  REQUIRE(gantry::WriteFileAtomic(bundle.dir() + "/config.json", config).ok());
-  ProcessResult r = bundle.AsUser({"--root", bundle.dir() + "/state", "run", "rootless-itest"});
+  bundle.WriteConfig([](nlohmann::json& c) { c["linux"]["resources"]["pids"]["limit"] = 10; });
+  ProcessResult r = bundle.Run();
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("linux.resources: rootless containers need a delegated cgroup") !=
         std::string::npos);
