@@ -150,14 +150,35 @@ void RegisterQueries(CLI::App& app, Invocation& inv) {
         return absl::InvalidArgumentError(
             absl::StrCat("--interval: invalid duration \"", interval, "\""));
       seconds *= factor;
-      for (;;) {
-        auto stats = ContainerStats(inv.global, events_id);
-        if (!stats.ok()) return stats.status();
-        nlohmann::json event = {{"type", "stats"}, {"id", events_id}, {"data", *stats}};
+      // runc's field order: type, id, data.
+      auto emit = [](const nlohmann::ordered_json& event) {
         std::printf("%s\n", event.dump().c_str());
         std::fflush(stdout);
-        if (stats_once) return 0;
-        std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+      };
+      // OOM kills are polled from the cgroup's counter, checked every 100 ms
+      // between two stats events.
+      GANTRY_ASSIGN_OR_RETURN(uint64_t oom_kills, ContainerOomKills(inv.global, events_id));
+      auto next_stats = std::chrono::steady_clock::now();
+      for (;;) {
+        if (std::chrono::steady_clock::now() >= next_stats) {
+          auto stats = ContainerStats(inv.global, events_id);
+          if (!stats.ok()) return stats.status();
+          emit({{"type", "stats"}, {"id", events_id}, {"data", *stats}});
+          if (stats_once) return 0;
+          next_stats += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double>(seconds));
+        }
+        auto kills = ContainerOomKills(inv.global, events_id);
+        if (kills.ok() && *kills > oom_kills) {
+          oom_kills = *kills;
+          emit({{"type", "oom"}, {"id", events_id}});
+        }
+        // An OOM kill of the init is reported above before the end is.
+        GANTRY_ASSIGN_OR_RETURN(nlohmann::json state, ContainerStateJson(inv.global, events_id));
+        if (state["status"] == "stopped")
+          return absl::FailedPreconditionError(absl::StrCat("container ", events_id, " stopped"));
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(100), next_stats - std::chrono::steady_clock::now()));
       }
     };
   });

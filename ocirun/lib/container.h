@@ -63,6 +63,7 @@ absl::Status UpdateContainer(const GlobalOptions& global, const std::string& id,
 absl::StatusOr<std::vector<pid_t>> ContainerPids(const GlobalOptions& global,
                                                  const std::string& id);
 absl::StatusOr<nlohmann::json> ContainerStats(const GlobalOptions& global, const std::string& id);
+absl::StatusOr<uint64_t> ContainerOomKills(const GlobalOptions& global, const std::string& id);
 
 struct ExecOptions {
   std::string id;

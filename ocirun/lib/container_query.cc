@@ -41,4 +41,11 @@ absl::StatusOr<nlohmann::json> ContainerStats(const GlobalOptions& global, const
   return cgroups::Manager::FromPaths(state.cgroup_paths, layout).Stats();
 }
 
+absl::StatusOr<uint64_t> ContainerOomKills(const GlobalOptions& global, const std::string& id) {
+  StateStore store(global.root);
+  GANTRY_ASSIGN_OR_RETURN(ContainerState state, store.Load(id));
+  GANTRY_ASSIGN_OR_RETURN(cgroups::Layout layout, cgroups::Layout::Discover());
+  return cgroups::Manager::FromPaths(state.cgroup_paths, layout).OomKills();
+}
+
 }  // namespace ocirun

@@ -546,6 +546,23 @@ TEST_CASE("events --stats prints one stats event as JSON", "[ocirun][events]") {
   CHECK(event["data"]["pids"]["limit"] == 50);
 }
 
+TEST_CASE("events reports an OOM kill and stats until the container stops", "[ocirun][events]") {
+  OcirunEnv env;
+  env.config()["linux"]["resources"]["memory"] = {{"limit", 16 * 1024 * 1024}};
+  // dd's 32 MiB buffer cannot fit in 16 MiB: the kernel's OOM killer ends it.
+  env.SetScript("sleep 0.5; dd if=/dev/zero of=/dev/null bs=32M count=1 2>/dev/null; sleep 2");
+  std::string id = env.RunDetached();
+  ocirun_test::Subprocess events(
+      {ocirun_test::Runtime(), "--root", env.root(), "events", "--interval", "10s", id});
+  auto r = events.Finish(std::chrono::seconds(15));
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() >= 2);
+  CHECK(json::parse(lines[0])["type"] == "stats");
+  CHECK(lines[1] == absl::StrCat(R"({"type":"oom","id":")", id, R"("})"));
+  // When the container is gone, events ends with an error, as runc's does.
+  CHECK(r.exit_code == 1);
+}
+
 TEST_CASE("a terminal container sends its pty master to --console-socket", "[ocirun][console]") {
   OcirunEnv env;
   std::string socket_path = env.dir() + "/console.sock";

@@ -218,6 +218,15 @@ nlohmann::json Manager::Stats() const {
   return out;
 }
 
+uint64_t Manager::OomKills() const {
+  const Dir* dir = DirFor("memory");
+  if (!dir) return 0;
+  // v1 memory.oom_control and v2 memory.events both carry "oom_kill N".
+  auto counts =
+      ReadFlatKeyed(*dir, dir->version == Version::kV1 ? "memory.oom_control" : "memory.events");
+  return counts["oom_kill"];
+}
+
 absl::Status Manager::Destroy() const {
   absl::Status first;
   std::set<std::string> done;

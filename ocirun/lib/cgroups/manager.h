@@ -43,6 +43,8 @@ class Manager {
   absl::StatusOr<bool> IsFrozen() const;
   // Statistics in the shape of runc's `events --stats` "data" object.
   nlohmann::json Stats() const;
+  // How many times the kernel's OOM killer has killed a task of the container.
+  uint64_t OomKills() const;
   // Removes every directory this manager made; waits briefly for exiting tasks.
   absl::Status Destroy() const;
 
