@@ -101,7 +101,8 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
   if (!::realpath(options.bundle.c_str(), bundle_buf))
     return gantry::LastErrno(absl::StrCat("--bundle ", options.bundle));
   std::string bundle = bundle_buf;
-  GANTRY_ASSIGN_OR_RETURN(Spec spec, LoadSpec(bundle));
+  std::string config_text;
+  GANTRY_ASSIGN_OR_RETURN(Spec spec, LoadSpec(bundle, &config_text));
   if (!spec.process) return absl::InvalidArgumentError("config.json: process: required for create");
   bool terminal = spec.process->terminal;
   if (terminal && options.console_socket.empty() && options.console_socket_fd < 0)
@@ -141,7 +142,6 @@ absl::StatusOr<CreatedContainer> CreateContainer(const GlobalOptions& global,
     return gantry::LastErrno(absl::StrCat("mkdir ", dir));
   }
   CreateTransaction tx(dir);
-  GANTRY_ASSIGN_OR_RETURN(std::string config_text, gantry::ReadFile(bundle + "/config.json"));
   GANTRY_RETURN_IF_ERROR(gantry::WriteFileAtomic(store.ConfigCopy(options.id), config_text, 0600,
                                                  gantry::Durability::kVolatile));
 

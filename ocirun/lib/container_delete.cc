@@ -60,7 +60,8 @@ absl::Status DeleteContainer(const GlobalOptions& global, const std::string& id,
     GANTRY_RETURN_IF_ERROR(KillAll(state, cgroup));
 
   GANTRY_RETURN_IF_ERROR(cgroup.Destroy());
-  auto spec = LoadSpec(state.bundle);
+  // The poststop hooks of the config the container was created from.
+  auto spec = LoadSpec(store.Dir(id));
   GANTRY_RETURN_IF_ERROR(store.Remove(id));
   if (spec.ok() && !spec->hooks.poststop.empty()) {
     auto st = RunHooks(spec->hooks.poststop, "poststop", StateJson(state, Status::kStopped).dump());

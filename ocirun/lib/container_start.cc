@@ -37,7 +37,8 @@ absl::Status StartContainer(const GlobalOptions& global, const std::string& id) 
   }
   ::unlink(fifo_path.c_str());
 
-  auto config = LoadSpec(state.bundle);
+  // The hooks of the config the container was created from (the bundle may have changed since).
+  auto config = LoadSpec(store.Dir(id));
   if (config.ok() && !config->hooks.poststart.empty()) {
     // Like runc, a failing poststart hook is reported but the container runs on.
     auto st =

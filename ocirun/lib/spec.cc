@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/file_util.h"
 #include "common/json_util.h"
 #include "ocirun/lib/capabilities.h"
 
@@ -327,16 +328,18 @@ absl::StatusOr<Spec> ParseSpec(const json& doc) {
   return spec;
 }
 
-absl::StatusOr<Spec> LoadSpec(const std::string& bundle_dir) {
+absl::StatusOr<Spec> LoadSpec(const std::string& bundle_dir, std::string* text) {
   std::string path = absl::StrCat(bundle_dir, "/config.json");
-  auto doc = gantry::ReadJsonFile(path);
-  if (!doc.ok()) {
-    if (doc.status().code() == absl::StatusCode::kNotFound)
+  auto content = gantry::ReadFile(path);
+  if (!content.ok()) {
+    if (content.status().code() == absl::StatusCode::kNotFound)
       return absl::NotFoundError(absl::StrCat(path, ": no such file (is --bundle right?)"));
-    return doc.status();
+    return content.status();
   }
-  auto spec = ParseSpec(*doc);
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json doc, gantry::ParseJson(*content, path));
+  auto spec = ParseSpec(doc);
   if (!spec.ok()) return gantry::Annotate(spec.status(), "config.json");
+  if (text) *text = std::move(*content);
   return spec;
 }
 

@@ -173,7 +173,8 @@ struct Spec {
 
 // Parses and validates a config.json document. `source` prefixes errors.
 absl::StatusOr<Spec> ParseSpec(const nlohmann::json& doc);
-absl::StatusOr<Spec> LoadSpec(const std::string& bundle_dir);
+// Reads <bundle_dir>/config.json; `text`, when given, receives the file as read.
+absl::StatusOr<Spec> LoadSpec(const std::string& bundle_dir, std::string* text = nullptr);
 
 // Parses a bare linux.resources object (as `update -r` takes).
 absl::StatusOr<Resources> ParseResources(const nlohmann::json& doc, const std::string& path);
