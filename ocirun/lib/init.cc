@@ -42,6 +42,11 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& 
   const Spec& spec = *c.spec;
   const Process& process = *spec.process;
   GANTRY_RETURN_IF_ERROR(sync.Expect(SyncMessage::kGo));
+  // Until execve (which resets it) nothing in the container may ptrace us or
+  // open /proc/<init>/exe, our host binary (CVE-2019-5736 class). Not before
+  // kGo: a non-dumpable process's /proc files turn root-owned, and a rootless
+  // runtime must still write our id maps.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return gantry::LastErrno("PR_SET_DUMPABLE");
   GANTRY_RETURN_IF_ERROR(JoinNamespaces(spec, /*user_first=*/true));
   bool new_userns = spec.linux.FindNamespace(CLONE_NEWUSER) != nullptr;
   if (new_userns) {
@@ -62,8 +67,7 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& 
   }
   if (::setsid() < 0) return gantry::LastErrno("setsid");
 
-  if (const Namespace* uts = spec.linux.FindNamespace(CLONE_NEWUTS)) {
-    (void)uts;
+  if (spec.linux.FindNamespace(CLONE_NEWUTS)) {
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
       return gantry::LastErrno("hostname: sethostname");
     if (!spec.domainname.empty() &&
@@ -132,9 +136,6 @@ absl::Status FinalSteps(const InitConfig& c) {
 
 void RunContainerInit(const InitConfig& c) {
   SyncSocket sync(c.sync_fd);
-  // Until execve (which resets it) nothing in the container may ptrace us or
-  // open /proc/<init>/exe, our host binary (CVE-2019-5736 class).
-  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(&sync, gantry::LastErrno("PR_SET_DUMPABLE"));
   ExecTarget target;
   if (auto st = InitSteps(c, sync, target); !st.ok()) Fail(&sync, st);
 

@@ -100,16 +100,6 @@ TEST_CASE("exec -p takes a whole process.json", "[exec]") {
   CHECK(r.out == "from json\n65534\n");
 }
 
-TEST_CASE("exec passes only stdio and --preserve-fds descriptors", "[exec]") {
-  OcirunEnv env;
-  env.SetScript("sleep 60");
-  std::string id = env.RunDetached();
-  ProcessResult r = env.Ocirun({"exec", id, "sh", "-c", "ls /proc/self/fd | wc -l"});
-  REQUIRE(r.exit_code == 0);
-  // 0, 1, 2 and the fd ls opened for /proc/self/fd.
-  CHECK(Trim(r.out) == "4");
-}
-
 TEST_CASE("exec -d leaves the process running and writes its pid", "[exec]") {
   OcirunEnv env;
   env.SetScript("sleep 60");

@@ -55,7 +55,6 @@ int32_t AccessMask(const std::string& access) {
 
 // One rule: jumps past itself unless the request matches, then returns.
 void AppendRule(const DeviceRule& rule, std::vector<bpf_insn>& prog) {
-  size_t start = prog.size();
   std::vector<size_t> jumps;
   auto skip_unless_equal = [&](int reg, int32_t value) {
     jumps.push_back(prog.size());
@@ -84,7 +83,6 @@ void AppendRule(const DeviceRule& rule, std::vector<bpf_insn>& prog) {
   prog.push_back(Exit());
   size_t end = prog.size();
   for (size_t j : jumps) prog[j].off = static_cast<int16_t>(end - (j + 1));
-  (void)start;
 }
 
 long Bpf(int cmd, bpf_attr& attr) { return ::syscall(SYS_bpf, cmd, &attr, sizeof attr); }
