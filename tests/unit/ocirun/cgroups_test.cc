@@ -26,6 +26,7 @@
 #include "ocirun/lib/cgroups/controllers.h"
 #include "ocirun/lib/cgroups/layout.h"
 #include "ocirun/lib/cgroups/manager.h"
+#include "tests/temp_dir.h"
 
 namespace cg = ocirun::cgroups;
 using ocirun::DeviceRule;
@@ -95,20 +96,6 @@ bool IsDir(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/gantry-cgroups-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { (void)gantry::RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // A knob that remembers every value written to it, in order and concatenated
 // (a FIFO we hold open for reading, so writers never block).
 class RecordedKnob {
@@ -165,7 +152,7 @@ std::string CgroupV2Mountinfo(const std::string& mount_point) {
 // A pure v2 host whose unified mount is a temporary directory, with the
 // container "/test/c1" and its parent "/test" already there.
 struct FakeV2 {
-  TempDir tmp;
+  gantry::testing::TempDir tmp{"cgroups"};
   std::string root = tmp.path() + "/unified";
   std::string parent = root + "/test";
   std::string dir = parent + "/c1";
@@ -192,7 +179,7 @@ struct FakeV2 {
 // A pure v1 host: one temporary directory per hierarchy (cpu and cpuacct
 // together), with the container "/test/c1" in each.
 struct FakeV1 {
-  TempDir tmp;
+  gantry::testing::TempDir tmp{"cgroups"};
   std::string root = tmp.path();
   RecordedKnob devices_allow{Dir("devices") + "/devices.allow"};
   RecordedKnob devices_deny{Dir("devices") + "/devices.deny"};
