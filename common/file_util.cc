@@ -1,3 +1,4 @@
+#include <sys/mount.h>
 #include "common/file_util.h"
 
 #include <fcntl.h>
@@ -102,6 +103,11 @@ absl::Status RemoveTree(const std::string& path) {
   if (rc != 0) return LastErrno(absl::StrCat("remove ", path));
   if (first_error != 0) return ErrnoError(first_error, absl::StrCat("remove ", path));
   return absl::OkStatus();
+}
+
+void UnmountAll(const std::string& path) {
+  while (::umount2(path.c_str(), MNT_DETACH) == 0) {
+  }
 }
 
 }  // namespace gantry

@@ -28,6 +28,9 @@ absl::Status WriteExistingFile(const std::string& path, absl::string_view data);
 // mkdir -p; existing directories are fine.
 absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
 
+// Detaches every mount stacked on `path` (none is fine).
+void UnmountAll(const std::string& path);
+
 // rm -rf that does not cross into other mounts; a missing path is fine.
 absl::Status RemoveTree(const std::string& path);
 

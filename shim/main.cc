@@ -20,7 +20,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "shim/event_loop.h"
-#include "shim/runtime.h"
+#include "common/runtime_cli.h"
 #include "shim/task_service.h"
 #include "shim/ttrpc_server.h"
 
@@ -62,7 +62,7 @@ absl::Status Serve(const Flags& flags) {
                           gantry::shim::EventLoop::Create());
   gantry::shim::TaskService tasks(
       *loop, {flags.id, flags.bundle, flags.socket},
-      gantry::shim::Runtime(flags.runtime, flags.runtime_root,
+      gantry::OciRuntime(flags.runtime, flags.runtime_root,
                             absl::StrCat(flags.bundle, "/runtime.log")));
   GANTRY_ASSIGN_OR_RETURN(
       std::unique_ptr<gantry::shim::TtrpcServer> server,

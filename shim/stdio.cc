@@ -226,8 +226,8 @@ ProcessStdio::~ProcessStdio() {
   stderr_relay_.reset();
 }
 
-Stdio ProcessStdio::ProcessSide() const {
-  return Stdio{process_in_.get(), process_out_.get(), process_err_.get()};
+RuntimeStdio ProcessStdio::ProcessSide() const {
+  return RuntimeStdio{process_in_.get(), process_out_.get(), process_err_.get()};
 }
 
 void ProcessStdio::CloseProcessSide() {

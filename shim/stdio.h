@@ -13,7 +13,7 @@
 #include "common/json_log.h"
 #include "common/unique_fd.h"
 #include "shim/event_loop.h"
-#include "shim/runtime.h"
+#include "common/runtime_cli.h"
 
 namespace gantry::shim {
 
@@ -36,7 +36,7 @@ class ProcessStdio {
 
   // The descriptors to hand the runtime (no pipes for a terminal process:
   // its stdio is the pty the runtime makes).
-  Stdio ProcessSide() const;
+  RuntimeStdio ProcessSide() const;
   // Closes the shim's copies of the process-side ends once the runtime has
   // passed them on, so that EOF arrives when the process exits.
   void CloseProcessSide();

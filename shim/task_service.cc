@@ -81,7 +81,7 @@ absl::Status NotFound(const std::string& id, const std::string& exec_id) {
 
 }  // namespace
 
-TaskService::TaskService(EventLoop& loop, TaskOptions options, Runtime runtime)
+TaskService::TaskService(EventLoop& loop, TaskOptions options, OciRuntime runtime)
     : loop_(loop), options_(std::move(options)), runtime_(std::move(runtime)) {}
 
 TaskService::~TaskService() {
@@ -170,10 +170,8 @@ absl::Status TaskService::MountRootfs(const v1::CreateTaskRequest& request) {
 
 void TaskService::UnmountRootfs() {
   if (!rootfs_mounted_) return;
-  const std::string target = BundlePath("rootfs");
-  // Layered mounts (several rootfs entries) come off one by one.
-  while (::umount2(target.c_str(), MNT_DETACH) == 0) {
-  }
+  // Layered mounts (several rootfs entries) all come off.
+  UnmountAll(BundlePath("rootfs"));
   rootfs_mounted_ = false;
 }
 

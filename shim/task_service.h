@@ -17,7 +17,7 @@
 #include "common/json_log.h"
 #include "shim/event_loop.h"
 #include "shim/oom_watcher.h"
-#include "shim/runtime.h"
+#include "common/runtime_cli.h"
 #include "shim/stdio.h"
 #include "shim/ttrpc_server.h"
 #include "shim/v1/shim.pb.h"
@@ -38,7 +38,7 @@ struct TaskOptions {
 
 class TaskService {
  public:
-  TaskService(EventLoop& loop, TaskOptions options, Runtime runtime);
+  TaskService(EventLoop& loop, TaskOptions options, OciRuntime runtime);
   ~TaskService();
 
   void Dispatch(const ttrpc::Request& request, Responder responder);
@@ -94,7 +94,7 @@ class TaskService {
 
   EventLoop& loop_;
   TaskOptions options_;
-  Runtime runtime_;
+  OciRuntime runtime_;
   std::optional<JsonLogWriter> log_;
   // "" is the init process.
   std::map<std::string, std::unique_ptr<Process>> processes_;

@@ -1,4 +1,4 @@
-#include "shim/runtime.h"
+#include "common/runtime_cli.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace gantry::shim {
+namespace gantry {
 namespace {
 
 off_t FileSize(const std::string& path) {
@@ -43,8 +43,8 @@ std::string LastLoggedError(const std::string& log_path, off_t offset) {
 
 }  // namespace
 
-absl::StatusOr<pid_t> Runtime::Spawn(const std::vector<std::string>& args,
-                                     const Stdio& stdio) const {
+absl::StatusOr<pid_t> OciRuntime::Spawn(const std::vector<std::string>& args,
+                                     const RuntimeStdio& stdio) const {
   std::vector<std::string> argv = {binary_, "--root", root_, "--log", log_path_, "--log-format",
                                    "json"};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -78,7 +78,7 @@ absl::StatusOr<pid_t> Runtime::Spawn(const std::vector<std::string>& args,
   return pid;
 }
 
-absl::Status Runtime::Wait(pid_t pid, const std::vector<std::string>& args,
+absl::Status OciRuntime::Wait(pid_t pid, const std::vector<std::string>& args,
                            off_t log_offset) const {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
@@ -94,19 +94,19 @@ absl::Status Runtime::Wait(pid_t pid, const std::vector<std::string>& args,
   return absl::FailedPreconditionError(absl::StrCat(command, ": ", why));
 }
 
-absl::Status Runtime::Run(const std::vector<std::string>& args, const Stdio& stdio) const {
+absl::Status OciRuntime::Run(const std::vector<std::string>& args, const RuntimeStdio& stdio) const {
   const off_t log_offset = FileSize(log_path_);
   GANTRY_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, stdio));
   return Wait(pid, args, log_offset);
 }
 
-absl::StatusOr<std::string> Runtime::Output(const std::vector<std::string>& args) const {
+absl::StatusOr<std::string> OciRuntime::Output(const std::vector<std::string>& args) const {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return LastErrno("pipe");
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
   const off_t log_offset = FileSize(log_path_);
-  GANTRY_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, Stdio{-1, write_end.get(), -1}));
+  GANTRY_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, RuntimeStdio{-1, write_end.get(), -1}));
   write_end.Reset();
   std::string output;
   char buffer[8192];
@@ -120,4 +120,4 @@ absl::StatusOr<std::string> Runtime::Output(const std::vector<std::string>& args
   return output;
 }
 
-}  // namespace gantry::shim
+}  // namespace gantry
