@@ -27,8 +27,8 @@
 #     is running; checked with `ctr tasks ls`); median and p90.
 # Then everything is removed (tasks killed and deleted, containers and their
 # snapshots deleted, image removed, containerd stopped, the temporary
-# directory removed) and checked: no mount under the temporary directory and
-# no shim process left.
+# directory removed, the namespace's parent cgroup removed) and checked: no
+# mount under the temporary directory, no cgroup and no shim process left.
 #
 # Zombies: PID 1 on some machines (CI sandboxes) never reaps orphans, and
 # every shim is an orphan (its `start` parent exits at once). The script
@@ -110,7 +110,8 @@ pss_kb() {
   echo "$sum"
 }
 
-zombies() { ps -eo stat= | grep -c '^Z' || true; }
+# Zombie shims on the machine (comm is cut to 15 characters).
+zombie_shims() { ps -eo stat=,comm= | awk '$1 ~ /^Z/ && $2 ~ /^containerd-shim/' | wc -l; }
 
 # Results, filled by each side.
 CONTAINERD_PSS_KB=
@@ -125,7 +126,7 @@ containerd_side() {
     die "containerd, ctr or containerd-shim-runc-v2 missing (apt-get install containerd)"
 
   # Globals, not locals: the EXIT trap may run after this function is gone.
-  tmp= sock= ctr_pid=
+  tmp= sock= ctr_pid= ns=
   tmp=$(mktemp -d /tmp/gantry-bench-containerd-XXXXXX)
   sock=$tmp/containerd.sock
   mkdir -p "$tmp/root" "$tmp/state" "$tmp/logs"
@@ -145,7 +146,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 EOF
 
-  local ctr=(ctr -a "$sock" -n bench)
+  # The namespace names the containers' parent cgroup (/<ns>/<id>): unique
+  # per run, so the script can remove it without touching anyone else's.
+  ns=gantry-bench-$$
+  local ctr=(ctr -a "$sock" -n "$ns")
   local cleaned=0
   containerd_cleanup() {
     [[ $cleaned == 0 ]] || return 0
@@ -180,6 +184,11 @@ EOF
       kill -KILL $pids 2>/dev/null
       sleep 0.5
     fi
+    # runc removes each container's cgroup, not the namespace's parent.
+    local cg
+    for cg in /sys/fs/cgroup/"$ns" /sys/fs/cgroup/*/"$ns"; do
+      [[ -d $cg ]] && rmdir "$cg"
+    done
     # The mount namespace died with its last process; the host never saw
     # the overlay mounts. Check both, then remove the directory.
     local left
@@ -246,15 +255,18 @@ EOF
 
   containerd_cleanup
   trap - EXIT
-  # Verify nothing is left: no shim, no mount under the directory, no dir.
+  # Verify nothing is left: shims, mounts under the directory, cgroups, the directory.
   local left_pids left_mounts
   left_pids=$(live_pids "$shim" "$sock")
   left_mounts=$(awk -v t="$tmp" 'index($5, t) == 1' /proc/self/mountinfo)
   [[ -z $left_pids ]] || die "containerd side: shims left: $left_pids"
   [[ -z $left_mounts ]] || die "containerd side: mounts left: $left_mounts"
+  local left_cgroups
+  left_cgroups=$(find /sys/fs/cgroup -maxdepth 2 -type d -name "$ns" 2>/dev/null)
+  [[ -z $left_cgroups ]] || die "containerd side: cgroups left: $left_cgroups"
   [[ $KEEP == 1 || ! -e $tmp ]] || die "containerd side: $tmp left"
-  echo "containerd: cleaned up (no shim, no mount left$([[ $KEEP == 1 ]] || echo ', directory removed');" \
-    "zombies on the machine: $(zombies))"
+  echo "containerd: cleaned up (no shim, mount or cgroup left$([[ $KEEP == 1 ]] || echo ', directory removed');" \
+    "zombie shims on the machine: $(zombie_shims))"
 }
 
 # --- Gantry side -------------------------------------------------------------
