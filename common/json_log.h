@@ -58,6 +58,7 @@ struct JsonLogOptions {
   struct timespec (*clock)() = nullptr;
 };
 
+// One writer per log file, used from one thread (the shim's event loop).
 class JsonLogWriter {
  public:
   static absl::StatusOr<JsonLogWriter> Open(std::string path, JsonLogOptions options = {});
