@@ -12,9 +12,17 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
-  const absl::StatusCode code = (rc & 0xff) == SQLITE_CONSTRAINT ? absl::StatusCode::kAlreadyExists
-                                : (rc & 0xff) == SQLITE_BUSY     ? absl::StatusCode::kUnavailable
-                                                                 : absl::StatusCode::kInternal;
+  // The extended code tells a duplicate key from, say, a foreign key that
+  // points nowhere; both are SQLITE_CONSTRAINT.
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  absl::StatusCode code = absl::StatusCode::kInternal;
+  if (extended == SQLITE_CONSTRAINT_PRIMARYKEY || extended == SQLITE_CONSTRAINT_UNIQUE) {
+    code = absl::StatusCode::kAlreadyExists;
+  } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    code = absl::StatusCode::kFailedPrecondition;
+  } else if ((rc & 0xff) == SQLITE_BUSY) {
+    code = absl::StatusCode::kUnavailable;
+  }
   return absl::Status(code, absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 

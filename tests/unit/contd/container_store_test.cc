@@ -264,3 +264,52 @@ TEST_CASE("concurrent creates from many threads all land", "[contd][metadata]") 
   for (std::thread& t : threads) t.join();
   CHECK(f.List("default", {}).size() == 100);
 }
+
+TEST_CASE("the database runs in WAL mode and records its schema versions", "[contd][metadata]") {
+  Fixture f;
+  f.Create("default", MakeContainer("web"));
+  struct stat st;
+  CHECK(::stat((f.dir.path() + "/metadata.db-wal").c_str(), &st) == 0);
+
+  int64_t version = 0;
+  REQUIRE(f.db->Read([&version](gantry::contd::metadata::Connection& conn) -> absl::Status {
+                auto query = conn.Prepare(
+                    "SELECT version FROM schema_versions WHERE component = 'containers'");
+                if (!query.ok()) return query.status();
+                auto row = query->Step();
+                if (!row.ok()) return row.status();
+                version = query->ColumnInt(0);
+                return absl::OkStatus();
+              })
+              .ok());
+  CHECK(version == 1);
+
+  // A database from a newer contd is refused rather than misread.
+  REQUIRE(f.db->Write([](gantry::contd::metadata::Connection& conn) {
+                return conn.Exec(
+                    "UPDATE schema_versions SET version = 99 WHERE component = 'containers'");
+              })
+              .ok());
+  f.db.reset();
+  absl::StatusOr<std::unique_ptr<Database>> reopened = Database::Open(f.dir.path());
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(reopened.status().message()), Catch::Contains("containers"));
+}
+
+TEST_CASE("a failed write leaves nothing behind", "[contd][metadata]") {
+  Fixture f;
+  absl::Status failed = f.db->Write([](gantry::contd::metadata::Connection& conn) -> absl::Status {
+    absl::Status inserted = conn.Exec("INSERT INTO namespaces VALUES ('ghost', 0)");
+    if (!inserted.ok()) return inserted;
+    return absl::AbortedError("changed my mind");
+  });
+  CHECK(absl::IsAborted(failed));
+  CHECK(f.db->ListNamespaces()->empty());
+  // A row whose namespace does not exist breaks a foreign key: refused.
+  absl::Status orphan = f.db->Write([](gantry::contd::metadata::Connection& conn) {
+    return conn.Exec(
+        "INSERT INTO containers VALUES ('nowhere', 'x', '', 'r', NULL, x'', '', '', 0, 0)");
+  });
+  CHECK(orphan.code() == absl::StatusCode::kFailedPrecondition);
+}
