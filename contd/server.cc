@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <vector>
 
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -15,8 +16,12 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "contd/events/topics.h"
 #include "contd/introspection/server_uuid.h"
+#include "contd/namespaces.h"
 #include "contd/socket_file.h"
+#include "contd/timestamps.h"
+#include "contd/v1/event_types.pb.h"
 
 namespace gantry::contd {
 namespace {
@@ -39,6 +44,31 @@ class ScopedUmask {
   mode_t previous_;
 };
 
+// What Introspection.Plugins reports: the services and what they run on.
+std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
+  constexpr char kGrpc[] = "gantry.grpc.v1";
+  constexpr char kMetadata[] = "gantry.metadata.v1";
+  constexpr char kEvent[] = "gantry.event.v1";
+  auto plugin = [](const char* type, const char* id, std::vector<std::string> dependencies) {
+    v1::Plugin p;
+    p.set_type(type);
+    p.set_id(id);
+    for (std::string& d : dependencies) p.add_dependencies(std::move(d));
+    return p;
+  };
+  std::vector<v1::Plugin> plugins = {
+      plugin(kMetadata, "sqlite", {}),
+      plugin(kEvent, "exchange", {}),
+      plugin(kGrpc, "containers", {kMetadata, kEvent}),
+      plugin(kGrpc, "events", {kEvent}),
+      plugin(kGrpc, "introspection", {}),
+      plugin(kGrpc, "version", {}),
+      plugin(kGrpc, "healthcheck", {}),
+  };
+  (*plugins[0].mutable_exports())["path"] = metadata_path;
+  return plugins;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
@@ -47,11 +77,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   GANTRY_ASSIGN_OR_RETURN(std::string uuid, LoadOrCreateServerUuid(options.root));
   GANTRY_RETURN_IF_ERROR(Annotate(PrepareSocketPath(options.socket_path), "--address"));
 
-  auto version = std::make_unique<VersionService>(options.version, options.revision);
-  auto introspection = std::make_unique<IntrospectionService>(
-      std::move(uuid), google::protobuf::util::TimeUtil::GetCurrentTime());
-  std::unique_ptr<Server> server(
-      new Server(options.socket_path, std::move(version), std::move(introspection)));
+  const google::protobuf::Timestamp started_at = Now();
+
+  std::unique_ptr<Server> server(new Server(options.socket_path));
+  GANTRY_ASSIGN_OR_RETURN(server->metadata_, metadata::Database::Open(options.root));
+  server->containers_ = std::make_unique<metadata::ContainerStore>(*server->metadata_);
+  server->version_ = std::make_unique<VersionService>(options.version, options.revision);
+  server->introspection_ = std::make_unique<IntrospectionService>(
+      std::move(uuid), started_at, Plugins(server->metadata_->path()));
+  server->containers_service_ =
+      std::make_unique<ContainersService>(*server->containers_, server->events_);
+  server->events_service_ = std::make_unique<EventsService>(server->events_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -60,6 +96,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                            grpc::InsecureServerCredentials());
   builder.RegisterService(server->version_.get());
   builder.RegisterService(server->introspection_.get());
+  builder.RegisterService(server->containers_service_.get());
+  builder.RegisterService(server->events_service_.get());
   {
     // The socket is created by bind(2) inside BuildAndStart; the umask makes
     // it 0660 from the first instant instead of after a chmod.
@@ -78,19 +116,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->socket_dev_ = st.st_dev;
   server->socket_ino_ = st.st_ino;
   GANTRY_RETURN_IF_ERROR(Annotate(RestrictSocket(options.socket_path, options.group), "--address"));
+
+  v1::ContdStart start;
+  start.set_version(options.version);
+  start.set_pid(static_cast<uint32_t>(::getpid()));
+  GANTRY_RETURN_IF_ERROR(server->events_.Publish(kDefaultNamespace, topics::kContdStart, start));
   return server;
 }
-
-Server::Server(std::string socket_path, std::unique_ptr<VersionService> version,
-               std::unique_ptr<IntrospectionService> introspection)
-    : socket_path_(std::move(socket_path)),
-      version_(std::move(version)),
-      introspection_(std::move(introspection)) {}
 
 Server::~Server() { Shutdown(); }
 
 void Server::Shutdown() {
   if (grpc_server_ == nullptr) return;
+  // Subscribe streams never end on their own; ending them first lets the
+  // grace period serve the calls that do.
+  events_.Close();
   grpc_server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   grpc_server_->Wait();
   grpc_server_.reset();

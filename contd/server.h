@@ -11,7 +11,12 @@
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
+#include "contd/containers/containers_service.h"
+#include "contd/events/events_service.h"
+#include "contd/events/exchange.h"
 #include "contd/introspection/introspection_service.h"
+#include "contd/metadata/container_store.h"
+#include "contd/metadata/database.h"
 #include "contd/version/version_service.h"
 
 namespace gantry::contd {
@@ -38,21 +43,31 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();
 
-  // Stops accepting calls, gives running ones a grace period, then cancels
-  // them and removes the socket. Idempotent.
+  // Stops accepting calls, ends event subscriptions, gives running calls a
+  // grace period, then cancels them and removes the socket. Idempotent.
   void Shutdown();
 
+  // What the services share; thread-safe, and valid as long as the Server.
+  metadata::Database& metadata() { return *metadata_; }
+  metadata::ContainerStore& containers() { return *containers_; }
+  EventExchange& events() { return events_; }
+
  private:
-  Server(std::string socket_path, std::unique_ptr<VersionService> version,
-         std::unique_ptr<IntrospectionService> introspection);
+  explicit Server(std::string socket_path) : socket_path_(std::move(socket_path)) {}
 
   std::string socket_path_;
   // Identity of the socket file we bound, so Shutdown never removes one
   // that a newer server has put in its place.
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;
+  // Declared before the services that use them, so destroyed after them.
+  std::unique_ptr<metadata::Database> metadata_;
+  std::unique_ptr<metadata::ContainerStore> containers_;
+  EventExchange events_;
   std::unique_ptr<VersionService> version_;
   std::unique_ptr<IntrospectionService> introspection_;
+  std::unique_ptr<ContainersService> containers_service_;
+  std::unique_ptr<EventsService> events_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 

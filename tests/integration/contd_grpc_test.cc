@@ -4,16 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <set>
 #include <string>
@@ -22,113 +17,21 @@
 
 #include <google/protobuf/empty.pb.h>
 #include <google/protobuf/unknown_field_set.h>
-#include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
-#include "common/unique_fd.h"
 #include "contd/v1/introspection.grpc.pb.h"
 #include "contd/v1/version.grpc.pb.h"
-
-extern char** environ;
+#include "tests/integration/contd_test_util.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
+using gantry::testing::ContdProcess;
+using gantry::testing::SetDeadline;
+using gantry::testing::TempDir;
 using google::protobuf::UnknownField;
 using google::protobuf::UnknownFieldSet;
-
-constexpr auto kStartTimeout = std::chrono::seconds(10);
-constexpr auto kCallTimeout = std::chrono::seconds(5);
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/contd-grpc-test.XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { (void)gantry::RemoveTree(path_); }
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-bool Accepts(const std::string& socket_path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  REQUIRE(socket_path.size() < sizeof(addr.sun_path));
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  gantry::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(fd.valid());
-  return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
-}
-
-// A contd child process serving on <dir>/run/contd.sock; killed if the test
-// ends without stopping it.
-class ContdProcess {
- public:
-  explicit ContdProcess(const std::string& dir) : socket_path_(dir + "/run/contd.sock") {
-    std::vector<std::string> args = {GANTRY_BINARY_DIR "/contd/contd",
-                                     "--root",
-                                     dir + "/root",
-                                     "--state",
-                                     dir + "/state",
-                                     "--address",
-                                     socket_path_};
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    REQUIRE(::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
-  }
-  ContdProcess(const ContdProcess&) = delete;
-  ContdProcess& operator=(const ContdProcess&) = delete;
-  ~ContdProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  const std::string& socket_path() const { return socket_path_; }
-
-  // A channel to contd once it accepts connections.
-  std::shared_ptr<grpc::Channel> Connect() const {
-    // A failed first attempt would put the channel into gRPC's reconnect
-    // backoff (a second or more), so wait until the socket accepts.
-    const auto give_up = std::chrono::steady_clock::now() + kStartTimeout;
-    while (!Accepts(socket_path_)) {
-      REQUIRE(std::chrono::steady_clock::now() < give_up);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    auto channel = grpc::CreateChannel(absl::StrCat("unix:", socket_path_),
-                                       grpc::InsecureChannelCredentials());
-    REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + kStartTimeout));
-    return channel;
-  }
-
-  // Sends sig and returns the wait status once contd has exited.
-  int Stop(int sig) {
-    REQUIRE(::kill(pid_, sig) == 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  std::string socket_path_;
-  pid_t pid_ = -1;
-};
-
-void SetDeadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-}
 
 // Calls a method this test has no generated stub for (grpc.health.v1 and
 // grpc.reflection.v1alpha are not installed as .proto files): sends one
@@ -231,13 +134,15 @@ std::string ServerUuid(const std::shared_ptr<grpc::Channel>& channel) {
   INFO(status.error_message());
   REQUIRE(status.ok());
   CHECK(response.started_at().seconds() > 0);
+  CHECK(response.uptime().seconds() >= 0);
+  CHECK(response.uptime().nanos() >= 0);
   return response.uuid();
 }
 
 }  // namespace
 
 TEST_CASE("contd serves health, version and reflection on a 0660 socket", "[contd][grpc]") {
-  TempDir dir;
+  TempDir dir("contd-grpc-test");
   ContdProcess contd(dir.path());
   std::shared_ptr<grpc::Channel> channel = contd.Connect();
 
@@ -256,6 +161,8 @@ TEST_CASE("contd serves health, version and reflection on a 0660 socket", "[cont
   std::set<std::string> services = ReflectedServices(channel);
   CHECK(services.count("gantry.contd.v1.Version") == 1);
   CHECK(services.count("gantry.contd.v1.Introspection") == 1);
+  CHECK(services.count("gantry.contd.v1.Containers") == 1);
+  CHECK(services.count("gantry.contd.v1.Events") == 1);
   CHECK(services.count("grpc.health.v1.Health") == 1);
 
   struct stat st;
@@ -271,7 +178,7 @@ TEST_CASE("contd serves health, version and reflection on a 0660 socket", "[cont
 
 TEST_CASE("contd keeps its server uuid across restarts and replaces a stale socket",
           "[contd][grpc]") {
-  TempDir dir;
+  TempDir dir("contd-grpc-test");
   std::string first_uuid;
   {
     ContdProcess contd(dir.path());
@@ -286,4 +193,48 @@ TEST_CASE("contd keeps its server uuid across restarts and replaces a stale sock
   ContdProcess contd(dir.path());
   CHECK(ServerUuid(contd.Connect()) == first_uuid);
   CHECK(WEXITSTATUS(contd.Stop(SIGINT)) == 0);
+}
+
+TEST_CASE("contd introspection lists its services and reports uptime", "[contd][grpc]") {
+  TempDir dir("contd-grpc-test");
+  ContdProcess contd(dir.path());
+  auto introspection = gantry::contd::v1::Introspection::NewStub(contd.Connect());
+
+  gantry::contd::v1::PluginsRequest all;
+  gantry::contd::v1::PluginsResponse plugins;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    REQUIRE(introspection->Plugins(&context, all, &plugins).ok());
+  }
+  std::set<std::string> names;
+  for (const auto& plugin : plugins.plugins()) names.insert(plugin.type() + "/" + plugin.id());
+  CHECK(names.count("gantry.grpc.v1/containers") == 1);
+  CHECK(names.count("gantry.grpc.v1/events") == 1);
+  CHECK(names.count("gantry.grpc.v1/introspection") == 1);
+  CHECK(names.count("gantry.grpc.v1/version") == 1);
+  CHECK(names.count("gantry.metadata.v1/sqlite") == 1);
+
+  gantry::contd::v1::PluginsRequest metadata_only;
+  metadata_only.add_filters("type==gantry.metadata.v1");
+  gantry::contd::v1::PluginsResponse filtered;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    REQUIRE(introspection->Plugins(&context, metadata_only, &filtered).ok());
+  }
+  REQUIRE(filtered.plugins_size() == 1);
+  CHECK(filtered.plugins(0).exports().at("path") == dir.path() + "/root/metadata.db");
+
+  // Uptime grows while contd runs.
+  auto uptime_ms = [&] {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    gantry::contd::v1::ServerResponse response;
+    REQUIRE(introspection->Server(&context, google::protobuf::Empty(), &response).ok());
+    return response.uptime().seconds() * 1000 + response.uptime().nanos() / 1000000;
+  };
+  const int64_t first = uptime_ms();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(uptime_ms() >= first + 50);
 }

@@ -1,0 +1,50 @@
+#include "contd/metadata/schema.h"
+
+namespace gantry::contd::metadata {
+
+const std::vector<SchemaComponent>& SchemaComponents() {
+  static const auto* components = new std::vector<SchemaComponent>{
+      {"namespaces", {R"sql(
+CREATE TABLE namespaces (
+  name TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql"}},
+      // Timestamps are nanoseconds since the epoch; runtime options, spec
+      // and extension values are serialized google.protobuf.Any messages.
+      {"containers", {R"sql(
+CREATE TABLE containers (
+  namespace TEXT NOT NULL REFERENCES namespaces(name),
+  id TEXT NOT NULL,
+  image TEXT NOT NULL,
+  runtime_name TEXT NOT NULL,
+  runtime_options BLOB,
+  spec BLOB NOT NULL,
+  snapshotter TEXT NOT NULL,
+  snapshot_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, id)
+) WITHOUT ROWID;
+CREATE TABLE container_labels (
+  namespace TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (namespace, container_id, key),
+  FOREIGN KEY (namespace, container_id) REFERENCES containers(namespace, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE container_extensions (
+  namespace TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (namespace, container_id, key),
+  FOREIGN KEY (namespace, container_id) REFERENCES containers(namespace, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql"}},
+  };
+  return *components;
+}
+
+}  // namespace gantry::contd::metadata
