@@ -71,7 +71,7 @@ absl::StatusOr<pid_t> OciRuntime::Spawn(const std::vector<std::string>& args,
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = 0;
-  const int err = ::posix_spawn(&pid, binary_.c_str(), &actions, &attributes, raw.data(), environ);
+  const int err = ::posix_spawnp(&pid, binary_.c_str(), &actions, &attributes, raw.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (err != 0) return ErrnoError(err, absl::StrCat("run ", binary_));

@@ -24,7 +24,22 @@ struct Flags {
   std::string address = "/run/gantry/contd.sock";
   std::string config = "/etc/gantry/contd.toml";
   std::string group;
+  std::string shim;
+  std::string runtime;
 };
+
+// A helper binary installed beside contd (as contd-shim and ocirun are, by
+// `cmake --install` and the .deb), else found on PATH by the exec.
+std::string BesideSelf(const std::string& name) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir.resize(dir.rfind('/') + 1);
+    if (::access((dir + name).c_str(), X_OK) == 0) return dir + name;
+  }
+  return name;
+}
 
 // Blocks the stop signals in every thread (gRPC's threads inherit the mask)
 // so that only WaitForStopSignal receives them.
@@ -57,6 +72,8 @@ absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flag
     if (!group.ok()) return gantry::Annotate(group.status(), "--group");
     options.group = *group;
   }
+  options.shim_binary = flags.shim.empty() ? BesideSelf("contd-shim") : flags.shim;
+  options.runtime_binary = flags.runtime.empty() ? BesideSelf("ocirun") : flags.runtime;
   options.version = GANTRY_VERSION;
   options.revision = GANTRY_REVISION;
 
@@ -81,6 +98,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", flags.config, "Configuration file")->capture_default_str();
   app.add_option("--group", flags.group,
                  "Group (name or id) allowed to use the socket besides root");
+  app.add_option("--shim", flags.shim, "contd-shim binary (default: beside contd, or on PATH)");
+  app.add_option("--runtime", flags.runtime,
+                 "Default OCI runtime for tasks (default: ocirun beside contd, or on PATH)");
   CLI11_PARSE(app, argc, argv);
 
   absl::StatusOr<gantry::contd::ServerOptions> options =

@@ -49,6 +49,7 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
   constexpr char kGrpc[] = "gantry.grpc.v1";
   constexpr char kMetadata[] = "gantry.metadata.v1";
   constexpr char kEvent[] = "gantry.event.v1";
+  constexpr char kRuntime[] = "gantry.runtime.v1";
   auto plugin = [](const char* type, const char* id, std::vector<std::string> dependencies) {
     v1::Plugin p;
     p.set_type(type);
@@ -59,7 +60,9 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
   std::vector<v1::Plugin> plugins = {
       plugin(kMetadata, "sqlite", {}),
       plugin(kEvent, "exchange", {}),
+      plugin(kRuntime, "shim", {kMetadata, kEvent}),
       plugin(kGrpc, "containers", {kMetadata, kEvent}),
+      plugin(kGrpc, "tasks", {kRuntime}),
       plugin(kGrpc, "events", {kEvent}),
       plugin(kGrpc, "introspection", {}),
       plugin(kGrpc, "version", {}),
@@ -85,8 +88,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->version_ = std::make_unique<VersionService>(options.version, options.revision);
   server->introspection_ = std::make_unique<IntrospectionService>(
       std::move(uuid), started_at, Plugins(server->metadata_->path()));
-  server->containers_service_ =
-      std::make_unique<ContainersService>(*server->containers_, server->events_);
+  server->tasks_ = std::make_unique<TaskManager>(
+      TaskManagerOptions{options.state, options.shim_binary, options.runtime_binary},
+      *server->containers_, server->events_);
+  // Before serving, so that the first calls already see the running tasks.
+  server->tasks_->Recover();
+  server->tasks_service_ = std::make_unique<TasksService>(*server->tasks_);
+  TaskManager* tasks = server->tasks_.get();
+  server->containers_service_ = std::make_unique<ContainersService>(
+      *server->containers_, server->events_,
+      [tasks](const std::string& ns, const std::string& id) { return tasks->HasTask(ns, id); });
   server->events_service_ = std::make_unique<EventsService>(server->events_);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -98,6 +109,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->introspection_.get());
   builder.RegisterService(server->containers_service_.get());
   builder.RegisterService(server->events_service_.get());
+  builder.RegisterService(server->tasks_service_.get());
   {
     // The socket is created by bind(2) inside BuildAndStart; the umask makes
     // it 0660 from the first instant instead of after a chmod.

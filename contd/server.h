@@ -17,6 +17,8 @@
 #include "contd/introspection/introspection_service.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
+#include "contd/tasks/task_manager.h"
+#include "contd/tasks/tasks_service.h"
 #include "contd/version/version_service.h"
 
 namespace gantry::contd {
@@ -32,6 +34,9 @@ struct ServerOptions {
   std::optional<gid_t> group;
   std::string version;
   std::string revision;
+  // contd-shim, and the default OCI runtime the shims run.
+  std::string shim_binary;
+  std::string runtime_binary;
 };
 
 class Server {
@@ -68,6 +73,8 @@ class Server {
   std::unique_ptr<IntrospectionService> introspection_;
   std::unique_ptr<ContainersService> containers_service_;
   std::unique_ptr<EventsService> events_service_;
+  std::unique_ptr<TaskManager> tasks_;
+  std::unique_ptr<TasksService> tasks_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 

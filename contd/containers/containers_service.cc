@@ -1,5 +1,6 @@
 #include "contd/containers/containers_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "contd/events/topics.h"
@@ -84,6 +85,10 @@ grpc::Status ContainersService::Delete(grpc::ServerContext* context,
                                        const v1::DeleteContainerRequest* request,
                                        google::protobuf::Empty* /*response*/) {
   return Handle(context, [&](const std::string& ns) -> absl::Status {
+    if (in_use_(ns, request->id())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("container ", request->id(), ": has a task; delete the task first"));
+    }
     GANTRY_RETURN_IF_ERROR(store_.Delete(ns, request->id()));
     v1::ContainerDelete event;
     event.set_id(request->id());

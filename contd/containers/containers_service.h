@@ -2,6 +2,9 @@
 // /containers/create, /containers/update and /containers/delete.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "contd/events/exchange.h"
 #include "contd/metadata/container_store.h"
 #include "contd/v1/containers.grpc.pb.h"
@@ -10,8 +13,12 @@ namespace gantry::contd {
 
 class ContainersService final : public v1::Containers::Service {
  public:
-  ContainersService(metadata::ContainerStore& store, EventExchange& events)
-      : store_(store), events_(events) {}
+  // Whether a container is in use (has a task): such a container cannot be
+  // deleted, as in containerd.
+  using InUse = std::function<bool(const std::string& ns, const std::string& id)>;
+
+  ContainersService(metadata::ContainerStore& store, EventExchange& events, InUse in_use)
+      : store_(store), events_(events), in_use_(std::move(in_use)) {}
 
   grpc::Status Get(grpc::ServerContext* context, const v1::GetContainerRequest* request,
                    v1::GetContainerResponse* response) override;
@@ -27,6 +34,7 @@ class ContainersService final : public v1::Containers::Service {
  private:
   metadata::ContainerStore& store_;
   EventExchange& events_;
+  InUse in_use_;
 };
 
 }  // namespace gantry::contd

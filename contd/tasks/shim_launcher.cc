@@ -49,7 +49,7 @@ absl::Status LaunchShim(const ShimLaunch& launch) {
       ::_exit(127);
     }
     ::close_range(kReadyFd + 1, ~0U, 0);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     const char message[] = "cannot execute the shim binary";
     (void)::write(kReadyFd, message, sizeof(message) - 1);
     ::_exit(127);
