@@ -1,5 +1,5 @@
-#include <sys/mount.h>
 #include "common/file_util.h"
+#include <sys/mount.h>
 
 #include <fcntl.h>
 #include <ftw.h>

@@ -23,7 +23,7 @@ namespace gantry {
 namespace {
 
 off_t FileSize(const std::string& path) {
-  struct stat info{};
+  struct stat info {};
   return ::stat(path.c_str(), &info) == 0 ? info.st_size : 0;
 }
 
@@ -44,9 +44,9 @@ std::string LastLoggedError(const std::string& log_path, off_t offset) {
 }  // namespace
 
 absl::StatusOr<pid_t> OciRuntime::Spawn(const std::vector<std::string>& args,
-                                     const RuntimeStdio& stdio) const {
-  std::vector<std::string> argv = {binary_, "--root", root_, "--log", log_path_, "--log-format",
-                                   "json"};
+                                        const RuntimeStdio& stdio) const {
+  std::vector<std::string> argv = {binary_,   "--root",       root_, "--log",
+                                   log_path_, "--log-format", "json"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw;
   for (std::string& arg : argv) raw.push_back(arg.data());
@@ -79,7 +79,7 @@ absl::StatusOr<pid_t> OciRuntime::Spawn(const std::vector<std::string>& args,
 }
 
 absl::Status OciRuntime::Wait(pid_t pid, const std::vector<std::string>& args,
-                           off_t log_offset) const {
+                              off_t log_offset) const {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return LastErrno(absl::StrCat("wait for ", binary_));
@@ -94,7 +94,8 @@ absl::Status OciRuntime::Wait(pid_t pid, const std::vector<std::string>& args,
   return absl::FailedPreconditionError(absl::StrCat(command, ": ", why));
 }
 
-absl::Status OciRuntime::Run(const std::vector<std::string>& args, const RuntimeStdio& stdio) const {
+absl::Status OciRuntime::Run(const std::vector<std::string>& args,
+                             const RuntimeStdio& stdio) const {
   const off_t log_offset = FileSize(log_path_);
   GANTRY_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, stdio));
   return Wait(pid, args, log_offset);

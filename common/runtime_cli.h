@@ -36,7 +36,8 @@ class OciRuntime {
   const std::string& binary() const { return binary_; }
 
  private:
-  absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, const RuntimeStdio& stdio) const;
+  absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
+                              const RuntimeStdio& stdio) const;
   absl::Status Wait(pid_t pid, const std::vector<std::string>& args, off_t log_offset) const;
 
   std::string binary_;

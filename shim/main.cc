@@ -19,8 +19,8 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
-#include "shim/event_loop.h"
 #include "common/runtime_cli.h"
+#include "shim/event_loop.h"
 #include "shim/task_service.h"
 #include "shim/ttrpc_server.h"
 
@@ -60,10 +60,9 @@ absl::Status Serve(const Flags& flags) {
 
   GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<gantry::shim::EventLoop> loop,
                           gantry::shim::EventLoop::Create());
-  gantry::shim::TaskService tasks(
-      *loop, {flags.id, flags.bundle, flags.socket},
-      gantry::OciRuntime(flags.runtime, flags.runtime_root,
-                            absl::StrCat(flags.bundle, "/runtime.log")));
+  gantry::shim::TaskService tasks(*loop, {flags.id, flags.bundle, flags.socket},
+                                  gantry::OciRuntime(flags.runtime, flags.runtime_root,
+                                                     absl::StrCat(flags.bundle, "/runtime.log")));
   GANTRY_ASSIGN_OR_RETURN(
       std::unique_ptr<gantry::shim::TtrpcServer> server,
       gantry::shim::TtrpcServer::Listen(

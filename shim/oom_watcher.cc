@@ -39,9 +39,9 @@ absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::Watch(EventLoop& loop, p
   if (!memory) return nullptr;
   GANTRY_ASSIGN_OR_RETURN(std::string dir, CgroupDir(pid, *memory));
   const bool v2 = memory->version == ocirun::cgroups::Version::kV2;
-  std::unique_ptr<OomWatcher> watcher(new OomWatcher(
-      loop, absl::StrCat(dir, v2 ? "/memory.events" : "/memory.oom_control"), v2,
-      std::move(on_oom)));
+  std::unique_ptr<OomWatcher> watcher(
+      new OomWatcher(loop, absl::StrCat(dir, v2 ? "/memory.events" : "/memory.oom_control"), v2,
+                     std::move(on_oom)));
   if (v2) {
     watcher->notify_.Reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!watcher->notify_) return LastErrno("inotify_init1");
@@ -54,13 +54,14 @@ absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::Watch(EventLoop& loop, p
     if (!watcher->notify_) return LastErrno("eventfd");
     watcher->oom_control_.Reset(::open(watcher->counters_path_.c_str(), O_RDONLY | O_CLOEXEC));
     if (!watcher->oom_control_) return LastErrno(watcher->counters_path_);
-    GANTRY_RETURN_IF_ERROR(WriteExistingFile(
-        absl::StrCat(dir, "/cgroup.event_control"),
-        absl::StrCat(watcher->notify_.get(), " ", watcher->oom_control_.get())));
+    GANTRY_RETURN_IF_ERROR(
+        WriteExistingFile(absl::StrCat(dir, "/cgroup.event_control"),
+                          absl::StrCat(watcher->notify_.get(), " ", watcher->oom_control_.get())));
   }
   watcher->kills_ = watcher->OomKills();
   OomWatcher* raw = watcher.get();
-  GANTRY_RETURN_IF_ERROR(loop.Add(raw->notify_.get(), EPOLLIN, [raw](uint32_t) { raw->OnEvent(); }));
+  GANTRY_RETURN_IF_ERROR(
+      loop.Add(raw->notify_.get(), EPOLLIN, [raw](uint32_t) { raw->OnEvent(); }));
   return watcher;
 }
 

@@ -25,7 +25,10 @@ class OomWatcher {
 
  private:
   OomWatcher(EventLoop& loop, std::string counters_path, bool v2, std::function<void()> on_oom)
-      : loop_(loop), counters_path_(std::move(counters_path)), v2_(v2), on_oom_(std::move(on_oom)) {}
+      : loop_(loop),
+        counters_path_(std::move(counters_path)),
+        v2_(v2),
+        on_oom_(std::move(on_oom)) {}
   void OnEvent();
   // "oom_kill" from memory.oom_control (v1) or memory.events (v2).
   uint64_t OomKills() const;

@@ -36,7 +36,7 @@ absl::StatusOr<FdPair> MakePipe() {
 // other side, and readers and writers may come and go), a regular file as
 // is. A missing path becomes a FIFO, as containerd's clients expect.
 absl::StatusOr<UniqueFd> OpenAttachPath(const std::string& path, bool for_input) {
-  struct stat info{};
+  struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     if (errno != ENOENT) return LastErrno(path);
     if (::mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST) {
@@ -56,7 +56,7 @@ absl::StatusOr<UniqueFd> OpenAttachPath(const std::string& path, bool for_input)
 }
 
 bool IsFifo(int fd) {
-  struct stat info{};
+  struct stat info {};
   return ::fstat(fd, &info) == 0 && S_ISFIFO(info.st_mode);
 }
 
@@ -154,7 +154,8 @@ class ProcessStdio::InputRelay {
     const bool backlog = pending_.size() >= kMaxPendingInput;
     const bool waiting = !pending_.empty();
     if (waiting && !watching_target_) {
-      watching_target_ = loop_.Add(target_.get(), EPOLLOUT, [this](uint32_t) { WriteTarget(); }).ok();
+      watching_target_ =
+          loop_.Add(target_.get(), EPOLLOUT, [this](uint32_t) { WriteTarget(); }).ok();
     } else if (!waiting && watching_target_) {
       loop_.Remove(target_.get());
       watching_target_ = false;

@@ -11,9 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/json_log.h"
+#include "common/runtime_cli.h"
 #include "common/unique_fd.h"
 #include "shim/event_loop.h"
-#include "common/runtime_cli.h"
 
 namespace gantry::shim {
 

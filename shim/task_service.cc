@@ -43,11 +43,11 @@ struct MountOptions {
 
 MountOptions ParseMountOptions(const google::protobuf::RepeatedPtrField<std::string>& options) {
   static const std::map<std::string, std::pair<bool, unsigned long>> kFlags = {
-      {"ro", {true, MS_RDONLY}},       {"rw", {false, MS_RDONLY}},
-      {"bind", {true, MS_BIND}},       {"rbind", {true, MS_BIND | MS_REC}},
-      {"nosuid", {true, MS_NOSUID}},   {"suid", {false, MS_NOSUID}},
-      {"nodev", {true, MS_NODEV}},     {"dev", {false, MS_NODEV}},
-      {"noexec", {true, MS_NOEXEC}},   {"exec", {false, MS_NOEXEC}},
+      {"ro", {true, MS_RDONLY}},         {"rw", {false, MS_RDONLY}},
+      {"bind", {true, MS_BIND}},         {"rbind", {true, MS_BIND | MS_REC}},
+      {"nosuid", {true, MS_NOSUID}},     {"suid", {false, MS_NOSUID}},
+      {"nodev", {true, MS_NODEV}},       {"dev", {false, MS_NODEV}},
+      {"noexec", {true, MS_NOEXEC}},     {"exec", {false, MS_NOEXEC}},
       {"relatime", {true, MS_RELATIME}}, {"noatime", {true, MS_NOATIME}},
       {"sync", {true, MS_SYNCHRONOUS}},  {"remount", {true, MS_REMOUNT}},
   };
@@ -158,8 +158,8 @@ absl::Status TaskService::MountRootfs(const v1::CreateTaskRequest& request) {
     const std::string data = absl::StrJoin(options.data, ",");
     if (::mount(mount.source().c_str(), target.c_str(), mount.type().c_str(), options.flags,
                 data.c_str()) != 0) {
-      const absl::Status failed =
-          LastErrno(absl::StrCat("rootfs: mount ", mount.type(), " ", mount.source(), " on ", target));
+      const absl::Status failed = LastErrno(
+          absl::StrCat("rootfs: mount ", mount.type(), " ", mount.source(), " on ", target));
       UnmountRootfs();
       return failed;
     }
@@ -189,8 +189,8 @@ absl::Status TaskService::RunWithStdio(Process& process, std::vector<std::string
     ::unlink(console_path.c_str());
     if (ran.ok()) {
       // The runtime sent the pty master before it exited: it is queued.
-      UniqueFd connection(::accept4(console_listener.get(), nullptr, nullptr,
-                                    SOCK_CLOEXEC | SOCK_NONBLOCK));
+      UniqueFd connection(
+          ::accept4(console_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
       if (!connection) return LastErrno("console socket: accept");
       GANTRY_ASSIGN_OR_RETURN(ReceivedFd master, RecvFd(connection.get()));
       if (!master.fd) return absl::InternalError("console socket: no pty master received");
@@ -221,16 +221,15 @@ absl::StatusOr<v1::CreateTaskResponse> TaskService::Create(const v1::CreateTaskR
   }
 
   auto process = std::make_unique<Process>();
-  process->paths = StdioPaths{request.stdin(), request.stdout(), request.stderr(),
-                              request.terminal()};
+  process->paths =
+      StdioPaths{request.stdin(), request.stdout(), request.stderr(), request.terminal()};
   GANTRY_ASSIGN_OR_RETURN(process->stdio,
                           ProcessStdio::Open(loop_, process->paths, log_ ? &*log_ : nullptr));
   GANTRY_RETURN_IF_ERROR(MountRootfs(request));
   const std::string pid_file = BundlePath("init.pid");
   absl::Status created = RunWithStdio(
       *process, {"create", "--bundle", options_.bundle, "--pid-file", pid_file, options_.id});
-  absl::StatusOr<pid_t> pid =
-      created.ok() ? ReadPidFile(pid_file) : absl::StatusOr<pid_t>(created);
+  absl::StatusOr<pid_t> pid = created.ok() ? ReadPidFile(pid_file) : absl::StatusOr<pid_t>(created);
   if (!pid.ok()) {
     // Leave nothing behind: the runtime's state, then our mounts.
     runtime_.Run({"delete", "--force", options_.id}).IgnoreError();
@@ -247,8 +246,8 @@ absl::StatusOr<v1::CreateTaskResponse> TaskService::Create(const v1::CreateTaskR
   if (watcher.ok()) {
     oom_watcher_ = std::move(*watcher);
   } else {
-    log::Warning("contd-shim: OOM kills of ", options_.id, " will not be reported: ",
-                 watcher.status().message());
+    log::Warning("contd-shim: OOM kills of ", options_.id,
+                 " will not be reported: ", watcher.status().message());
   }
   processes_[""] = std::move(process);
   v1::CreateTaskResponse response;
@@ -271,9 +270,9 @@ absl::StatusOr<v1::StartResponse> TaskService::Start(const v1::StartRequest& req
       return absl::FailedPreconditionError(absl::StrCat("task ", options_.id, ": not running"));
     }
     const std::string pid_file = BundlePath(absl::StrCat("exec-", request.exec_id(), ".pid"));
-    GANTRY_RETURN_IF_ERROR(RunWithStdio(*process, {"exec", "--process", process->spec_path,
-                                                   "--detach", "--pid-file", pid_file,
-                                                   options_.id}));
+    GANTRY_RETURN_IF_ERROR(
+        RunWithStdio(*process, {"exec", "--process", process->spec_path, "--detach", "--pid-file",
+                                pid_file, options_.id}));
     GANTRY_ASSIGN_OR_RETURN(process->pid, ReadPidFile(pid_file));
     ::unlink(pid_file.c_str());
   }
@@ -412,11 +411,11 @@ absl::StatusOr<Empty> TaskService::Exec(const v1::ExecProcessRequest& request) {
 
   auto process = std::make_unique<Process>();
   process->exec_id = request.exec_id();
-  process->paths = StdioPaths{request.stdin(), request.stdout(), request.stderr(),
-                              request.terminal()};
+  process->paths =
+      StdioPaths{request.stdin(), request.stdout(), request.stderr(), request.terminal()};
   process->spec_path = BundlePath(absl::StrCat("exec-", request.exec_id(), ".json"));
-  GANTRY_RETURN_IF_ERROR(WriteFileAtomic(process->spec_path, spec.dump(), 0600,
-                                         Durability::kVolatile));
+  GANTRY_RETURN_IF_ERROR(
+      WriteFileAtomic(process->spec_path, spec.dump(), 0600, Durability::kVolatile));
   absl::StatusOr<std::unique_ptr<ProcessStdio>> stdio =
       ProcessStdio::Open(loop_, process->paths, nullptr);
   if (!stdio.ok()) {
@@ -542,10 +541,10 @@ void TaskService::RecordExit(Process& process, int wait_status) {
   process.exit = ExitRecord{ExitStatus(wait_status), absl::Now()};
   process.status = contd::v1::TASK_STATUS_STOPPED;
   if (process.exec_id.empty()) {
-    nlohmann::json record = {{"pid", process.pid},
-                             {"exit_status", process.exit->status},
-                             {"exited_at", absl::FormatTime(absl::RFC3339_full,
-                                                            process.exit->at, absl::UTCTimeZone())}};
+    nlohmann::json record = {
+        {"pid", process.pid},
+        {"exit_status", process.exit->status},
+        {"exited_at", absl::FormatTime(absl::RFC3339_full, process.exit->at, absl::UTCTimeZone())}};
     if (absl::Status written = WriteFileAtomic(BundlePath(kExitFile), record.dump(), 0600);
         !written.ok()) {
       log::Error("contd-shim: ", written.message());

@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<TtrpcServer>> TtrpcServer::Listen(EventLoop& loop
   std::unique_ptr<TtrpcServer> server(
       new TtrpcServer(loop, std::move(listener), std::move(dispatcher)));
   TtrpcServer* raw = server.get();
-  GANTRY_RETURN_IF_ERROR(loop.Add(raw->listener_.get(), EPOLLIN, [raw](uint32_t) { raw->Accept(); }));
+  GANTRY_RETURN_IF_ERROR(
+      loop.Add(raw->listener_.get(), EPOLLIN, [raw](uint32_t) { raw->Accept(); }));
   return server;
 }
 

@@ -19,13 +19,20 @@ constexpr int kReadyFd = 3;
 
 absl::Status LaunchShim(const ShimLaunch& launch) {
   std::vector<std::string> args = {launch.shim_binary,
-                                   "--namespace", launch.ns,
-                                   "--id", launch.id,
-                                   "--bundle", launch.bundle,
-                                   "--socket", launch.socket_path,
-                                   "--runtime", launch.runtime_binary,
-                                   "--runtime-root", launch.runtime_root,
-                                   "--ready-fd", std::to_string(kReadyFd)};
+                                   "--namespace",
+                                   launch.ns,
+                                   "--id",
+                                   launch.id,
+                                   "--bundle",
+                                   launch.bundle,
+                                   "--socket",
+                                   launch.socket_path,
+                                   "--runtime",
+                                   launch.runtime_binary,
+                                   "--runtime-root",
+                                   launch.runtime_root,
+                                   "--ready-fd",
+                                   std::to_string(kReadyFd)};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -198,15 +198,14 @@ absl::StatusOr<v1::CreateTaskResponse> TaskManager::Create(const std::string& ns
     return fail(made);
   }
   if (absl::Status made = MakeDirs(RuntimeRoot(ns), 0700); !made.ok()) return fail(made);
-  if (absl::Status written =
-          WriteFileAtomic(absl::StrCat(task->bundle, "/config.json"), spec.dump(), 0600,
-                          Durability::kVolatile);
+  if (absl::Status written = WriteFileAtomic(absl::StrCat(task->bundle, "/config.json"),
+                                             spec.dump(), 0600, Durability::kVolatile);
       !written.ok()) {
     return fail(written);
   }
-  if (absl::Status launched = LaunchShim({options_.shim_binary, task->runtime_binary,
-                                          RuntimeRoot(ns), ns, task->id, task->bundle,
-                                          task->socket});
+  if (absl::Status launched =
+          LaunchShim({options_.shim_binary, task->runtime_binary, RuntimeRoot(ns), ns, task->id,
+                      task->bundle, task->socket});
       !launched.ok()) {
     return fail(launched);
   }
@@ -498,17 +497,17 @@ absl::StatusOr<v1::ListTasksResponse> TaskManager::List(const std::string& ns,
     absl::StatusOr<v1::GetTaskResponse> task = Get(ns, get);
     if (!task.ok()) continue;  // deleted meanwhile
     const v1::Process& process = task->process();
-    const bool match = filter.Match([&](const std::vector<std::string>& path)
-                                        -> std::optional<std::string> {
-      if (path.size() != 1) return std::nullopt;
-      if (path[0] == "id" || path[0] == "container_id") return process.container_id();
-      if (path[0] == "pid") return std::to_string(process.pid());
-      if (path[0] == "status") {
-        return absl::AsciiStrToLower(absl::StripPrefix(v1::TaskStatus_Name(process.status()),
-                                                       "TASK_STATUS_"));
-      }
-      return std::nullopt;
-    });
+    const bool match =
+        filter.Match([&](const std::vector<std::string>& path) -> std::optional<std::string> {
+          if (path.size() != 1) return std::nullopt;
+          if (path[0] == "id" || path[0] == "container_id") return process.container_id();
+          if (path[0] == "pid") return std::to_string(process.pid());
+          if (path[0] == "status") {
+            return absl::AsciiStrToLower(
+                absl::StripPrefix(v1::TaskStatus_Name(process.status()), "TASK_STATUS_"));
+          }
+          return std::nullopt;
+        });
     if (match) *response.add_tasks() = process;
   }
   return response;
@@ -623,7 +622,8 @@ absl::StatusOr<v1::WaitTaskResponse> TaskManager::Wait(const std::string& ns,
     // The shim died during the wait (or before): its monitor settles the
     // task with the exit the shim recorded; report that.
     std::unique_lock lock(task->mu);
-    if (task->changed.wait_for(lock, std::chrono::seconds(10), [&] { return task->dead.has_value(); })) {
+    if (task->changed.wait_for(lock, std::chrono::seconds(10),
+                               [&] { return task->dead.has_value(); })) {
       v1::WaitTaskResponse response;
       response.set_exit_status(task->dead->status);
       *response.mutable_exited_at() = TimeToProto(task->dead->at);
@@ -645,8 +645,8 @@ absl::StatusOr<v1::MetricsResponse> TaskManager::Metrics(const std::string& ns,
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, task] : tasks_) {
-      const bool match = filter.Match(
-          [&](const std::vector<std::string>& path) -> std::optional<std::string> {
+      const bool match =
+          filter.Match([&](const std::vector<std::string>& path) -> std::optional<std::string> {
             if (path.size() == 1 && (path[0] == "id" || path[0] == "container_id")) {
               return key.second;
             }
@@ -692,8 +692,9 @@ void TaskManager::Recover() {
       shimv1::ConnectRequest connect;
       connect.set_id(id);
       shimv1::ConnectResponse connected;
-      const bool alive = ProcessExists(task->shim_pid) &&
-                         CallShim(task->socket, "Connect", connect, &connected, absl::Seconds(5)).ok();
+      const bool alive =
+          ProcessExists(task->shim_pid) &&
+          CallShim(task->socket, "Connect", connect, &connected, absl::Seconds(5)).ok();
       if (alive && connected.task_pid() != 0) {
         task->pid = connected.task_pid();
         log::Info("contd: reconnected to the shim of task ", id, " (namespace ", ns, ")");

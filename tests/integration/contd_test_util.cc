@@ -39,7 +39,11 @@ ContdProcess::ContdProcess(const std::string& dir) : socket_path_(dir + "/run/co
                                    "--state",
                                    dir + "/state",
                                    "--address",
-                                   socket_path_};
+                                   socket_path_,
+                                   "--shim",
+                                   GANTRY_BINARY_DIR "/shim/contd-shim",
+                                   "--runtime",
+                                   GANTRY_BINARY_DIR "/ocirun/ocirun"};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -33,8 +33,8 @@ class ShimFixture {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     id_ = env_.NewId();
     socket_ = env_.dir() + "/shim.sock";
-    gantry::contd::ShimLaunch launch{kShim,          ocirun_test::Runtime(), env_.root(), "default",
-                                     id_,            env_.bundle(),          socket_};
+    gantry::contd::ShimLaunch launch{kShim, ocirun_test::Runtime(), env_.root(), "default",
+                                     id_,   env_.bundle(),          socket_};
     REQUIRE(gantry::contd::LaunchShim(launch).ok());
     ConnectResponse connected = Call<ConnectResponse>("Connect", ConnectRequest());
     shim_pid_ = static_cast<pid_t>(connected.shim_pid());
