@@ -271,11 +271,22 @@ EOF
 
 # --- Gantry side -------------------------------------------------------------
 
-# To be written when contd runs containers: the same steps through contd's
-# socket (import the fixture image, N idle containers, Pss of every
-# contd-shim, start times, full clean-up and checks), setting GANTRY_PSS_KB.
+# contd_tasks_bench (tests/bench/contd_tasks_bench.cc, from the release
+# build unless GANTRY_BUILD_DIR says otherwise) runs a private contd with N
+# idle containers of the same fixture (rootfs used in place, read-only; no
+# image import: contd's images arrive with the images issue), sums Pss over
+# the contd-shim processes the same way, times Tasks.Create+Start and a bare
+# shim's start-to-ready, deletes everything and checks that no shim or mount
+# is left. It prints GANTRY_PSS_KB for the ratio below.
 gantry_side() {
-  echo "gantry side: not available yet"
+  local build=${GANTRY_BUILD_DIR:-$REPO/build/release} out
+  [[ -x $build/tests/bench/contd_tasks_bench ]] ||
+    die "$build/tests/bench/contd_tasks_bench missing: build the release preset first"
+  echo "== gantry: contd + contd-shim ($build)"
+  out=$("$build/tests/bench/contd_tasks_bench" "$build" "$FIXTURES" "$N" 2>/dev/null) ||
+    die "gantry side failed: $out"
+  grep -v '^GANTRY_PSS_KB=' <<<"$out"
+  GANTRY_PSS_KB=$(sed -n 's/^GANTRY_PSS_KB=//p' <<<"$out")
 }
 
 containerd_side
