@@ -22,6 +22,7 @@
 #include "contd/tasks/shim_launcher.h"
 #include "contd/v1/event_types.pb.h"
 #include "nlohmann/json.hpp"
+#include "ocirun/lib/spec.h"
 
 namespace gantry::contd {
 namespace {
@@ -164,10 +165,16 @@ absl::Status TaskManager::Call(Task& task, absl::string_view method,
 absl::StatusOr<v1::CreateTaskResponse> TaskManager::Create(const std::string& ns,
                                                            const v1::CreateTaskRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(v1::Container container, containers_.Get(ns, request.container_id()));
+  // Checked as the runtime will check it, so a bad spec is the caller's
+  // INVALID_ARGUMENT naming the field, before any shim starts.
   nlohmann::json spec = nlohmann::json::parse(container.spec().value(), nullptr, false);
   if (!spec.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("container ", container.id(), ": spec: not an OCI runtime spec JSON object"));
+  }
+  if (absl::StatusOr<ocirun::Spec> parsed = ocirun::ParseSpec(spec); !parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("container ", container.id(), ": spec: ", parsed.status().message()));
   }
   auto task = std::make_shared<Task>();
   task->ns = ns;
@@ -526,6 +533,11 @@ absl::Status TaskManager::Kill(const std::string& ns, const v1::KillTaskRequest&
 
 absl::Status TaskManager::Exec(const std::string& ns, const v1::ExecProcessRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> task, Find(ns, request.container_id()));
+  nlohmann::json process = nlohmann::json::parse(request.spec().value(), nullptr, false);
+  if (absl::StatusOr<ocirun::Process> parsed = ocirun::ParseProcess(process, "spec");
+      !parsed.ok()) {
+    return absl::InvalidArgumentError(parsed.status().message());
+  }
   shimv1::ExecProcessRequest exec;
   exec.set_id(task->id);
   exec.set_exec_id(request.exec_id());
@@ -602,6 +614,11 @@ absl::StatusOr<v1::ListPidsResponse> TaskManager::ListPids(const std::string& ns
 
 absl::Status TaskManager::Update(const std::string& ns, const v1::UpdateTaskRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Task> task, Find(ns, request.container_id()));
+  nlohmann::json resources = nlohmann::json::parse(request.resources().value(), nullptr, false);
+  if (absl::StatusOr<ocirun::Resources> parsed = ocirun::ParseResources(resources, "resources");
+      !parsed.ok()) {
+    return absl::InvalidArgumentError(parsed.status().message());
+  }
   shimv1::UpdateTaskRequest update;
   update.set_id(task->id);
   *update.mutable_resources() = request.resources();

@@ -12,11 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <climits>
-#include <cstring>
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -114,9 +114,17 @@ int main(int argc, char** argv) {
   if (!::mkdtemp(dir_template)) Die("mkdtemp");
   const std::string dir = dir_template;
   const std::string socket = dir + "/contd.sock";
-  std::vector<std::string> args = {build + "/contd/contd", "--root", dir + "/root", "--state",
-                                   dir + "/state", "--address", socket, "--shim",
-                                   build + "/shim/contd-shim", "--runtime", build + "/ocirun/ocirun"};
+  std::vector<std::string> args = {build + "/contd/contd",
+                                   "--root",
+                                   dir + "/root",
+                                   "--state",
+                                   dir + "/state",
+                                   "--address",
+                                   socket,
+                                   "--shim",
+                                   build + "/shim/contd-shim",
+                                   "--runtime",
+                                   build + "/ocirun/ocirun"};
   std::vector<char*> raw;
   for (auto& arg : args) raw.push_back(arg.data());
   raw.push_back(nullptr);
@@ -195,10 +203,13 @@ int main(int argc, char** argv) {
     ++shims;
   }
   std::printf("gantry: %ld contd-shim processes for %d containers\n", shims, count);
-  std::printf("gantry: Pss total %ld kB, per container %ld kB (Private_Dirty %ld kB, %.1f threads per shim)\n",
-              pss, pss / count, private_dirty / shims, static_cast<double>(threads) / shims);
-  std::printf("gantry: Tasks.Create+Start median %.1f ms; bare shim start-to-ready median %.1f ms\n",
-              MedianMs(start_ms), MedianMs(shim_ready_ms));
+  std::printf(
+      "gantry: Pss total %ld kB, per container %ld kB (Private_Dirty %ld kB, %.1f threads per "
+      "shim)\n",
+      pss, pss / count, private_dirty / shims, static_cast<double>(threads) / shims);
+  std::printf(
+      "gantry: Tasks.Create+Start median %.1f ms; bare shim start-to-ready median %.1f ms\n",
+      MedianMs(start_ms), MedianMs(shim_ready_ms));
 
   for (const std::string& id : ids) {
     v1::KillTaskRequest kill;
@@ -227,6 +238,7 @@ int main(int argc, char** argv) {
   if (left) Die(absl::StrCat(left, " shims still running after their tasks were deleted"));
   if (Slurp("/proc/self/mountinfo").find(dir) != std::string::npos) Die("mounts left under " + dir);
   gantry::RemoveTree(dir).IgnoreError();
-  std::printf("gantry: cleaned up (no shim, mount or state left)\nGANTRY_PSS_KB=%ld\n", pss / count);
+  std::printf("gantry: cleaned up (no shim, mount or state left)\nGANTRY_PSS_KB=%ld\n",
+              pss / count);
   return 0;
 }

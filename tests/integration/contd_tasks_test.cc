@@ -453,3 +453,86 @@ TEST_CASE("tasks survive contd being SIGKILLed and are found again on restart",
   // No shim left: each exited once its task was deleted.
   for (pid_t shim : shims) CHECK_FALSE(ocirun_test::ProcessAlive(shim));
 }
+
+TEST_CASE("an invalid spec is INVALID_ARGUMENT naming the field, and starts no shim",
+          "[contd][tasks]") {
+  ContdTasksEnv env;
+  const std::string id = env.CreateContainer("true");
+  nlohmann::json spec = env.env_.config();
+  spec["process"]["args"] = "not-an-array";
+  v1::UpdateContainerRequest update;
+  update.mutable_container()->set_id(id);
+  update.mutable_container()->mutable_spec()->set_type_url(
+      "types.containerd.io/opencontainers/runtime-spec/1/Spec");
+  update.mutable_container()->mutable_spec()->set_value(spec.dump());
+  update.mutable_update_mask()->add_paths("spec");
+  v1::UpdateContainerResponse updated;
+  auto context = ContdTasksEnv::Context();
+  REQUIRE(env.containers_->Update(context.get(), update, &updated).ok());
+
+  v1::CreateTaskResponse response;
+  context = ContdTasksEnv::Context();
+  grpc::Status status = env.tasks_->Create(context.get(), env.TaskRequest(id), &response);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::Contains("process.args"));
+  CHECK_FALSE(ocirun_test::Exists(env.contd_dir_ + "/state/tasks/default/" + id));
+}
+
+TEST_CASE("an OOM kill is published as /tasks/oom", "[contd][tasks]") {
+  ContdTasksEnv env;
+  v1::SubscribeRequest subscribe;
+  subscribe.add_filters("topic==\"/tasks/oom\"");
+  auto events_context = ContdTasksEnv::Context("default", 60);
+  auto stream = env.events_->Subscribe(events_context.get(), subscribe);
+
+  // dd's 64 MiB buffer cannot fit in a 16 MiB memory cgroup.
+  const std::string id = env.CreateContainer("dd if=/dev/zero of=/dev/null bs=64M count=1");
+  nlohmann::json spec = env.env_.config();
+  v1::GetContainerRequest get;
+  get.set_id(id);
+  v1::GetContainerResponse got;
+  auto context = ContdTasksEnv::Context();
+  REQUIRE(env.containers_->Get(context.get(), get, &got).ok());
+  spec = nlohmann::json::parse(got.container().spec().value());
+  spec["linux"]["resources"]["memory"] = {{"limit", 16 << 20}, {"swap", 16 << 20}};
+  v1::UpdateContainerRequest update;
+  *update.mutable_container() = got.container();
+  update.mutable_container()->mutable_spec()->set_value(spec.dump());
+  update.mutable_update_mask()->add_paths("spec");
+  v1::UpdateContainerResponse updated;
+  context = ContdTasksEnv::Context();
+  REQUIRE(env.containers_->Update(context.get(), update, &updated).ok());
+
+  env.CreateTask(env.TaskRequest(id));
+  env.Start(id);
+  CHECK(env.Wait(id).exit_status() == 128 + SIGKILL);
+  v1::Envelope envelope;
+  REQUIRE(stream->Read(&envelope));
+  v1::TaskOOM oom;
+  REQUIRE(envelope.event().UnpackTo(&oom));
+  CHECK(oom.container_id() == id);
+  events_context->TryCancel();
+  env.Delete(id);
+}
+
+TEST_CASE("a task whose shim is killed is reported stopped and cleaned up", "[contd][tasks]") {
+  ContdTasksEnv env;
+  const std::string id = env.CreateContainer("sleep 1000");
+  env.CreateTask(env.TaskRequest(id));
+  const uint32_t pid = env.Start(id);
+  const std::string bundle = env.contd_dir_ + "/state/tasks/default/" + id;
+  const pid_t shim = std::stoi(*ocirun_test::ReadFile(bundle + "/shim.pid"));
+  REQUIRE(::kill(shim, SIGKILL) == 0);
+  ::waitpid(shim, nullptr, 0);  // we are its subreaper
+
+  // No exit was recorded (the container was still running): 137, as
+  // containerd reports, and the container is gone with its cgroups.
+  CHECK(env.Wait(id).exit_status() == 128 + SIGKILL);
+  CHECK(env.Get(id).status() == v1::TASK_STATUS_STOPPED);
+  CHECK(Eventually([&] { return !ocirun_test::ProcessAlive(static_cast<pid_t>(pid)); }));
+  CHECK(ocirun_test::ExistingCgroupDirs(id).empty());
+  CHECK(env.Delete(id).exit_status() == 128 + SIGKILL);
+  CHECK_FALSE(ocirun_test::Exists(bundle));
+  const std::string mountinfo = *ocirun_test::ReadFile("/proc/self/mountinfo");
+  CHECK(ocirun_test::LinesContaining(mountinfo, bundle).empty());
+}
