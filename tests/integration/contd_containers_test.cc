@@ -379,6 +379,8 @@ TEST_CASE("events: Publish and Forward reach subscribers; bad topics are refused
              grpc::StatusCode::INVALID_ARGUMENT, "topic \"tasks/oom\"");
   CheckError(events->Publish(InNamespace("-bad").get(), publish, &empty),
              grpc::StatusCode::INVALID_ARGUMENT, "namespace \"-bad\"");
+  Subscriber bad_filter(channel, {"topic=="});
+  CheckError(bad_filter.Finish(), grpc::StatusCode::INVALID_ARGUMENT, "filter \"topic==\"");
   CHECK(oom.Cancel().error_code() == grpc::StatusCode::CANCELLED);
 }
 
