@@ -313,3 +313,14 @@ TEST_CASE("a failed write leaves nothing behind", "[contd][metadata]") {
   });
   CHECK(orphan.code() == absl::StatusCode::kFailedPrecondition);
 }
+
+TEST_CASE("a bad bind is reported by Step, naming the statement", "[contd][metadata]") {
+  Fixture f;
+  absl::Status status = f.db->Read([](gantry::contd::metadata::Connection& conn) -> absl::Status {
+    auto query = conn.Prepare("SELECT name FROM namespaces WHERE name = ?");
+    if (!query.ok()) return query.status();
+    return query->Bind(2, "too far").Run();
+  });
+  CHECK_FALSE(status.ok());
+  CHECK_THAT(std::string(status.message()), Catch::Contains("SELECT name FROM namespaces"));
+}
