@@ -22,6 +22,8 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
     code = absl::StatusCode::kFailedPrecondition;
   } else if ((rc & 0xff) == SQLITE_BUSY) {
     code = absl::StatusCode::kUnavailable;
+  } else if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
+    code = absl::StatusCode::kDataLoss;
   }
   return absl::Status(code, absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }

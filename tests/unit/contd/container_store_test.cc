@@ -14,6 +14,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "common/file_util.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
 #include "tests/contd_test_container.h"
@@ -323,4 +324,15 @@ TEST_CASE("a bad bind is reported by Step, naming the statement", "[contd][metad
   });
   CHECK_FALSE(status.ok());
   CHECK_THAT(std::string(status.message()), Catch::Contains("SELECT name FROM namespaces"));
+}
+
+TEST_CASE("a metadata.db that is not a database is DATA_LOSS naming the file",
+          "[contd][metadata]") {
+  gantry::testing::TempDir dir("contd-store-test");
+  const std::string path = dir.path() + "/metadata.db";
+  REQUIRE(gantry::WriteFileAtomic(path, std::string(4096, 'x')).ok());
+  absl::StatusOr<std::unique_ptr<Database>> opened = Database::Open(dir.path());
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(opened.status().message()), Catch::Contains(path));
 }
