@@ -17,7 +17,7 @@ absl::StatusOr<std::string> NamespaceFromMetadata(
   return ns;
 }
 
-absl::StatusOr<std::string> RequestNamespace(const grpc::ServerContext& context) {
+absl::StatusOr<std::string> RequestNamespace(const grpc::ServerContextBase& context) {
   return NamespaceFromMetadata(context.client_metadata());
 }
 

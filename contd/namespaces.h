@@ -7,6 +7,7 @@
 #include <string>
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +26,6 @@ absl::StatusOr<std::string> NamespaceFromMetadata(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
 // Same, for a server handler.
-absl::StatusOr<std::string> RequestNamespace(const grpc::ServerContext& context);
+absl::StatusOr<std::string> RequestNamespace(const grpc::ServerContextBase& context);
 
 }  // namespace gantry::contd

@@ -111,22 +111,42 @@ void Subscription::Deliver(const v1::Envelope& envelope) {
       })) {
     return;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!ended_.ok()) return;
-  if (queue_.size() >= EventExchange::kMaxQueued) {
-    queue_.clear();
-    ended_ = absl::ResourceExhaustedError(absl::StrCat(
-        "event subscriber fell more than ", EventExchange::kMaxQueued, " events behind"));
-  } else {
-    queue_.push_back(envelope);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ended_.ok()) return;
+    if (queue_.size() >= EventExchange::kMaxQueued) {
+      queue_.clear();
+      ended_ = absl::ResourceExhaustedError(absl::StrCat(
+          "event subscriber fell more than ", EventExchange::kMaxQueued, " events behind"));
+    } else {
+      queue_.push_back(envelope);
+    }
   }
-  ready_.notify_all();
+  NotifyReady();
 }
 
 void Subscription::End(absl::Status why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ended_.ok()) return;
+    ended_ = std::move(why);
+  }
+  NotifyReady();
+}
+
+void Subscription::SetReadyCallback(std::function<void()> ready) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (ended_.ok()) ended_ = std::move(why);
+  ready_callback_ = std::move(ready);
+}
+
+void Subscription::NotifyReady() {
+  std::function<void()> callback;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    callback = ready_callback_;
+  }
   ready_.notify_all();
+  if (callback) callback();
 }
 
 EventExchange::~EventExchange() { Close(); }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,12 @@ class Subscription {
   // Ends the subscription from another thread: Next returns CANCELLED.
   void Cancel();
 
+  // For consumers that do not block in Next (a gRPC reactor): `ready` runs
+  // whenever an envelope is queued or the subscription ends, on the thread
+  // that published or ended it, possibly under the exchange's lock. It may
+  // call Next (with a zero timeout) but must not block or publish.
+  void SetReadyCallback(std::function<void()> ready);
+
  private:
   friend class EventExchange;
   Subscription(EventExchange& exchange, Filter filter)
@@ -47,6 +54,8 @@ class Subscription {
   // Called by the exchange, under its lock.
   void Deliver(const v1::Envelope& envelope);
   void End(absl::Status why);
+  // Wakes Next and runs the ready callback; called without mu_ held.
+  void NotifyReady();
 
   EventExchange& exchange_;
   const Filter filter_;
@@ -54,6 +63,7 @@ class Subscription {
   std::condition_variable ready_;
   std::deque<v1::Envelope> queue_;
   absl::Status ended_;  // not OK once ended
+  std::function<void()> ready_callback_;
 };
 
 class EventExchange {

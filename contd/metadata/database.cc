@@ -22,6 +22,8 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
     code = absl::StatusCode::kFailedPrecondition;
   } else if ((rc & 0xff) == SQLITE_BUSY) {
     code = absl::StatusCode::kUnavailable;
+  } else if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
+    code = absl::StatusCode::kDataLoss;
   }
   return absl::Status(code, absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
@@ -55,28 +57,38 @@ absl::Status ApplySchema(Connection& conn) {
 
 }  // namespace
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), bind_error_(other.bind_error_) {
   other.stmt_ = nullptr;
 }
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 Statement& Statement::Bind(int index, absl::string_view text) {
-  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  KeepBindError(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                                  SQLITE_TRANSIENT));
   return *this;
 }
 
 Statement& Statement::BindBlob(int index, absl::string_view bytes) {
-  sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  KeepBindError(sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()),
+                                  SQLITE_TRANSIENT));
   return *this;
 }
 
 Statement& Statement::Bind(int index, int64_t value) {
-  sqlite3_bind_int64(stmt_, index, value);
+  KeepBindError(sqlite3_bind_int64(stmt_, index, value));
   return *this;
 }
 
+void Statement::KeepBindError(int rc) {
+  if (bind_error_ == SQLITE_OK) bind_error_ = rc;
+}
+
 absl::StatusOr<bool> Statement::Step() {
+  if (bind_error_ != SQLITE_OK) {
+    return SqliteError(db_, bind_error_, absl::StrCat("bind parameters of ", sqlite3_sql(stmt_)));
+  }
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;

@@ -35,7 +35,7 @@ class Statement {
   Statement& Bind(int index, int64_t value);
 
   // true when a row is ready, false when done. A violated uniqueness
-  // constraint is ALREADY_EXISTS.
+  // constraint is ALREADY_EXISTS; a failed Bind is reported here.
   absl::StatusOr<bool> Step();
   // Runs to completion, for statements that return no rows.
   absl::Status Run();
@@ -47,9 +47,12 @@ class Statement {
  private:
   friend class Connection;
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // Binds chain, so their first failure is kept for Step to report.
+  void KeepBindError(int rc);
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  int bind_error_ = SQLITE_OK;
 };
 
 // The open database as a store sees it inside a transaction.

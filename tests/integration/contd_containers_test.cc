@@ -16,6 +16,12 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/channel.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "contd/timestamps.h"
 #include "contd/v1/containers.grpc.pb.h"
 #include "contd/v1/event_types.pb.h"
@@ -373,7 +379,55 @@ TEST_CASE("events: Publish and Forward reach subscribers; bad topics are refused
              grpc::StatusCode::INVALID_ARGUMENT, "topic \"tasks/oom\"");
   CheckError(events->Publish(InNamespace("-bad").get(), publish, &empty),
              grpc::StatusCode::INVALID_ARGUMENT, "namespace \"-bad\"");
+  Subscriber bad_filter(channel, {"topic=="});
+  CheckError(bad_filter.Finish(), grpc::StatusCode::INVALID_ARGUMENT, "filter \"topic==\"");
   CHECK(oom.Cancel().error_code() == grpc::StatusCode::CANCELLED);
+}
+
+// Threads of a process, from /proc/<pid>/status.
+int ThreadCount(pid_t pid) {
+  absl::StatusOr<std::string> status = gantry::ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  REQUIRE(status.ok());
+  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
+    int threads = 0;
+    if (absl::ConsumePrefix(&line, "Threads:") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &threads)) {
+      return threads;
+    }
+  }
+  FAIL("no Threads: line");
+  return 0;
+}
+
+TEST_CASE("events: idle subscriptions hold no thread and cancelled ones go away",
+          "[contd][events]") {
+  TempDir dir("contd-containers-test");
+  ContdProcess contd(dir.path());
+  std::shared_ptr<grpc::Channel> channel = contd.Connect();
+  ContainersClient client(channel);
+  {
+    Subscriber warm_up(channel, {});  // lets gRPC start its pools
+    CHECK(warm_up.Cancel().error_code() == grpc::StatusCode::CANCELLED);
+  }
+  const int baseline = ThreadCount(contd.pid());
+
+  std::vector<std::unique_ptr<Subscriber>> subscribers;
+  for (int i = 0; i < 32; ++i) {
+    subscribers.push_back(std::make_unique<Subscriber>(channel, std::vector<std::string>{}));
+  }
+  CHECK(ThreadCount(contd.pid()) < baseline + 8);
+  CheckOk(client.Create("default", MakeContainer("web")));
+  for (auto& subscriber : subscribers) CHECK(subscriber->Next().topic() == "/containers/create");
+  for (auto& subscriber : subscribers) {
+    CHECK(subscriber->Cancel().error_code() == grpc::StatusCode::CANCELLED);
+  }
+  subscribers.clear();
+
+  // contd still serves, and a new subscriber gets only new events.
+  Subscriber after(channel, {});
+  CheckOk(client.Delete("default", "web"));
+  CHECK(after.Next().topic() == "/containers/delete");
+  CHECK(after.Cancel().error_code() == grpc::StatusCode::CANCELLED);
 }
 
 TEST_CASE("containers survive a contd restart; shutdown ends event streams",

@@ -14,6 +14,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "common/file_util.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
 #include "tests/contd_test_container.h"
@@ -312,4 +313,26 @@ TEST_CASE("a failed write leaves nothing behind", "[contd][metadata]") {
         "INSERT INTO containers VALUES ('nowhere', 'x', '', 'r', NULL, x'', '', '', 0, 0)");
   });
   CHECK(orphan.code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("a bad bind is reported by Step, naming the statement", "[contd][metadata]") {
+  Fixture f;
+  absl::Status status = f.db->Read([](gantry::contd::metadata::Connection& conn) -> absl::Status {
+    auto query = conn.Prepare("SELECT name FROM namespaces WHERE name = ?");
+    if (!query.ok()) return query.status();
+    return query->Bind(2, "too far").Run();
+  });
+  CHECK_FALSE(status.ok());
+  CHECK_THAT(std::string(status.message()), Catch::Contains("SELECT name FROM namespaces"));
+}
+
+TEST_CASE("a metadata.db that is not a database is DATA_LOSS naming the file",
+          "[contd][metadata]") {
+  gantry::testing::TempDir dir("contd-store-test");
+  const std::string path = dir.path() + "/metadata.db";
+  REQUIRE(gantry::WriteFileAtomic(path, std::string(4096, 'x')).ok());
+  absl::StatusOr<std::unique_ptr<Database>> opened = Database::Open(dir.path());
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(opened.status().message()), Catch::Contains(path));
 }

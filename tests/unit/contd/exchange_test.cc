@@ -151,3 +151,18 @@ TEST_CASE("cancel ends one subscription; a slow subscriber is cut off", "[contd]
   slow.reset();
   exchange.Close();
 }
+
+TEST_CASE("a ready callback hears of each event and of the end", "[contd][events]") {
+  EventExchange exchange;
+  auto subscription = Subscribe(exchange, {"topic==/tasks/exit"});
+  std::vector<std::string> heard;
+  subscription->SetReadyCallback([&] {
+    Envelope envelope;
+    absl::StatusOr<bool> next = subscription->Next(&envelope, 0ms);
+    heard.push_back(!next.ok() ? "end" : *next ? envelope.topic() : "nothing");
+  });
+  PublishExit(exchange, "default", "web");
+  PublishCreate(exchange, "default", "web");  // filtered out: no call
+  exchange.Close();
+  CHECK(heard == std::vector<std::string>{"/tasks/exit", "end"});
+}
