@@ -89,6 +89,13 @@ void OomWatcher::OnEvent() {
   (void)::read(notify_.get(), buffer, sizeof(buffer));
   // v1 also signals the eventfd when the cgroup is removed.
   if (::access(counters_path_.c_str(), F_OK) != 0) return Stop();
+  if (!v2_) {
+    // v1 signals when the cgroup hits its limit, before the killer has
+    // counted its kill: report it as containerd does, without the counter.
+    on_oom_();
+    return;
+  }
+  // v2's memory.events changes for every counter: only a new kill counts.
   const uint64_t kills = OomKills();
   if (kills <= kills_) return;
   kills_ = kills;
