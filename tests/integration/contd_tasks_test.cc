@@ -6,9 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/json_log.h"
 #include "contd/v1/containers.grpc.pb.h"
@@ -80,6 +84,13 @@ class ContdTasksEnv {
   // mount of the fixture rootfs that the shim makes.
   std::string CreateContainer(const std::string& script, bool terminal = false,
                               const std::string& ns = "default") {
+    const std::string id = CreateContainerOrEmpty(script, terminal, ns);
+    REQUIRE(!id.empty());
+    return id;
+  }
+  // Same, "" when contd refuses or is gone (REQUIRE is not for threads).
+  std::string CreateContainerOrEmpty(const std::string& script, bool terminal = false,
+                                     const std::string& ns = "default") {
     const std::string id = env_.NewId();
     nlohmann::json spec = env_.config();
     spec["root"]["path"] = "rootfs";
@@ -94,8 +105,7 @@ class ContdTasksEnv {
     container->mutable_spec()->set_value(spec.dump());
     v1::CreateContainerResponse response;
     auto context = Context(ns);
-    REQUIRE(containers_->Create(context.get(), request, &response).ok());
-    return id;
+    return containers_->Create(context.get(), request, &response).ok() ? id : "";
   }
 
   v1::CreateTaskRequest TaskRequest(const std::string& id) {
@@ -208,6 +218,23 @@ google::protobuf::Any ProcessSpec(const std::vector<std::string>& args, bool ter
   any.set_type_url("types.containerd.io/opencontainers/runtime-spec/1/Process");
   any.set_value(process.dump());
   return any;
+}
+
+// Live contd-shim processes serving tasks under `contd_dir`.
+std::vector<pid_t> ShimsOf(const std::string& contd_dir) {
+  std::vector<pid_t> shims;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto cmdline = ocirun_test::ReadFile("/proc/" + name + "/cmdline");
+    // argv[0] is the shim binary (contd's own command line names it too).
+    const std::string argv0 = cmdline ? cmdline->substr(0, cmdline->find('\0')) : "";
+    if (!absl::EndsWith(argv0, "/contd-shim") || cmdline->find(contd_dir) == std::string::npos) {
+      continue;
+    }
+    if (ocirun_test::ProcessAlive(std::stoi(name))) shims.push_back(std::stoi(name));
+  }
+  return shims;
 }
 
 bool ShimAlive(const std::string& bundle) {
@@ -535,4 +562,85 @@ TEST_CASE("a task whose shim is killed is reported stopped and cleaned up", "[co
   CHECK_FALSE(ocirun_test::Exists(bundle));
   const std::string mountinfo = *ocirun_test::ReadFile("/proc/self/mountinfo");
   CHECK(ocirun_test::LinesContaining(mountinfo, bundle).empty());
+}
+
+TEST_CASE(
+    "contd SIGKILLed at any instant of a task's life leaves nothing a restart cannot "
+    "repair",
+    "[contd][tasks][survival]") {
+  ContdTasksEnv env;
+  std::vector<std::string> ids;
+  std::mt19937 random(42);
+  for (int round = 0; round < 6; ++round) {
+    // One task after another through create, start, exec, kill, delete,
+    // until contd dies under them.
+    std::atomic<bool> contd_alive = true;
+    std::thread churn([&] {
+      while (contd_alive) {
+        const std::string id = env.CreateContainerOrEmpty("sleep 1000");
+        if (id.empty()) return;
+        ids.push_back(id);
+        v1::CreateTaskResponse created;
+        auto context = ContdTasksEnv::Context();
+        if (!env.tasks_->Create(context.get(), env.TaskRequest(id), &created).ok()) return;
+        v1::StartTaskRequest start;
+        start.set_container_id(id);
+        v1::StartTaskResponse started;
+        context = ContdTasksEnv::Context();
+        if (!env.tasks_->Start(context.get(), start, &started).ok()) return;
+        v1::ExecProcessRequest exec;
+        exec.set_container_id(id);
+        exec.set_exec_id("e");
+        *exec.mutable_spec() = ProcessSpec({"true"});
+        google::protobuf::Empty empty;
+        context = ContdTasksEnv::Context();
+        if (!env.tasks_->Exec(context.get(), exec, &empty).ok()) return;
+        if (!env.Kill(id, SIGKILL).ok()) return;
+        v1::WaitTaskRequest wait;
+        wait.set_container_id(id);
+        v1::WaitTaskResponse waited;
+        context = ContdTasksEnv::Context();
+        if (!env.tasks_->Wait(context.get(), wait, &waited).ok()) return;
+        v1::DeleteTaskRequest remove;
+        remove.set_container_id(id);
+        v1::DeleteTaskResponse removed;
+        context = ContdTasksEnv::Context();
+        if (!env.tasks_->Delete(context.get(), remove, &removed).ok()) return;
+      }
+    });
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 600)(random)));
+    env.KillContd();
+    contd_alive = false;
+    churn.join();
+    ContdTasksEnv::ReapZombies();
+    env.StartContd();
+  }
+
+  // Repair through the API alone: whatever task is left is killed and deleted.
+  for (const std::string& id : ids) {
+    v1::GetTaskRequest get;
+    get.set_container_id(id);
+    v1::GetTaskResponse got;
+    auto context = ContdTasksEnv::Context();
+    if (!env.tasks_->Get(context.get(), get, &got).ok()) continue;
+    env.Kill(id, SIGKILL);
+    env.Wait(id);
+    env.Delete(id);
+  }
+  INFO(ids.size() << " containers created over 6 rounds");
+  CHECK(ids.size() >= 6);
+  std::vector<std::string> left;
+  for (const std::string& id : ids) {
+    if (ocirun_test::Exists(env.contd_dir_ + "/state/tasks/default/" + id)) left.push_back(id);
+    for (const std::string& cgroup : ocirun_test::ExistingCgroupDirs(id)) left.push_back(cgroup);
+  }
+  CHECK(left.empty());
+  const std::string mountinfo = *ocirun_test::ReadFile("/proc/self/mountinfo");
+  CHECK(ocirun_test::LinesContaining(mountinfo, env.contd_dir_).empty());
+  ContdTasksEnv::ReapZombies();
+  for (pid_t shim : ShimsOf(env.contd_dir_)) {
+    FAIL_CHECK(
+        "shim left: " << *ocirun_test::ReadFile("/proc/" + std::to_string(shim) + "/cmdline"));
+  }
 }
