@@ -18,7 +18,7 @@ struct Invocation {
   GlobalOptions global;
   std::function<absl::StatusOr<int>()> action;
   // Set by commands that put a process of ours into a container (create,
-  // run, exec): main() first re-executes from a sealed copy (sealed_exe.h).
+  // run, exec): main() first re-executes from an unwritable view (sealed_exe.h).
   bool joins_container = false;
 };
 

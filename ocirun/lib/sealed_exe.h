@@ -4,14 +4,18 @@
 // the host's binary, which it could otherwise reopen for write once we exit.
 #pragma once
 
+#include <string>
+
 #include "absl/status/status.h"
 
 namespace ocirun {
 
 // Re-executes the running binary, with the same argv and environment, from a
-// memfd copy sealed against every change (F_SEAL_SEAL, SHRINK, GROW, WRITE),
-// as runc does. Returns OK at once when already running from such a copy;
-// otherwise returns only on failure.
-absl::Status ReexecFromSealedCopy(char** argv);
+// view of it that cannot be written, as runc does: the file through a
+// read-only overlayfs mounted nowhere, whose second (empty) layer is
+// `empty_dir` (made if missing; ocirun's --root); or, without the privilege
+// for that, a memfd copy sealed against every change. Returns OK at once in
+// the re-executed process; otherwise returns only on failure.
+absl::Status ReexecUnwritable(char** argv, const std::string& empty_dir);
 
 }  // namespace ocirun

@@ -37,9 +37,15 @@ namespace {
 // Points Runtime() at a private copy of the runtime while it lives, so that
 // a vulnerable runtime overwrites the copy and not the binary other tests
 // use. Declared after the OcirunEnv: the env cleans up with the usual runtime.
+// Where the copy lives picks the view ocirun re-executes from: in a folder of
+// its own, a read-only overlayfs of that folder; beside --root, a sealed
+// memfd (overlayfs refuses overlapping layers, as it is refused without
+// CAP_SYS_ADMIN).
 class RuntimeCopy {
  public:
-  explicit RuntimeCopy(const OcirunEnv& env) : path_(env.dir() + "/runtime-copy") {
+  enum class View { kOverlay, kMemfd };
+  RuntimeCopy(const OcirunEnv& env, View view)
+      : path_((view == View::kOverlay ? env.MakeDir("bin") : env.dir()) + "/runtime-copy") {
     if (const char* old = std::getenv("OCIRUN_TEST_RUNTIME")) old_ = old;
     REQUIRE(RunProcess({"/bin/cp", ocirun_test::Runtime(), path_}).exit_code == 0);
     ::setenv("OCIRUN_TEST_RUNTIME", path_.c_str(), 1);
@@ -52,6 +58,7 @@ class RuntimeCopy {
       ::setenv("OCIRUN_TEST_RUNTIME", old_.c_str(), 1);
   }
   bool Unchanged() const { return Sha256() == sha256_; }
+  const std::string& path() const { return path_; }
 
  private:
   std::string Sha256() const {
@@ -78,7 +85,8 @@ void MakeAttacker(OcirunEnv& env) {
 TEST_CASE("CVE-2019-5736: a container with CAP_SYS_PTRACE cannot rewrite ocirun during exec",
           "[security]") {
   OcirunEnv env;
-  RuntimeCopy runtime(env);
+  auto view = GENERATE(RuntimeCopy::View::kOverlay, RuntimeCopy::View::kMemfd);
+  RuntimeCopy runtime(env, view);
   MakeAttacker(env);
   // The host's pid namespace: `ocirun exec` itself is then the parent of
   // the exec'd shell, visible from inside.
@@ -98,7 +106,7 @@ TEST_CASE("CVE-2019-5736: a container with CAP_SYS_PTRACE cannot rewrite ocirun 
        ") >/tmp/late.tmp 2>&1 && mv /tmp/late.tmp /tmp/late &"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("runtime-copy") == std::string::npos);  // not the host's file
+  CHECK(r.out.find(runtime.path()) == std::string::npos);  // not the host's file
   CHECK(r.out.find("wronly=refused") != std::string::npos);
   CHECK(r.out.find("rdwr=refused") != std::string::npos);
   CHECK(r.out.find("held") != std::string::npos);  // CAP_SYS_PTRACE did reach it
@@ -117,7 +125,8 @@ TEST_CASE("CVE-2019-5736: a container with CAP_SYS_PTRACE cannot rewrite ocirun 
 TEST_CASE("CVE-2019-5736: a container with CAP_SYS_PTRACE cannot rewrite ocirun through its init",
           "[security]") {
   OcirunEnv env;
-  RuntimeCopy runtime(env);
+  auto view = GENERATE(RuntimeCopy::View::kOverlay, RuntimeCopy::View::kMemfd);
+  RuntimeCopy runtime(env, view);
   MakeAttacker(env);
   std::string id = env.Create();
   ProcessResult r =
@@ -134,7 +143,7 @@ TEST_CASE("CVE-2019-5736: a container with CAP_SYS_PTRACE cannot rewrite ocirun 
   REQUIRE(env.Ocirun({"start", id}).exit_code == 0);
   REQUIRE(ocirun_test::Eventually([&] { return Exists(rootfs + "/tmp/late"); }));
   std::string init_exe = ocirun_test::ReadFile(rootfs + "/tmp/init-exe").value_or("");
-  CHECK(init_exe.find("runtime-copy") == std::string::npos);
+  CHECK(init_exe.find(runtime.path()) == std::string::npos);
   CHECK(init_exe.find("wronly=opened") == std::string::npos);
   CHECK(ocirun_test::ReadFile(rootfs + "/tmp/late") == "late=refused\n");
   CHECK(runtime.Unchanged());
