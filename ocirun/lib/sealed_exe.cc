@@ -54,22 +54,23 @@ std::string EscapeLowerDir(const std::string& dir) {
 }
 
 // The binary seen through a new overlayfs made of lower layers only (its own
-// directory on top of `empty_dir`), mounted read-only and attached to no
-// mount namespace: nothing can write through it, nor reach a writable path
-// from it. Zero-copy, so much cheaper than a memfd (runc 1.2 does the same).
-// Needs CAP_SYS_ADMIN and Linux 5.2; the caller falls back to a memfd.
-absl::StatusOr<gantry::UniqueFd> ReadOnlyOverlayView(int exe, const std::string& empty_dir) {
+// directory on top of `second_layer`, as overlayfs wants two), mounted
+// read-only and attached to no mount namespace: nothing can write through it,
+// nor reach a writable path from it. Zero-copy, so much cheaper than a memfd
+// (runc 1.2 does the same). Needs CAP_SYS_ADMIN and Linux 5.2; the caller
+// falls back to a memfd.
+absl::StatusOr<gantry::UniqueFd> ReadOnlyOverlayView(int exe, const std::string& second_layer) {
   char path[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
   if (n <= 0) return gantry::LastErrno("readlink /proc/self/exe");
   std::string self(path, static_cast<size_t>(n));
   size_t slash = self.rfind('/');
-  if (slash == std::string::npos || empty_dir.empty())
+  if (slash == std::string::npos || second_layer.empty())
     return absl::FailedPreconditionError("no directory for an overlay");
   std::string dir = slash == 0 ? "/" : self.substr(0, slash), name = self.substr(slash + 1);
   gantry::UniqueFd ctx(static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
   if (!ctx) return gantry::LastErrno("fsopen overlay");
-  std::string lower = absl::StrCat(EscapeLowerDir(dir), ":", EscapeLowerDir(empty_dir));
+  std::string lower = absl::StrCat(EscapeLowerDir(dir), ":", EscapeLowerDir(second_layer));
   if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) != 0)
     return gantry::LastErrno("overlay lowerdir");
   // xino only adds warnings to the kernel log when the layers' filesystems differ.
@@ -141,7 +142,7 @@ absl::StatusOr<gantry::UniqueFd> SealedCopy(int exe) {
 
 }  // namespace
 
-absl::Status ReexecUnwritable(char** argv, const std::string& empty_dir) {
+absl::Status ReexecUnwritable(char** argv, const std::string& second_layer) {
   gantry::UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!exe) return gantry::LastErrno("open /proc/self/exe");
   if (::getenv(kReexecMarker)) {
@@ -150,8 +151,8 @@ absl::Status ReexecUnwritable(char** argv, const std::string& empty_dir) {
     ::unsetenv(kReexecMarker);
     return absl::OkStatus();
   }
-  (void)gantry::MakeDirs(empty_dir, 0711);
-  auto view = ReadOnlyOverlayView(exe.get(), empty_dir);
+  (void)gantry::MakeDirs(second_layer, 0711);
+  auto view = ReadOnlyOverlayView(exe.get(), second_layer);
   if (!view.ok()) view = SealedCopy(exe.get());
   if (!view.ok()) return view.status();
   if (::setenv(kReexecMarker, "1", 1) != 0) return gantry::LastErrno("setenv");

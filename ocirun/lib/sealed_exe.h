@@ -12,10 +12,11 @@ namespace ocirun {
 
 // Re-executes the running binary, with the same argv and environment, from a
 // view of it that cannot be written, as runc does: the file through a
-// read-only overlayfs mounted nowhere, whose second (empty) layer is
-// `empty_dir` (made if missing; ocirun's --root); or, without the privilege
-// for that, a memfd copy sealed against every change. Returns OK at once in
+// read-only overlayfs mounted nowhere, whose second layer is `second_layer`
+// (made if missing; ocirun's --root: any directory apart from the binary's);
+// or, without the privilege for that, a memfd copy sealed against every
+// change. Returns OK at once in
 // the re-executed process; otherwise returns only on failure.
-absl::Status ReexecUnwritable(char** argv, const std::string& empty_dir);
+absl::Status ReexecUnwritable(char** argv, const std::string& second_layer);
 
 }  // namespace ocirun
