@@ -17,6 +17,9 @@ namespace ocirun::cli {
 struct Invocation {
   GlobalOptions global;
   std::function<absl::StatusOr<int>()> action;
+  // Set by commands that put a process of ours into a container (create,
+  // run, exec): main() first re-executes from an unwritable view (sealed_exe.h).
+  bool joins_container = false;
 };
 
 // What `run` and `exec` do in the foreground: forward our signals to the

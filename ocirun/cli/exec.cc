@@ -27,6 +27,7 @@ void RegisterExec(CLI::App& app, Invocation& inv) {
   cmd->prefix_command();
   cmd->callback([&inv, cmd] {
     for (const auto& extra : cmd->remaining()) o.args.push_back(extra);
+    inv.joins_container = true;
     inv.action = [&inv]() -> absl::StatusOr<int> {
       GANTRY_ASSIGN_OR_RETURN(Process process, ExecProcess(inv.global, o));
       Relay relay;

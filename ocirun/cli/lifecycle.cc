@@ -30,6 +30,7 @@ void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   auto* create_cmd = app.add_subcommand("create", "create a container");
   AddCreateFlags(create_cmd, create);
   create_cmd->callback([&inv] {
+    inv.joins_container = true;
     inv.action = [&inv]() -> absl::StatusOr<int> {
       GANTRY_RETURN_IF_ERROR(CreateContainer(inv.global, create).status());
       return 0;
@@ -53,6 +54,7 @@ void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   run_cmd->add_flag("-d,--detach", detach, "detach from the container's process");
   run_cmd->add_flag("--keep", keep, "do not delete the container after it exits");
   run_cmd->callback([&inv] {
+    inv.joins_container = true;
     inv.action = [&inv]() -> absl::StatusOr<int> {
       // In the foreground without --console-socket, a terminal container's
       // pty comes to us and we relay it, as runc does.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "ocirun/cli/commands.h"
+#include "ocirun/lib/sealed_exe.h"
 
 #ifndef GANTRY_VERSION
 #define GANTRY_VERSION "0.0.0"
@@ -60,7 +61,9 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  auto result = inv.action();
+  absl::Status sealed =
+      inv.joins_container ? ocirun::ReexecUnwritable(argv, inv.global.root) : absl::OkStatus();
+  absl::StatusOr<int> result = sealed.ok() ? inv.action() : absl::StatusOr<int>(sealed);
   if (!result.ok()) {
     std::string message(result.status().message());
     // containerd's shim reads the last error line from --log; users read stderr.

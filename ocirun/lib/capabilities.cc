@@ -5,89 +5,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/oci_defaults/capabilities.h"
 
 namespace ocirun {
 namespace {
 
-struct CapName {
-  const char* name;
-  int value;
-};
+using gantry::oci_defaults::CapabilityNumber;
 
-// Names from <linux/capability.h>; kept here so validation does not depend on
-// the running kernel (as runc's list does not).
-constexpr CapName kCapabilities[] = {
-    {"CAP_CHOWN", 0},
-    {"CAP_DAC_OVERRIDE", 1},
-    {"CAP_DAC_READ_SEARCH", 2},
-    {"CAP_FOWNER", 3},
-    {"CAP_FSETID", 4},
-    {"CAP_KILL", 5},
-    {"CAP_SETGID", 6},
-    {"CAP_SETUID", 7},
-    {"CAP_SETPCAP", 8},
-    {"CAP_LINUX_IMMUTABLE", 9},
-    {"CAP_NET_BIND_SERVICE", 10},
-    {"CAP_NET_BROADCAST", 11},
-    {"CAP_NET_ADMIN", 12},
-    {"CAP_NET_RAW", 13},
-    {"CAP_IPC_LOCK", 14},
-    {"CAP_IPC_OWNER", 15},
-    {"CAP_SYS_MODULE", 16},
-    {"CAP_SYS_RAWIO", 17},
-    {"CAP_SYS_CHROOT", 18},
-    {"CAP_SYS_PTRACE", 19},
-    {"CAP_SYS_PACCT", 20},
-    {"CAP_SYS_ADMIN", 21},
-    {"CAP_SYS_BOOT", 22},
-    {"CAP_SYS_NICE", 23},
-    {"CAP_SYS_RESOURCE", 24},
-    {"CAP_SYS_TIME", 25},
-    {"CAP_SYS_TTY_CONFIG", 26},
-    {"CAP_MKNOD", 27},
-    {"CAP_LEASE", 28},
-    {"CAP_AUDIT_WRITE", 29},
-    {"CAP_AUDIT_CONTROL", 30},
-    {"CAP_SETFCAP", 31},
-    {"CAP_MAC_OVERRIDE", 32},
-    {"CAP_MAC_ADMIN", 33},
-    {"CAP_SYSLOG", 34},
-    {"CAP_WAKE_ALARM", 35},
-    {"CAP_BLOCK_SUSPEND", 36},
-    {"CAP_AUDIT_READ", 37},
-    {"CAP_PERFMON", 38},
-    {"CAP_BPF", 39},
-    {"CAP_CHECKPOINT_RESTORE", 40},
-};
-
-int CapValue(const std::string& name) {
-  for (const auto& c : kCapabilities)
-    if (name == c.name) return c.value;
-  return -1;
-}
-
-// Highest capability the running kernel knows; higher ones are skipped like runc does.
-int LastKernelCap() {
-  static int last = [] {
-    int v = 40;
-    if (FILE* f = fopen("/proc/sys/kernel/cap_last_cap", "re")) {
-      if (fscanf(f, "%d", &v) != 1) v = 40;
-      fclose(f);
-    }
-    return v;
-  }();
-  return last;
-}
+// Capabilities above the kernel's last one are skipped, as runc does.
+int LastKernelCap() { return gantry::oci_defaults::LastKernelCapability(); }
 
 uint64_t Mask(const std::vector<std::string>& names) {
   uint64_t mask = 0;
   for (const auto& n : names) {
-    int v = CapValue(n);
+    int v = CapabilityNumber(n);
     if (v >= 0 && v <= LastKernelCap()) mask |= uint64_t{1} << v;
   }
   return mask;
@@ -95,13 +28,9 @@ uint64_t Mask(const std::vector<std::string>& names) {
 
 }  // namespace
 
-bool IsKnownCapability(const std::string& name) { return CapValue(name) >= 0; }
+bool IsKnownCapability(const std::string& name) { return CapabilityNumber(name) >= 0; }
 
-std::vector<std::string> KnownCapabilities() {
-  std::vector<std::string> names;
-  for (const auto& c : kCapabilities) names.push_back(c.name);
-  return names;
-}
+std::vector<std::string> KnownCapabilities() { return gantry::oci_defaults::AllCapabilities(); }
 
 absl::Status DropBoundingSet(const Capabilities& caps) {
   uint64_t keep = Mask(caps.bounding);
