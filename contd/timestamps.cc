@@ -1,16 +1,10 @@
 #include "contd/timestamps.h"
 
-#include <time.h>
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
 
 namespace gantry::contd {
 
-google::protobuf::Timestamp Now() {
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(now.tv_sec);
-  timestamp.set_nanos(static_cast<int32_t>(now.tv_nsec));
-  return timestamp;
-}
+google::protobuf::Timestamp Now() { return TimeToProto(absl::Now()); }
 
 }  // namespace gantry::contd

@@ -21,10 +21,12 @@
 #include "contd/v1/tasks.grpc.pb.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/integration/ocirun_test_util.h"
+#include "tests/integration/process_spec.h"
 
 namespace {
 
 namespace v1 = gantry::contd::v1;
+using gantry::testing::ProcessSpec;
 using ocirun_test::Eventually;
 
 // contd in a private directory, with the fixture rootfs to run containers on.
@@ -207,18 +209,6 @@ class ContdTasksEnv {
   std::unique_ptr<v1::Events::Stub> events_;
   std::vector<std::pair<std::string, std::string>> created_;
 };
-
-google::protobuf::Any ProcessSpec(const std::vector<std::string>& args, bool terminal = false) {
-  nlohmann::json process = {{"args", args},
-                            {"cwd", "/"},
-                            {"terminal", terminal},
-                            {"env", {"PATH=/bin:/usr/bin", "TERM=xterm"}},
-                            {"user", {{"uid", 0}, {"gid", 0}}}};
-  google::protobuf::Any any;
-  any.set_type_url("types.containerd.io/opencontainers/runtime-spec/1/Process");
-  any.set_value(process.dump());
-  return any;
-}
 
 // Live contd-shim processes serving tasks under `contd_dir`.
 std::vector<pid_t> ShimsOf(const std::string& contd_dir) {

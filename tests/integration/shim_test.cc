@@ -15,10 +15,12 @@
 #include "contd/tasks/shim_launcher.h"
 #include "shim/v1/shim.pb.h"
 #include "tests/integration/ocirun_test_util.h"
+#include "tests/integration/process_spec.h"
 
 namespace {
 
 using namespace gantry::shim::v1;
+using gantry::testing::ProcessSpec;
 using ocirun_test::Eventually;
 using ocirun_test::OcirunEnv;
 
@@ -116,18 +118,6 @@ std::string Joined(const std::vector<gantry::JsonLogRecord>& records, const std:
     if (record.stream == stream) text += record.log;
   }
   return text;
-}
-
-google::protobuf::Any ProcessSpec(const std::vector<std::string>& args, bool terminal = false) {
-  nlohmann::json process = {{"args", args},
-                            {"cwd", "/"},
-                            {"terminal", terminal},
-                            {"env", {"PATH=/bin:/usr/bin", "TERM=xterm"}},
-                            {"user", {{"uid", 0}, {"gid", 0}}}};
-  google::protobuf::Any any;
-  any.set_type_url("types.containerd.io/opencontainers/runtime-spec/1/Process");
-  any.set_value(process.dump());
-  return any;
 }
 
 }  // namespace
