@@ -18,8 +18,9 @@ struct Invocation {
   GlobalOptions global;
   std::function<absl::StatusOr<int>()> action;
   // Set by commands that put a process of ours into a container (create,
-  // run, exec): main() first re-executes from an unwritable view (sealed_exe.h).
-  bool joins_container = false;
+  // run, exec): when it says so, main() first re-executes from an unwritable
+  // view of the binary (sealed_exe.h).
+  std::function<bool()> needs_unwritable_exe;
 };
 
 // What `run` and `exec` do in the foreground: forward our signals to the

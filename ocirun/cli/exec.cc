@@ -1,5 +1,8 @@
 #include "common/errors.h"
+#include "common/json_util.h"
 #include "ocirun/cli/commands.h"
+#include "ocirun/lib/sealed_exe.h"
+#include "ocirun/lib/state.h"
 
 namespace ocirun::cli {
 
@@ -27,7 +30,15 @@ void RegisterExec(CLI::App& app, Invocation& inv) {
   cmd->prefix_command();
   cmd->callback([&inv, cmd] {
     for (const auto& extra : cmd->remaining()) o.args.push_back(extra);
-    inv.joins_container = true;
+    inv.needs_unwritable_exe = [&inv] {
+      absl::StatusOr<Process> process = ExecProcess(inv.global, o);
+      absl::StatusOr<nlohmann::json> config =
+          gantry::ReadJsonFile(StateStore(inv.global.root).ConfigCopy(o.id));
+      // Errors are reported by the command itself, naming what failed.
+      return process.ok() && config.ok() &&
+             NeedsUnwritableExe(*config, process->capabilities ? process->capabilities->bounding
+                                                               : std::vector<std::string>{});
+    };
     inv.action = [&inv]() -> absl::StatusOr<int> {
       GANTRY_ASSIGN_OR_RETURN(Process process, ExecProcess(inv.global, o));
       Relay relay;

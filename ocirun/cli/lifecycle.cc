@@ -4,8 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/json_util.h"
 #include "ocirun/cli/commands.h"
 #include "ocirun/lib/process_util.h"
+#include "ocirun/lib/sealed_exe.h"
+#include "ocirun/lib/state.h"
 
 namespace ocirun::cli {
 namespace {
@@ -23,6 +26,27 @@ void AddCreateFlags(CLI::App* cmd, CreateOptions& o) {
   cmd->add_option("id", o.id, "container id")->required();
 }
 
+// create and run: decided from the bundle's config.json (an unreadable one
+// fails the command later, with the error that names it).
+std::function<bool()> NeedsUnwritableExeFor(const CreateOptions& o) {
+  return [&o] {
+    absl::StatusOr<nlohmann::json> config =
+        gantry::ReadJsonFile(absl::StrCat(o.bundle, "/config.json"));
+    if (!config.ok() || !config->is_object()) return false;
+    // Read without operator[] on const json, which asserts on a missing key.
+    std::vector<std::string> bounding;
+    const nlohmann::json process = config->value("process", nlohmann::json::object());
+    const nlohmann::json caps =
+        process.is_object() ? process.value("capabilities", nlohmann::json()) : nlohmann::json();
+    if (caps.is_object()) {
+      for (const auto& cap : caps.value("bounding", nlohmann::json::array())) {
+        if (cap.is_string()) bounding.push_back(cap.get<std::string>());
+      }
+    }
+    return NeedsUnwritableExe(*config, bounding);
+  };
+}
+
 }  // namespace
 
 void RegisterLifecycle(CLI::App& app, Invocation& inv) {
@@ -30,7 +54,7 @@ void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   auto* create_cmd = app.add_subcommand("create", "create a container");
   AddCreateFlags(create_cmd, create);
   create_cmd->callback([&inv] {
-    inv.joins_container = true;
+    inv.needs_unwritable_exe = NeedsUnwritableExeFor(create);
     inv.action = [&inv]() -> absl::StatusOr<int> {
       GANTRY_RETURN_IF_ERROR(CreateContainer(inv.global, create).status());
       return 0;
@@ -54,7 +78,7 @@ void RegisterLifecycle(CLI::App& app, Invocation& inv) {
   run_cmd->add_flag("-d,--detach", detach, "detach from the container's process");
   run_cmd->add_flag("--keep", keep, "do not delete the container after it exits");
   run_cmd->callback([&inv] {
-    inv.joins_container = true;
+    inv.needs_unwritable_exe = NeedsUnwritableExeFor(run);
     inv.action = [&inv]() -> absl::StatusOr<int> {
       // In the foreground without --console-socket, a terminal container's
       // pty comes to us and we relay it, as runc does.

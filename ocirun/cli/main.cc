@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  absl::Status sealed =
-      inv.joins_container ? ocirun::ReexecUnwritable(argv, inv.global.root) : absl::OkStatus();
+  absl::Status sealed = inv.needs_unwritable_exe && inv.needs_unwritable_exe()
+                            ? ocirun::ReexecUnwritable(argv, inv.global.root)
+                            : absl::OkStatus();
   absl::StatusOr<int> result = sealed.ok() ? inv.action() : absl::StatusOr<int>(sealed);
   if (!result.ok()) {
     std::string message(result.status().message());

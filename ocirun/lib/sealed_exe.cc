@@ -162,4 +162,26 @@ absl::Status ReexecUnwritable(char** argv, const std::string& second_layer) {
   return gantry::ErrnoError(err, "re-execute ocirun from its sealed view");
 }
 
+bool NeedsUnwritableExe(const nlohmann::json& config,
+                        const std::vector<std::string>& bounding_caps) {
+  bool own_pid_namespace = false;
+  bool own_user_namespace = false;
+  const nlohmann::json* namespaces = nullptr;
+  if (config.is_object() && config.contains("linux") && config["linux"].is_object() &&
+      config["linux"].contains("namespaces")) {
+    namespaces = &config["linux"]["namespaces"];
+  }
+  if (namespaces && namespaces->is_array()) {
+    for (const nlohmann::json& ns : *namespaces) {
+      if (!ns.is_object() || ns.value("path", "") != "") continue;
+      own_pid_namespace |= ns.value("type", "") == "pid";
+      own_user_namespace |= ns.value("type", "") == "user";
+    }
+  }
+  if (!own_pid_namespace) return true;
+  if (own_user_namespace) return false;
+  return std::find(bounding_caps.begin(), bounding_caps.end(), "CAP_SYS_PTRACE") !=
+         bounding_caps.end();
+}
+
 }  // namespace ocirun

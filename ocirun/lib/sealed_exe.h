@@ -5,6 +5,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 
@@ -18,5 +21,15 @@ namespace ocirun {
 // change. Returns OK at once in
 // the re-executed process; otherwise returns only on failure.
 absl::Status ReexecUnwritable(char** argv, const std::string& second_layer);
+
+// Whether a process of ours that joins a container with this config and
+// these bounding capabilities could be reached through /proc/PID/exe from a
+// container. Our joining processes are non-dumpable, which only CAP_SYS_PTRACE
+// in the host's user namespace overrides: so only when the process keeps that
+// capability without a user namespace of its own, or shares a pid namespace
+// (the host's, or another container's, whose processes may hold it). The
+// re-exec costs a start-up (~2 ms), so containers that need none skip it.
+bool NeedsUnwritableExe(const nlohmann::json& config,
+                        const std::vector<std::string>& bounding_caps);
 
 }  // namespace ocirun
