@@ -374,6 +374,31 @@ TEST_CASE("a user namespace maps the container's root to the configured host ids
   CHECK(lines[4] == "cannot write");
 }
 
+TEST_CASE("a rootfs owned by the mapped ids belongs to the container's root", "[ocirun][config]") {
+  OcirunEnv env;
+  env.config()["linux"]["namespaces"].push_back({{"type", "user"}});
+  env.config()["linux"]["uidMappings"] = {
+      {{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  env.config()["linux"]["gidMappings"] = {
+      {{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  env.config()["root"]["readonly"] = false;
+  env.SetScript("stat -c '%u:%g' / /bin/busybox; echo x > /etc/x && cat /etc/x; ls -ln /dev/null");
+  // What a user-namespaced image looks like: unpacked shifted to the range.
+  REQUIRE(
+      RunProcess({"/bin/chown", "-R", "-h", "100000:100000", env.bundle() + "/rootfs"}).exit_code ==
+      0);
+  auto r = env.Run();
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "0:0");
+  CHECK(lines[1] == "0:0");
+  CHECK(lines[2] == "x");
+  // /dev comes from the runtime, made inside the namespace's view.
+  CHECK(absl::StrContains(lines[3], "1,"));
+}
+
 TEST_CASE("linux.devices creates device nodes the devices cgroup allows", "[ocirun][config]") {
   OcirunEnv env;
   // c 1:5 is /dev/zero's number: readable, and harmless.
