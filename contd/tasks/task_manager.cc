@@ -694,8 +694,10 @@ void TaskManager::Recover() {
       task->id = id;
       task->bundle = BundleDir(ns, id);
       task->socket = SocketPath(ns, id);
-      // The runtime a task was created with is not recorded; the default it is.
-      task->runtime_binary = options_.runtime_binary;
+      // The runtime the task was created with (the default for a bundle
+      // that contd left before recording it).
+      absl::StatusOr<std::string> runtime = ReadFile(absl::StrCat(task->bundle, "/runtime"));
+      task->runtime_binary = runtime.ok() && !runtime->empty() ? *runtime : options_.runtime_binary;
       if (absl::StatusOr<std::string> pid = ReadFile(absl::StrCat(task->bundle, "/shim.pid"));
           pid.ok()) {
         int value = 0;
