@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <limits>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -205,7 +206,9 @@ absl::Status Connection::WriteRequest(const HttpRequest& request) {
 
 absl::Status Connection::ReadHeader(bool head) {
   parser_.emplace();
-  parser_->body_limit(boost::none);  // layers are streamed, any size
+  // Layers are streamed, any size. Not boost::none: Beast 1.74 compares the
+  // Content-Length with an empty optional and fails every body.
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   if (head) parser_->skip(true);
   return Run(options_.io_timeout, "read response from", [&](auto handler) {
     WithStream([&](auto& s) { http::async_read_header(s, buffer_, *parser_, std::move(handler)); });

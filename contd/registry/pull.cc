@@ -74,10 +74,9 @@ absl::StatusOr<Descriptor> RegistryClient::Resolve(const Reference& ref) {
         return absl::DataLossError(absl::StrCat(what, ": registry answered digest ", digest->str()));
       return Descriptor{type, *std::move(digest), *size};
     }
-  } else if (r.status() != 405 && r.status() != 400) {
-    return HttpError(r, what);
   }
-  // Some registries answer HEAD poorly (no digest, no type): GET tells all.
+  // Some registries answer HEAD poorly (no digest, no type), and a HEAD error
+  // has no body to explain it: GET tells all.
   GANTRY_ASSIGN_OR_RETURN(Manifest manifest, FetchManifest(ref));
   return manifest.descriptor;
 }
