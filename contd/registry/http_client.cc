@@ -87,7 +87,7 @@ class Connection : public HttpResponse {
     return plain_ ? f(*plain_) : f(*tls_);
   }
 
-  const HttpOptions& options_;
+  const HttpOptions options_;  // a copy: a response may outlive its client
   Url url_;
   net::io_context ioc_;
   std::optional<ssl::context> ssl_ctx_;
