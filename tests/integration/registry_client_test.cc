@@ -206,7 +206,8 @@ TEST_CASE("a TLS registry is trusted through certs.d/HOST:PORT/ca.crt and refuse
   registry_test::MakeTestCertificates(dir.path());
   TestRegistry registry(dir.path(), {.tls_cert = dir.path() + "/server.crt",
                                      .tls_key = dir.path() + "/server.key",
-                                     .htpasswd = ""});
+                                     .htpasswd = "",
+                                     .client_ca = ""});
   registry_test::PushFixture(registry.domain(), "busybox:latest",
                              {"--dest-tls-verify=false"});
   Reference ref = Ref(registry.domain() + "/busybox:latest");
@@ -231,6 +232,41 @@ TEST_CASE("a TLS registry is trusted through certs.d/HOST:PORT/ca.crt and refuse
   REQUIRE(trusted.ok());
   CHECK(trusted->digest.str() == Fixtures()["oci"]["manifest"]["digest"]);
   PullAll(*client, ref, dir.path());
+}
+
+TEST_CASE("a registry requiring client certificates accepts certs.d's client.cert and client.key",
+          "[registry][tls]") {
+  TempDir dir("registry-mtls");
+  registry_test::MakeTestCertificates(dir.path());
+  TestRegistry registry(dir.path(), {.tls_cert = dir.path() + "/server.crt",
+                                     .tls_key = dir.path() + "/server.key",
+                                     .htpasswd = "",
+                                     .client_ca = dir.path() + "/ca.crt"});
+  std::string host_dir = dir.path() + "/certs.d/" + registry.domain();
+  REQUIRE(gantry::MakeDirs(host_dir).ok());
+  auto copy = [&](const std::string& name) {
+    auto data = gantry::ReadFile(dir.path() + "/" + name);
+    REQUIRE(data.ok());
+    REQUIRE(gantry::WriteFileAtomic(host_dir + "/" + name, *data).ok());
+  };
+  copy("ca.crt");
+  RegistryClientOptions options;
+  options.hosts = {.certs_dir = dir.path() + "/certs.d", .insecure_registries = {}};
+  Reference ref = Ref(registry.domain() + "/busybox:latest");
+
+  auto without = MakeClient(options)->Resolve(ref);
+  REQUIRE_FALSE(without.ok());
+  CHECK(without.status().code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(without.status().message()), Catch::Contains("certificate"));
+
+  copy("client.cert");
+  copy("client.key");
+  // skopeo reads the same certs.d layout.
+  registry_test::PushFixture(registry.domain(), "busybox:latest", {"--dest-cert-dir", host_dir});
+  auto with = MakeClient(options)->Resolve(ref);
+  INFO(with.status().ToString());
+  REQUIRE(with.ok());
+  CHECK(with->digest.str() == Fixtures()["oci"]["manifest"]["digest"]);
 }
 
 TEST_CASE("htpasswd basic auth works with config.json credentials and fails clearly without",

@@ -62,6 +62,8 @@ TestRegistry::TestRegistry(std::string dir, RegistryConfig config)
   if (!config_.tls_cert.empty())
     absl::StrAppend(&yaml, "  tls:\n    certificate: ", config_.tls_cert,
                     "\n    key: ", config_.tls_key, "\n");
+  if (!config_.client_ca.empty())
+    absl::StrAppend(&yaml, "    clientcas:\n      - ", config_.client_ca, "\n");
   if (!config_.htpasswd.empty())
     absl::StrAppend(&yaml, "auth:\n  htpasswd:\n    realm: gantry-test\n    path: ",
                     config_.htpasswd, "\n");
@@ -137,6 +139,12 @@ void MakeTestCertificates(const std::string& dir) {
   Run({kOpenssl, "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.crt", "-CAkey",
        dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir + "/san.ext", "-out",
        dir + "/server.crt"});
+  Run({kOpenssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=gantry client",
+       "-keyout", dir + "/client.key", "-out", dir + "/client.csr"});
+  REQUIRE(gantry::WriteFileAtomic(dir + "/client.ext", "extendedKeyUsage=clientAuth\n").ok());
+  Run({kOpenssl, "x509", "-req", "-in", dir + "/client.csr", "-CA", dir + "/ca.crt", "-CAkey",
+       dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir + "/client.ext", "-out",
+       dir + "/client.cert"});
 }
 
 void WriteHtpasswd(const std::string& path, const std::string& user, const std::string& password) {

@@ -15,6 +15,7 @@ struct RegistryConfig {
   std::string tls_cert;  // PEM files; both empty: plain HTTP
   std::string tls_key;
   std::string htpasswd;  // bcrypt htpasswd file; empty: no auth
+  std::string client_ca;  // with TLS: client certificates signed by it required
 };
 
 class TestRegistry {
@@ -49,8 +50,9 @@ class TestRegistry {
 void PushFixture(const std::string& domain, const std::string& repo,
                  const std::vector<std::string>& extra_flags = {});
 
-// A CA and a server certificate for 127.0.0.1 made by the openssl CLI in
-// `dir`: ca.crt, server.crt, server.key.
+// A CA, a server certificate for 127.0.0.1 and a client certificate made by
+// the openssl CLI in `dir`: ca.crt, server.crt, server.key, client.cert,
+// client.key.
 void MakeTestCertificates(const std::string& dir);
 
 // An htpasswd file with one bcrypt entry (libcrypt's $2b$).
