@@ -7,8 +7,7 @@ namespace gantry::registry {
 
 absl::StatusOr<AuthChallenge> ParseAuthChallenge(absl::string_view header) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("WWW-Authenticate \"", header, "\": ", why));
+    return absl::InvalidArgumentError(absl::StrCat("WWW-Authenticate \"", header, "\": ", why));
   };
   absl::string_view s = absl::StripAsciiWhitespace(header);
   size_t space = s.find(' ');

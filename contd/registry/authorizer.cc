@@ -38,22 +38,22 @@ absl::Status Authorizer::HandleChallenge(const std::string& domain,
                                          const std::vector<std::string>& scopes,
                                          const std::string& www_authenticate) {
   if (www_authenticate.empty())
-    return absl::UnauthenticatedError(
-        absl::StrCat("registry ", domain, ": 401 Unauthorized without a WWW-Authenticate challenge"));
+    return absl::UnauthenticatedError(absl::StrCat(
+        "registry ", domain, ": 401 Unauthorized without a WWW-Authenticate challenge"));
   GANTRY_ASSIGN_OR_RETURN(AuthChallenge challenge, ParseAuthChallenge(www_authenticate));
   if (challenge.scheme == "basic") {
     if (!credentials_.Find(domain))
       return absl::UnauthenticatedError(
-          absl::StrCat("registry ", domain, " requires basic authentication and no credentials "
-                                            "are configured for it"));
+          absl::StrCat("registry ", domain,
+                       " requires basic authentication and no credentials "
+                       "are configured for it"));
     std::lock_guard lock(mu_);
     challenges_[domain] = std::move(challenge);
     return absl::OkStatus();
   }
   if (challenge.scheme != "bearer")
-    return absl::UnimplementedError(absl::StrCat("registry ", domain,
-                                                 ": unsupported authentication scheme \"",
-                                                 challenge.scheme, "\""));
+    return absl::UnimplementedError(absl::StrCat(
+        "registry ", domain, ": unsupported authentication scheme \"", challenge.scheme, "\""));
   GANTRY_ASSIGN_OR_RETURN(std::string token, FetchToken(domain, challenge, scopes));
   std::lock_guard lock(mu_);
   tokens_[TokenKey(domain, scopes)] = std::move(token);
@@ -83,7 +83,8 @@ absl::StatusOr<std::string> Authorizer::FetchToken(const std::string& domain,
   HttpRequest request;
   request.url = url;
   request.follow_redirects = true;
-  if (auto creds = credentials_.Find(domain)) request.SetHeader("Authorization", BasicHeader(*creds));
+  if (auto creds = credentials_.Find(domain))
+    request.SetHeader("Authorization", BasicHeader(*creds));
   auto response = http_.Send(request);
   if (!response.ok()) return Annotate(response.status(), what("request"));
   auto body = (*response)->ReadAll(kMaxTokenResponse);

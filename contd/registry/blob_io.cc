@@ -33,8 +33,7 @@ absl::StatusOr<FileBlobSink> FileBlobSink::Open(const std::string& path) {
   return FileBlobSink(path, std::move(fd), st.st_size);
 }
 
-absl::Status FileBlobSink::ReadExisting(
-    const std::function<absl::Status(absl::string_view)>& fn) {
+absl::Status FileBlobSink::ReadExisting(const std::function<absl::Status(absl::string_view)>& fn) {
   std::vector<char> buf(1 << 16);
   for (int64_t off = 0; off < offset_;) {
     size_t want = static_cast<size_t>(std::min<int64_t>(buf.size(), offset_ - off));

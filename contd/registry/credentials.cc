@@ -46,10 +46,9 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view json,
     if (!auth.empty()) {
       std::string decoded;
       size_t colon;
-      if (!absl::Base64Unescape(auth, &decoded) ||
-          (colon = decoded.find(':')) == std::string::npos)
-        return absl::InvalidArgumentError(absl::StrCat(
-            what, ": auths.", key, ".auth: expected base64 of \"username:password\""));
+      if (!absl::Base64Unescape(auth, &decoded) || (colon = decoded.find(':')) == std::string::npos)
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, ": auths.", key, ".auth: expected base64 of \"username:password\""));
       creds = {decoded.substr(0, colon), decoded.substr(colon + 1)};
     }
     if (creds.username.empty() && creds.password.empty()) continue;  // e.g. credsStore entries

@@ -4,7 +4,6 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <limits>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -76,8 +76,8 @@ class Connection : public HttpResponse {
     ioc_.run();
     if (!result || result == http::error::need_buffer) return absl::OkStatus();
     if (result == beast::error::timeout)
-      return absl::DeadlineExceededError(absl::StrCat(what, " ", url_.HostPort(), ": timed out after ",
-                                                      timeout.count(), " ms"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, " ", url_.HostPort(), ": timed out after ", timeout.count(), " ms"));
     return absl::UnavailableError(absl::StrCat(what, " ", url_.HostPort(), ": ", result.message()));
   }
 
@@ -106,7 +106,8 @@ absl::StatusOr<ssl::context> MakeSslContext(const TlsOptions& tls) {
       return absl::InternalError(absl::StrCat("load system CA certificates: ", ec.message()));
     for (const std::string& ca : tls.ca_files)
       if (ctx.load_verify_file(ca, ec))
-        return absl::InvalidArgumentError(absl::StrCat("load CA certificate ", ca, ": ", ec.message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("load CA certificate ", ca, ": ", ec.message()));
   } else {
     ctx.set_verify_mode(ssl::verify_none);
   }
@@ -184,20 +185,22 @@ absl::Status Connection::WriteRequest(const HttpRequest& request) {
   if (request.body_source == nullptr) {
     if (request.body.empty()) return absl::OkStatus();
     return Run(options_.io_timeout, what, [&](auto handler) {
-      WithStream([&](auto& s) { net::async_write(s, net::buffer(request.body), std::move(handler)); });
+      WithStream(
+          [&](auto& s) { net::async_write(s, net::buffer(request.body), std::move(handler)); });
     });
   }
   std::vector<char> buf(kUploadBuffer);
   for (int64_t sent = 0; sent < length;) {
     size_t want = static_cast<size_t>(std::min<int64_t>(buf.size(), length - sent));
-    GANTRY_ASSIGN_OR_RETURN(size_t n, request.body_source->ReadAt(request.body_offset + sent,
-                                                                  buf.data(), want));
+    GANTRY_ASSIGN_OR_RETURN(
+        size_t n, request.body_source->ReadAt(request.body_offset + sent, buf.data(), want));
     if (n == 0)
       return absl::DataLossError(absl::StrCat("upload to ", request.url.str(),
                                               ": source ended after ", sent, " of ", length,
                                               " bytes"));
     GANTRY_RETURN_IF_ERROR(Run(options_.io_timeout, what, [&](auto handler) {
-      WithStream([&](auto& s) { net::async_write(s, net::buffer(buf.data(), n), std::move(handler)); });
+      WithStream(
+          [&](auto& s) { net::async_write(s, net::buffer(buf.data(), n), std::move(handler)); });
     }));
     sent += static_cast<int64_t>(n);
   }
@@ -280,9 +283,9 @@ absl::StatusOr<std::unique_ptr<HttpResponse>> HttpClient::Send(const HttpRequest
       return absl::UnavailableError(absl::StrCat(current.method, " ", current.url.str(), ": ",
                                                  response->status(), " without Location"));
     if (redirects >= options_.max_redirects)
-      return absl::UnavailableError(
-          absl::StrCat(request.method, " ", request.url.str(), ": more than ",
-                       options_.max_redirects, " redirects"));
+      return absl::UnavailableError(absl::StrCat(request.method, " ", request.url.str(),
+                                                 ": more than ", options_.max_redirects,
+                                                 " redirects"));
     GANTRY_ASSIGN_OR_RETURN(Url next, current.url.Resolve(location));
     // Credentials for the registry must not leak to the blob storage it
     // redirects to (S3 and CDNs sign their URLs instead).

@@ -71,7 +71,8 @@ absl::StatusOr<Descriptor> RegistryClient::Resolve(const Reference& ref) {
                  type == kDockerManifestList;
     if (digest.ok() && size && typed) {
       if (ref.digest() && !(*digest == *ref.digest()))
-        return absl::DataLossError(absl::StrCat(what, ": registry answered digest ", digest->str()));
+        return absl::DataLossError(
+            absl::StrCat(what, ": registry answered digest ", digest->str()));
       return Descriptor{type, *std::move(digest), *size};
     }
   }
@@ -103,8 +104,7 @@ absl::StatusOr<Manifest> RegistryClient::FetchManifest(const Reference& ref) {
                                               header, ", content is ", actual.str()));
   }
   if (ref.digest() && !(*ref.digest() == actual))
-    return absl::DataLossError(
-        absl::StrCat(what, ": digest mismatch: content is ", actual.str()));
+    return absl::DataLossError(absl::StrCat(what, ": digest mismatch: content is ", actual.str()));
   std::string type = ManifestMediaType(r.Header("Content-Type"), *bytes);
   int64_t size = static_cast<int64_t>(bytes->size());
   return Manifest{Descriptor{type, actual, size}, *std::move(bytes)};
@@ -116,8 +116,8 @@ absl::StatusOr<Digest> RegistryClient::FetchBlob(const Reference& repo, const De
   Sha256 hash;
   int64_t offset = sink.offset();
   if (offset > blob.size)
-    return absl::FailedPreconditionError(absl::StrCat(what, ": sink holds ", offset,
-                                                      " bytes, more than the blob's ", blob.size));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": sink holds ", offset, " bytes, more than the blob's ", blob.size));
   if (offset > 0) {
     GANTRY_RETURN_IF_ERROR(Annotate(sink.ReadExisting([&](absl::string_view data) {
       hash.Update(data);
@@ -163,20 +163,18 @@ absl::StatusOr<Digest> RegistryClient::FetchBlob(const Reference& repo, const De
       if (data.empty()) continue;
       done += static_cast<int64_t>(data.size());
       if (done > blob.size)
-        return absl::DataLossError(absl::StrCat(what, ": more than the expected ", blob.size,
-                                                " bytes"));
+        return absl::DataLossError(
+            absl::StrCat(what, ": more than the expected ", blob.size, " bytes"));
       hash.Update(data);
       GANTRY_RETURN_IF_ERROR(Annotate(sink.Write(data), what));
       if (progress) progress(blob, done, blob.size);
     }
   }
   if (done != blob.size)
-    return absl::DataLossError(
-        absl::StrCat(what, ": got ", done, " bytes, expected ", blob.size));
+    return absl::DataLossError(absl::StrCat(what, ": got ", done, " bytes, expected ", blob.size));
   GANTRY_ASSIGN_OR_RETURN(Digest actual, Digest::Parse("sha256:" + hash.FinishHex()));
   if (!(actual == blob.digest))
-    return absl::DataLossError(
-        absl::StrCat(what, ": digest mismatch: content is ", actual.str()));
+    return absl::DataLossError(absl::StrCat(what, ": digest mismatch: content is ", actual.str()));
   return actual;
 }
 

@@ -73,8 +73,8 @@ absl::Status RegistryClient::PushBlob(const Reference& repo, const Descriptor& b
                                       BlobSource& source, const PushBlobOptions& options) {
   std::string what = absl::StrCat("push blob ", blob.digest.str(), " to ", repo.Name());
   if (source.size() != blob.size)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": source has ", source.size(),
-                                                   " bytes, descriptor says ", blob.size));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": source has ", source.size(), " bytes, descriptor says ", blob.size));
   GANTRY_ASSIGN_OR_RETURN(bool exists, BlobExists(repo, blob.digest));
   if (exists) return absl::OkStatus();
 
@@ -131,8 +131,7 @@ absl::StatusOr<Digest> RegistryClient::PushManifest(const Reference& ref,
   std::string what = absl::StrCat("push manifest ", ref.String());
   Digest digest = Digest::FromBytes(bytes);
   if (ref.digest() && !(*ref.digest() == digest))
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": content's digest is ", digest.str()));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": content's digest is ", digest.str()));
   auto url = ApiUrl(ref, absl::StrCat("/manifests/", ref.Object()));
   if (!url.ok()) return Annotate(url.status(), what);
   HttpRequest request;

@@ -99,8 +99,9 @@ absl::StatusOr<Reference> Reference::Parse(absl::string_view text) {
   size_t first_slash = rest.find('/');
   if (first_slash != absl::string_view::npos) {
     absl::string_view first = rest.substr(0, first_slash);
-    bool has_upper = std::any_of(first.begin(), first.end(),
-                                 [](char c) { return std::isupper(static_cast<unsigned char>(c)); });
+    bool has_upper = std::any_of(first.begin(), first.end(), [](char c) {
+      return std::isupper(static_cast<unsigned char>(c));
+    });
     if (absl::StrContains(first, '.') || absl::StrContains(first, ':') || first == "localhost" ||
         has_upper) {
       if (!ValidDomain(first)) return Invalid(text, absl::StrCat("invalid domain \"", first, "\""));
@@ -122,7 +123,8 @@ absl::StatusOr<Reference> Reference::Parse(absl::string_view text) {
   if (ref.domain_ == kDefaultDomain && !absl::StrContains(ref.path_, '/'))
     ref.path_ = absl::StrCat("library/", ref.path_);
   if (ref.Name().size() > kMaxNameLength)
-    return Invalid(text, absl::StrCat("repository name longer than ", kMaxNameLength, " characters"));
+    return Invalid(text,
+                   absl::StrCat("repository name longer than ", kMaxNameLength, " characters"));
   return ref;
 }
 

@@ -30,7 +30,7 @@ absl::StatusCode CodeForHttp(int status) {
       return absl::StatusCode::kOutOfRange;
     default:
       return status == 429 || status >= 500 ? absl::StatusCode::kUnavailable
-                                             : absl::StatusCode::kUnknown;
+                                            : absl::StatusCode::kUnknown;
   }
 }
 
@@ -54,8 +54,8 @@ absl::Status HttpError(HttpResponse& response, absl::string_view what) {
     }
   }
   int status = response.status();
-  return absl::Status(CodeForHttp(status), absl::StrCat(what, ": HTTP ", status,
-                                                        detail.empty() ? "" : " ", detail));
+  return absl::Status(CodeForHttp(status),
+                      absl::StrCat(what, ": HTTP ", status, detail.empty() ? "" : " ", detail));
 }
 
 std::vector<std::string> PullScopes(const Reference& repo) {

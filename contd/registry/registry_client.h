@@ -71,8 +71,7 @@ class RegistryClient {
   // FetchBlob for each, `parallel` at a time; results in the same order.
   std::vector<absl::StatusOr<Digest>> FetchBlobs(const Reference& repo,
                                                  const std::vector<BlobFetch>& fetches,
-                                                 const ProgressFn& progress = {},
-                                                 int parallel = 3);
+                                                 const ProgressFn& progress = {}, int parallel = 3);
 
   absl::StatusOr<bool> BlobExists(const Reference& repo, const Digest& digest);
   // Cross-repository mount: true when the registry mounted the blob.

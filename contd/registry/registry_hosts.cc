@@ -49,8 +49,8 @@ absl::StatusOr<RegistryHosts> RegistryHosts::Create(RegistryHostsConfig config) 
     auto network = ParseIpv4(ip);
     if (!network || !absl::SimpleAtoi(entry.substr(entry.find('/') + 1), &bits) || bits < 0 ||
         bits > 32)
-      return absl::InvalidArgumentError(
-          absl::StrCat("insecure registry \"", entry, "\": expected an IPv4 CIDR or a host[:port]"));
+      return absl::InvalidArgumentError(absl::StrCat("insecure registry \"", entry,
+                                                     "\": expected an IPv4 CIDR or a host[:port]"));
     uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
     hosts.cidrs_.push_back({*network & mask, mask});
   }
@@ -99,8 +99,7 @@ TlsOptions RegistryHosts::TlsFor(const Url& url) const {
       tls.ca_files.push_back(path);
     } else if (absl::EndsWith(name, ".cert") && tls.client_cert_file.empty()) {
       tls.client_cert_file = path;
-      tls.client_key_file =
-          absl::StrCat(dir, "/", absl::StripSuffix(name, ".cert"), ".key");
+      tls.client_key_file = absl::StrCat(dir, "/", absl::StripSuffix(name, ".cert"), ".key");
     }
   }
   return tls;

@@ -89,15 +89,17 @@ Manifest PullAll(RegistryClient& client, const Reference& ref, const std::string
   std::vector<std::unique_ptr<FileBlobSink>> sinks;
   std::vector<BlobFetch> fetches;
   for (const Descriptor& d : blobs) {
-    sinks.push_back(std::make_unique<FileBlobSink>(*FileBlobSink::Open(dir + "/" + d.digest.hex())));
+    sinks.push_back(
+        std::make_unique<FileBlobSink>(*FileBlobSink::Open(dir + "/" + d.digest.hex())));
     fetches.push_back({d, sinks.back().get()});
   }
   std::mutex mu;
   std::map<std::string, std::pair<int64_t, int64_t>> progress;
-  auto results = client.FetchBlobs(ref, fetches, [&](const Descriptor& d, int64_t done, int64_t total) {
-    std::lock_guard lock(mu);
-    progress[d.digest.str()] = {done, total};
-  });
+  auto results =
+      client.FetchBlobs(ref, fetches, [&](const Descriptor& d, int64_t done, int64_t total) {
+        std::lock_guard lock(mu);
+        progress[d.digest.str()] = {done, total};
+      });
   for (size_t i = 0; i < blobs.size(); ++i) {
     INFO(blobs[i].digest.str() << ": " << results[i].status().ToString());
     REQUIRE(results[i].ok());
@@ -134,17 +136,18 @@ TEST_CASE("pull by tag and by digest from a plain-HTTP registry verifies every b
 
   Manifest manifest = PullAll(*client, by_digest, dir.path());
   CHECK(manifest.descriptor.digest.str() == manifest_digest);
-  CHECK(ocirun_test::Exists(dir.path() + "/" +
-                           std::string(fixtures["config"]["digest"]).substr(7)));
+  CHECK(
+      ocirun_test::Exists(dir.path() + "/" + std::string(fixtures["config"]["digest"]).substr(7)));
 
   auto missing = client->Resolve(Ref(registry.domain() + "/busybox:nope"));
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK_THAT(std::string(missing.status().message()), Catch::Contains("MANIFEST_UNKNOWN"));
 }
 
-TEST_CASE("a pushed copy (chunked, monolithic and mounted blobs) reads back in skopeo with the "
-          "same digest",
-          "[registry]") {
+TEST_CASE(
+    "a pushed copy (chunked, monolithic and mounted blobs) reads back in skopeo with the "
+    "same digest",
+    "[registry]") {
   TempDir dir("registry-push");
   TestRegistry registry(dir.path());
   registry_test::PushFixture(registry.domain(), "busybox:latest", {"--dest-tls-verify=false"});
@@ -182,8 +185,7 @@ TEST_CASE("a pushed copy (chunked, monolithic and mounted blobs) reads back in s
   REQUIRE(client->Tag(copy.WithDigest(*pushed), "v2").ok());
 
   for (const char* tag : {"v1", "v2"}) {
-    auto raw = ocirun_test::RunProcess({"/usr/bin/skopeo", "inspect", "--raw",
-                                        "--tls-verify=false",
+    auto raw = ocirun_test::RunProcess({"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false",
                                         "docker://" + registry.domain() + "/gantry/copy:" + tag});
     INFO(raw.err);
     REQUIRE(raw.exit_code == 0);
@@ -208,8 +210,7 @@ TEST_CASE("a TLS registry is trusted through certs.d/HOST:PORT/ca.crt and refuse
                                      .tls_key = dir.path() + "/server.key",
                                      .htpasswd = "",
                                      .client_ca = ""});
-  registry_test::PushFixture(registry.domain(), "busybox:latest",
-                             {"--dest-tls-verify=false"});
+  registry_test::PushFixture(registry.domain(), "busybox:latest", {"--dest-tls-verify=false"});
   Reference ref = Ref(registry.domain() + "/busybox:latest");
   std::string certs_d = dir.path() + "/certs.d";
   REQUIRE(gantry::MakeDirs(certs_d + "/" + registry.domain()).ok());

@@ -56,17 +56,18 @@ void Run(const std::vector<std::string>& argv) {
 
 TestRegistry::TestRegistry(std::string dir, RegistryConfig config)
     : dir_(std::move(dir)), config_(std::move(config)), port_(FreePort()) {
-  std::string yaml = absl::StrCat("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n",
-                                  "    rootdirectory: ", storage(), "\n  delete:\n    enabled: true\n",
-                                  "http:\n  addr: 127.0.0.1:", port_, "\n");
+  std::string yaml =
+      absl::StrCat("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n",
+                   "    rootdirectory: ", storage(), "\n  delete:\n    enabled: true\n",
+                   "http:\n  addr: 127.0.0.1:", port_, "\n");
   if (!config_.tls_cert.empty())
     absl::StrAppend(&yaml, "  tls:\n    certificate: ", config_.tls_cert,
                     "\n    key: ", config_.tls_key, "\n");
   if (!config_.client_ca.empty())
     absl::StrAppend(&yaml, "    clientcas:\n      - ", config_.client_ca, "\n");
   if (!config_.htpasswd.empty())
-    absl::StrAppend(&yaml, "auth:\n  htpasswd:\n    realm: gantry-test\n    path: ",
-                    config_.htpasswd, "\n");
+    absl::StrAppend(
+        &yaml, "auth:\n  htpasswd:\n    realm: gantry-test\n    path: ", config_.htpasswd, "\n");
   REQUIRE(gantry::WriteFileAtomic(dir_ + "/registry.yml", yaml).ok());
   Start();
 }
@@ -139,8 +140,8 @@ void MakeTestCertificates(const std::string& dir) {
   Run({kOpenssl, "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.crt", "-CAkey",
        dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir + "/san.ext", "-out",
        dir + "/server.crt"});
-  Run({kOpenssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=gantry client",
-       "-keyout", dir + "/client.key", "-out", dir + "/client.csr"});
+  Run({kOpenssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=gantry client", "-keyout",
+       dir + "/client.key", "-out", dir + "/client.csr"});
   REQUIRE(gantry::WriteFileAtomic(dir + "/client.ext", "extendedKeyUsage=clientAuth\n").ok());
   Run({kOpenssl, "x509", "-req", "-in", dir + "/client.csr", "-CA", dir + "/ca.crt", "-CAkey",
        dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir + "/client.ext", "-out",

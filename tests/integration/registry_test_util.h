@@ -14,7 +14,7 @@ namespace registry_test {
 struct RegistryConfig {
   std::string tls_cert;  // PEM files; both empty: plain HTTP
   std::string tls_key;
-  std::string htpasswd;  // bcrypt htpasswd file; empty: no auth
+  std::string htpasswd;   // bcrypt htpasswd file; empty: no auth
   std::string client_ca;  // with TLS: client certificates signed by it required
 };
 

@@ -130,13 +130,15 @@ std::unique_ptr<RegistryClient> NoCertsClient() {
   return *RegistryClient::Create(options);
 }
 
-const char kManifest[] = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
+const char kManifest[] =
+    R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
 
 }  // namespace
 
-TEST_CASE("Bearer challenges are answered with a token fetched once per scope, using the "
-          "config.json credentials",
-          "[registry][auth]") {
+TEST_CASE(
+    "Bearer challenges are answered with a token fetched once per scope, using the "
+    "config.json credentials",
+    "[registry][auth]") {
   std::string token_realm;
   FakeServer server([&](const Request& req) {
     std::string target(req.target());
@@ -197,8 +199,8 @@ TEST_CASE("blob GETs follow redirects, drop Authorization on another host and re
     }
     std::string range = Field(req, http::field::range);  // "bytes=N-"
     size_t from = range.empty() ? 0 : std::stoul(range.substr(6));
-    Response res = Reply(range.empty() ? http::status::ok : http::status::partial_content,
-                         blob.substr(from));
+    Response res =
+        Reply(range.empty() ? http::status::ok : http::status::partial_content, blob.substr(from));
     if (!range.empty())
       res.set(http::field::content_range,
               absl::StrCat("bytes ", from, "-", blob.size() - 1, "/", blob.size()));
