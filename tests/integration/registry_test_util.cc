@@ -131,21 +131,30 @@ void PushFixture(const std::string& domain, const std::string& repo,
   Run(argv);
 }
 
+namespace {
+
+// Issues DIR/NAME.key and DIR/CERT_FILE signed by DIR/ca.{crt,key}, with one
+// X.509v3 extension line.
+void IssueCertificate(const std::string& dir, const std::string& name, const std::string& subject,
+                      const std::string& extension, const std::string& cert_file) {
+  std::string base = dir + "/" + name;
+  Run({kOpenssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", base + ".key",
+       "-out", base + ".csr"});
+  REQUIRE(gantry::WriteFileAtomic(base + ".ext", extension + "\n").ok());
+  Run({kOpenssl, "x509", "-req", "-in", base + ".csr", "-CA", dir + "/ca.crt", "-CAkey",
+       dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", base + ".ext", "-out",
+       dir + "/" + cert_file});
+}
+
+}  // namespace
+
 void MakeTestCertificates(const std::string& dir) {
   Run({kOpenssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
        "/CN=gantry test CA", "-keyout", dir + "/ca.key", "-out", dir + "/ca.crt"});
-  Run({kOpenssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-       dir + "/server.key", "-out", dir + "/server.csr"});
-  REQUIRE(gantry::WriteFileAtomic(dir + "/san.ext", "subjectAltName=IP:127.0.0.1\n").ok());
-  Run({kOpenssl, "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.crt", "-CAkey",
-       dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir + "/san.ext", "-out",
-       dir + "/server.crt"});
-  Run({kOpenssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=gantry client", "-keyout",
-       dir + "/client.key", "-out", dir + "/client.csr"});
-  REQUIRE(gantry::WriteFileAtomic(dir + "/client.ext", "extendedKeyUsage=clientAuth\n").ok());
-  Run({kOpenssl, "x509", "-req", "-in", dir + "/client.csr", "-CA", dir + "/ca.crt", "-CAkey",
-       dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir + "/client.ext", "-out",
-       dir + "/client.cert"});
+  IssueCertificate(dir, "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1", "server.crt");
+  // certs.d names a client certificate *.cert.
+  IssueCertificate(dir, "client", "/CN=gantry client", "extendedKeyUsage=clientAuth",
+                   "client.cert");
 }
 
 void WriteHtpasswd(const std::string& path, const std::string& user, const std::string& password) {
