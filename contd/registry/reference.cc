@@ -1,5 +1,6 @@
 #include "contd/registry/reference.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/match.h"

@@ -75,13 +75,12 @@ std::vector<RegistryEndpoint> RegistryHosts::Endpoints(absl::string_view domain)
   // Docker Hub's API lives on registry-1.docker.io.
   std::string host = domain == "docker.io" ? "registry-1.docker.io" : std::string(domain);
   std::vector<RegistryEndpoint> out;
-  auto add = [&](const std::string& scheme, bool verify) {
+  auto add = [&](const std::string& scheme) {
     auto url = Url::Parse(absl::StrCat(scheme, "://", host, "/"));
-    if (url.ok()) out.push_back({*std::move(url), verify});
+    if (url.ok()) out.push_back({*std::move(url)});
   };
-  bool insecure = IsInsecure(domain);
-  add("https", !insecure);
-  if (insecure) add("http", false);
+  add("https");
+  if (IsInsecure(domain)) add("http");
   return out;
 }
 

@@ -20,10 +20,10 @@ struct RegistryHostsConfig {
   std::vector<std::string> insecure_registries = {"127.0.0.0/8"};
 };
 
-// How to reach a registry: the base URLs to try, in order.
+// How to reach a registry: one of the base URLs to try, in order. Whether
+// its certificate is verified is TlsFor()'s answer.
 struct RegistryEndpoint {
-  Url base;            // scheme://host:port/
-  bool verify = true;  // TLS certificate checked
+  Url base;  // scheme://host:port/
 };
 
 class RegistryHosts {
