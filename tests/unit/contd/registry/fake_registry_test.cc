@@ -260,3 +260,20 @@ TEST_CASE("a peer that never answers fails the request after the I/O timeout", "
   CHECK_THAT(std::string(response.status().message()), Catch::Contains("timed out after 300 ms"));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
+
+TEST_CASE("a server ignoring Range resends the whole blob; the held prefix is skipped, not doubled",
+          "[registry][http]") {
+  std::string blob = "the whole blob, sent again from its first byte";
+  FakeServer server([&](const Request& req) {
+    if (std::string(req.target()) == "/v2/") return Reply(http::status::ok, "{}");
+    return Reply(http::status::ok, blob);  // Range ignored
+  });
+  auto client = NoCertsClient();
+  Descriptor desc{"application/octet-stream", gantry::Digest::FromBytes(blob),
+                  static_cast<int64_t>(blob.size())};
+  StringSink sink(blob.substr(0, 9));
+  auto fetched = client->FetchBlob(*Reference::Parse(server.domain() + "/lib/app"), desc, sink);
+  INFO(fetched.status().ToString());
+  REQUIRE(fetched.ok());
+  CHECK(sink.data == blob);
+}
