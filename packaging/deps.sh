@@ -13,6 +13,8 @@ packages=(
   libnftables-dev libcli11-dev libspdlog-dev catch2
   # test fixtures, peers and tools the tests drive
   busybox-static docker-registry skopeo runc docker.io iproute2 iptables nftables
+  # registry tests: certificates (openssl CLI), bcrypt htpasswd entries (libcrypt)
+  openssl libcrypt-dev
   util-linux procps kmod
 )
 
