@@ -37,16 +37,9 @@ using gantry::contd::v1::Containers;
 using gantry::contd::v1::Envelope;
 using gantry::contd::v1::Events;
 using gantry::testing::ContdProcess;
+using gantry::testing::InNamespace;
 using gantry::testing::MakeContainer;
 using gantry::testing::TempDir;
-
-// A client context in namespace `ns` ("" sends no namespace metadata).
-std::unique_ptr<grpc::ClientContext> InNamespace(const std::string& ns) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  gantry::testing::SetDeadline(*context);
-  if (!ns.empty()) context->AddMetadata("containerd-namespace", ns);
-  return context;
-}
 
 // Thin wrappers that return the gRPC status and fill the response.
 class ContainersClient {
