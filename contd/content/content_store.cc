@@ -115,6 +115,9 @@ absl::StatusOr<std::unique_ptr<ContentWriter>> ContentStore::Writer(
   if (!expected_digest.empty()) {
     GANTRY_ASSIGN_OR_RETURN(Digest expected, ParseDigest(expected_digest));
     GANTRY_ASSIGN_OR_RETURN(bool exists, Recorded(ns, expected));
+    if (!exists) {
+      GANTRY_ASSIGN_OR_RETURN(exists, Share(ns, expected));
+    }
     if (exists) {
       return absl::AlreadyExistsError(
           absl::StrCat("content ", expected_digest, ": already exists in namespace \"", ns, "\""));
@@ -163,6 +166,23 @@ absl::Status ContentStore::CommitBlob(absl::string_view ns, const std::string& d
   } else {
     GANTRY_RETURN_IF_ERROR(SyncDir(absl::StrCat(root_, "/blobs/sha256")));
   }
+  return Record(ns, digest, size, labels);
+}
+
+absl::StatusOr<bool> ContentStore::Share(absl::string_view ns, const Digest& digest) {
+  std::lock_guard<std::mutex> lock(blobs_mu_);
+  struct stat st;
+  if (::stat(BlobPath(digest).c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return LastErrno(absl::StrCat("stat ", BlobPath(digest)));
+  }
+  absl::Status recorded = Record(ns, digest, st.st_size, {});
+  if (!recorded.ok() && !absl::IsAlreadyExists(recorded)) return recorded;
+  return true;
+}
+
+absl::Status ContentStore::Record(absl::string_view ns, const Digest& digest, int64_t size,
+                                  const metadata::StringMap& labels) {
   const int64_t now = TimeUtil::TimestampToNanoseconds(Now());
   return db_.Write([&](metadata::Connection& conn) -> absl::Status {
     GANTRY_RETURN_IF_ERROR(metadata::RecordNamespace(conn, ns));

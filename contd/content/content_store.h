@@ -103,7 +103,10 @@ class ContentStore {
   // Opens the ingest `ref`, resuming it when it exists. `expected_size` (0:
   // unknown) and `expected_digest` ("": unknown) are checked at commit.
   // UNAVAILABLE ("ref locked") while another writer holds the ref;
-  // ALREADY_EXISTS when the namespace has the expected blob already.
+  // ALREADY_EXISTS when the namespace has the expected blob already, or
+  // when another namespace has it: it is then recorded for this one too,
+  // without labels, and need not be sent again (containerd's default
+  // "shared" content policy).
   absl::StatusOr<std::unique_ptr<ContentWriter>> Writer(absl::string_view ns,
                                                         const std::string& ref,
                                                         int64_t expected_size,
@@ -150,6 +153,13 @@ class ContentStore {
   absl::Status CommitBlob(absl::string_view ns, const std::string& data_path, const Digest& digest,
                           int64_t size, const metadata::StringMap& labels);
   absl::StatusOr<bool> Recorded(absl::string_view ns, const Digest& digest);
+  // containerd's "shared" policy: a blob on disk (another namespace's) is
+  // recorded for `ns` without its bytes being sent again. False when absent.
+  absl::StatusOr<bool> Share(absl::string_view ns, const Digest& digest);
+  // Records the blob for `ns`; the caller holds blobs_mu_. ALREADY_EXISTS
+  // when recorded already.
+  absl::Status Record(absl::string_view ns, const Digest& digest, int64_t size,
+                      const metadata::StringMap& labels);
 
   const std::string root_;  // <root>/content
   metadata::Database& db_;

@@ -115,6 +115,8 @@ TEST_CASE("content: an interrupted ingest resumes where it stopped", "[content]"
     auto writer = f.Writer("default", "layer-1", static_cast<int64_t>(data.size()), digest);
     REQUIRE(writer->Write(data.substr(0, 100000)).ok());
   }  // the client went away
+  // ... and contd restarted: all the ingest's state is on disk.
+  f.store = *ContentStore::Open(f.dir.path(), *f.db);
   auto status = f.store->Status("default", "layer-1");
   REQUIRE(status.ok());
   CHECK(status->offset() == 100000);
@@ -207,9 +209,20 @@ TEST_CASE("content: namespaces share the file but see only their own blobs", "[c
   CHECK(absl::IsNotFound(f.store->OpenBlob("team-b", digest).status()));
   CHECK(f.store->List("team-b", {})->empty());
 
-  // team-b writes the same bytes: recorded for it, one file on disk.
-  f.Put("team-b", "shared bytes");
-  CHECK(f.store->Info("team-b", digest).ok());
+  // team-b asks to write the same blob: it is on disk already, so it is
+  // recorded for team-b at once and need not be sent.
+  auto shared = f.store->Writer("team-b", "same-blob", 0, digest);
+  CHECK(absl::IsAlreadyExists(shared.status()));
+  auto info = f.store->Info("team-b", digest);
+  REQUIRE(info.ok());
+  CHECK(info->size() == 12);
+  // Written without an expected digest, the bytes are checked and the
+  // existing file kept.
+  const std::string other = f.Put("team-c", "other bytes");
+  auto again = f.Writer("team-a", "again");
+  REQUIRE(again->Write("other bytes").ok());
+  REQUIRE(again->Commit(0, other, {}).ok());
+  CHECK(f.store->Info("team-a", other).ok());
 
   REQUIRE(f.store->Delete("team-a", digest).ok());
   CHECK(absl::IsNotFound(f.store->Info("team-a", digest).status()));
