@@ -64,7 +64,7 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
       plugin(kRuntime, "shim", {kMetadata, kEvent}),
       plugin(kGrpc, "containers", {kMetadata, kEvent}),
       plugin(kContent, "content", {kMetadata}),
-      plugin(kGrpc, "content", {kContent}),
+      plugin(kGrpc, "content", {kContent, kEvent}),
       plugin(kGrpc, "images", {kMetadata, kEvent}),
       plugin(kGrpc, "tasks", {kRuntime}),
       plugin(kGrpc, "events", {kEvent}),
@@ -105,7 +105,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->events_service_ = std::make_unique<EventsService>(server->events_);
   GANTRY_ASSIGN_OR_RETURN(server->content_,
                           content::ContentStore::Open(options.root, *server->metadata_));
-  server->content_service_ = std::make_unique<ContentService>(*server->content_);
+  server->content_service_ = std::make_unique<ContentService>(*server->content_, server->events_);
   server->images_ = std::make_unique<images::ImageStore>(*server->metadata_);
   server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_);
 

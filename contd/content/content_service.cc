@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "contd/events/topics.h"
 #include "contd/service_call.h"
+#include "contd/v1/event_types.pb.h"
 
 namespace gantry::contd {
 namespace {
@@ -90,8 +92,13 @@ grpc::Status ContentService::List(grpc::ServerContext* context,
 grpc::Status ContentService::Delete(grpc::ServerContext* context,
                                     const v1::DeleteContentRequest* request,
                                     google::protobuf::Empty* /*response*/) {
-  return HandleInNamespace(
-      context, [&](const std::string& ns) { return store_.Delete(ns, request->digest()); });
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
+    GANTRY_RETURN_IF_ERROR(store_.Delete(ns, request->digest()));
+    v1::ContentDelete event;
+    event.set_digest(request->digest());
+    PublishOrLog(events_, ns, topics::kContentDelete, event);
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status ContentService::Read(grpc::ServerContext* context,

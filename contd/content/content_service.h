@@ -1,16 +1,18 @@
 // Content: the gRPC face of the ContentStore. Read and List stream; Write is
 // a bidirectional stream of STAT/WRITE/COMMIT actions on one ingest, as
-// containerd's WriteContentRequest.
+// containerd's WriteContentRequest. Publishes /content/delete.
 #pragma once
 
 #include "contd/content/content_store.h"
+#include "contd/events/exchange.h"
 #include "contd/v1/content.grpc.pb.h"
 
 namespace gantry::contd {
 
 class ContentService final : public v1::Content::Service {
  public:
-  explicit ContentService(content::ContentStore& store) : store_(store) {}
+  ContentService(content::ContentStore& store, EventExchange& events)
+      : store_(store), events_(events) {}
 
   grpc::Status Info(grpc::ServerContext* context, const v1::ContentInfoRequest* request,
                     v1::ContentInfoResponse* response) override;
@@ -35,6 +37,7 @@ class ContentService final : public v1::Content::Service {
 
  private:
   content::ContentStore& store_;
+  EventExchange& events_;
 };
 
 }  // namespace gantry::contd

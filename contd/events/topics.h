@@ -10,6 +10,7 @@ inline constexpr char kContainerDelete[] = "/containers/delete";   // ContainerD
 inline constexpr char kImageCreate[] = "/images/create";           // ImageCreate
 inline constexpr char kImageUpdate[] = "/images/update";           // ImageUpdate
 inline constexpr char kImageDelete[] = "/images/delete";           // ImageDelete
+inline constexpr char kContentDelete[] = "/content/delete";        // ContentDelete
 inline constexpr char kTaskCreate[] = "/tasks/create";             // TaskCreate
 inline constexpr char kTaskStart[] = "/tasks/start";               // TaskStart
 inline constexpr char kTaskExit[] = "/tasks/exit";                 // TaskExit

@@ -13,8 +13,8 @@
 #include "common/digest.h"
 #include "contd/v1/content.grpc.pb.h"
 #include "contd/v1/event_types.pb.h"
-#include "contd/v1/events.grpc.pb.h"
 #include "contd/v1/images.grpc.pb.h"
+#include "tests/integration/contd_event_subscriber.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/temp_dir.h"
 
@@ -29,6 +29,7 @@ using gantry::contd::v1::WriteContentRequest;
 using gantry::contd::v1::WriteContentResponse;
 using gantry::testing::ContdProcess;
 using gantry::testing::InNamespace;
+using gantry::testing::Subscriber;
 using gantry::testing::TempDir;
 
 // One Write stream; each Send waits for the answer.
@@ -183,10 +184,16 @@ TEST_CASE("content: Write stream with resume, Read stream, Info/List/Delete over
   CheckOk(lister->Finish());
   CHECK(digests == std::vector<std::string>{digest});
 
+  Subscriber subscriber(contd.Connect(), {"topic==/content/delete"});
+
   gantry::contd::v1::DeleteContentRequest delete_request;
   delete_request.set_digest(digest);
   google::protobuf::Empty empty;
   CheckOk(stub->Delete(InNamespace("default").get(), delete_request, &empty));
+  gantry::contd::v1::ContentDelete delete_event;
+  REQUIRE(subscriber.Next().event().UnpackTo(&delete_event));
+  CHECK(delete_event.digest() == digest);
+  subscriber.Cancel();
   CHECK(stub->Info(InNamespace("default").get(), info_request, &info).error_code() ==
         grpc::StatusCode::NOT_FOUND);
 }
@@ -224,14 +231,7 @@ TEST_CASE("images: CRUD over gRPC publishes /images events", "[contd][images]") 
   ContdProcess contd(dir.path());
   auto channel = contd.Connect();
   auto images = Images::NewStub(channel);
-  auto events = gantry::contd::v1::Events::NewStub(channel);
-
-  grpc::ClientContext subscribe_context;
-  subscribe_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  gantry::contd::v1::SubscribeRequest subscribe;
-  subscribe.add_filters("topic~=/images/");
-  auto subscriber = events->Subscribe(&subscribe_context, subscribe);
-  subscriber->WaitForInitialMetadata();
+  Subscriber subscriber(channel, {"topic~=/images/"});
 
   Image image;
   image.set_name("docker.io/library/busybox:latest");
@@ -278,20 +278,18 @@ TEST_CASE("images: CRUD over gRPC publishes /images events", "[contd][images]") 
   CHECK(images->Get(InNamespace("ci").get(), get, &got).error_code() ==
         grpc::StatusCode::NOT_FOUND);
 
-  Envelope envelope;
-  REQUIRE(subscriber->Read(&envelope));
+  Envelope envelope = subscriber.Next();
   CHECK(envelope.topic() == "/images/create");
   CHECK(envelope.namespace_() == "ci");
   gantry::contd::v1::ImageCreate create_event;
   REQUIRE(envelope.event().UnpackTo(&create_event));
   CHECK(create_event.name() == image.name());
   CHECK(create_event.labels().at("tier") == "base");
-  REQUIRE(subscriber->Read(&envelope));
+  envelope = subscriber.Next();
   CHECK(envelope.topic() == "/images/update");
   gantry::contd::v1::ImageUpdate update_event;
   REQUIRE(envelope.event().UnpackTo(&update_event));
   CHECK(update_event.labels().at("tier") == "app");
-  REQUIRE(subscriber->Read(&envelope));
-  CHECK(envelope.topic() == "/images/delete");
-  subscribe_context.TryCancel();
+  CHECK(subscriber.Next().topic() == "/images/delete");
+  subscriber.Cancel();
 }
