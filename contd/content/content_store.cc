@@ -91,7 +91,26 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(const std::stri
   const std::string content = absl::StrCat(root, "/content");
   GANTRY_RETURN_IF_ERROR(MakeDirs(absl::StrCat(content, "/blobs/sha256"), 0755));
   GANTRY_RETURN_IF_ERROR(MakeDirs(absl::StrCat(content, "/ingest"), 0700));
-  return std::unique_ptr<ContentStore>(new ContentStore(content, db));
+  std::unique_ptr<ContentStore> store(new ContentStore(content, db));
+  // A crash while an ingest was being created leaves a directory without
+  // its `ref`: nobody can resume it, so it goes.
+  GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> ingests, store->IngestDirs());
+  for (const std::string& dir : ingests) {
+    if (absl::IsNotFound(ReadIngest(dir).status())) GANTRY_RETURN_IF_ERROR(RemoveTree(dir));
+  }
+  return store;
+}
+
+absl::StatusOr<std::vector<std::string>> ContentStore::IngestDirs() const {
+  const std::string ingest = absl::StrCat(root_, "/ingest");
+  DIR* dir = ::opendir(ingest.c_str());
+  if (dir == nullptr) return LastErrno(absl::StrCat("open ", ingest));
+  std::vector<std::string> paths;
+  while (struct dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') paths.push_back(absl::StrCat(ingest, "/", entry->d_name));
+  }
+  ::closedir(dir);
+  return paths;
 }
 
 std::string ContentStore::BlobPath(const Digest& digest) const {
@@ -336,17 +355,10 @@ absl::StatusOr<std::vector<v1::ContentStatus>> ContentStore::ListStatuses(
     absl::string_view ns, const std::vector<std::string>& filters) {
   GANTRY_RETURN_IF_ERROR(ValidateNamespace(ns));
   GANTRY_ASSIGN_OR_RETURN(Filter filter, Filter::ParseAny(filters));
-  const std::string ingest = absl::StrCat(root_, "/ingest");
+  GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> dirs, IngestDirs());
   std::vector<v1::ContentStatus> statuses;
-  DIR* dir = ::opendir(ingest.c_str());
-  if (dir == nullptr) return LastErrno(absl::StrCat("open ", ingest));
-  std::vector<std::string> names;
-  while (struct dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
-  }
-  ::closedir(dir);
-  for (const std::string& name : names) {
-    absl::StatusOr<IngestRecord> record = ReadIngest(absl::StrCat(ingest, "/", name));
+  for (const std::string& dir : dirs) {
+    absl::StatusOr<IngestRecord> record = ReadIngest(dir);
     // One being created or removed right now, or half-made by a crash.
     if (!record.ok() || record->ns != ns) continue;
     const v1::ContentStatus& status = record->status;

@@ -33,8 +33,9 @@ namespace gantry::contd::content {
 
 class ContentStore;
 
-// One open ingest. Destroying it without Commit or Abort keeps what was
-// written, so a later Writer with the same ref resumes there.
+// One open ingest, used by one thread at a time. Destroying it without
+// Commit or Abort keeps what was written, so a later Writer with the same
+// ref resumes there.
 class ContentWriter {
  public:
   ContentWriter(const ContentWriter&) = delete;
@@ -93,7 +94,8 @@ class ContentWriter {
 
 class ContentStore {
  public:
-  // Creates <root>/content/{blobs/sha256,ingest} as needed.
+  // Creates <root>/content/{blobs/sha256,ingest} as needed, and removes
+  // ingest directories a crash left half-made.
   static absl::StatusOr<std::unique_ptr<ContentStore>> Open(const std::string& root,
                                                             metadata::Database& db);
 
@@ -148,6 +150,8 @@ class ContentStore {
   ContentStore(std::string root, metadata::Database& db) : root_(std::move(root)), db_(db) {}
 
   std::string IngestDir(absl::string_view ns, const std::string& ref) const;
+  // Paths of every ingest directory, whatever its namespace.
+  absl::StatusOr<std::vector<std::string>> IngestDirs() const;
   void Unlock(const std::string& dir);
   // Moves a verified ingest's data into blobs/ and records it for `ns`.
   absl::Status CommitBlob(absl::string_view ns, const std::string& data_path, const Digest& digest,

@@ -115,8 +115,13 @@ TEST_CASE("content: an interrupted ingest resumes where it stopped", "[content]"
     auto writer = f.Writer("default", "layer-1", static_cast<int64_t>(data.size()), digest);
     REQUIRE(writer->Write(data.substr(0, 100000)).ok());
   }  // the client went away
-  // ... and contd restarted: all the ingest's state is on disk.
+  // ... and contd restarted: all the ingest's state is on disk. (An ingest
+  // cut short before its `ref` file was written cannot be resumed and goes.)
+  const std::string half_made = f.dir.path() + "/content/ingest/half-made";
+  REQUIRE(gantry::MakeDirs(half_made).ok());
+  REQUIRE(gantry::WriteFileAtomic(half_made + "/data", "partial").ok());
   f.store = *ContentStore::Open(f.dir.path(), *f.db);
+  CHECK_FALSE(Exists(half_made));
   auto status = f.store->Status("default", "layer-1");
   REQUIRE(status.ok());
   CHECK(status->offset() == 100000);
