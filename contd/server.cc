@@ -50,6 +50,7 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
   constexpr char kMetadata[] = "gantry.metadata.v1";
   constexpr char kEvent[] = "gantry.event.v1";
   constexpr char kRuntime[] = "gantry.runtime.v1";
+  constexpr char kContent[] = "gantry.content.v1";
   auto plugin = [](const char* type, const char* id, std::vector<std::string> dependencies) {
     v1::Plugin p;
     p.set_type(type);
@@ -62,6 +63,9 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
       plugin(kEvent, "exchange", {}),
       plugin(kRuntime, "shim", {kMetadata, kEvent}),
       plugin(kGrpc, "containers", {kMetadata, kEvent}),
+      plugin(kContent, "content", {kMetadata}),
+      plugin(kGrpc, "content", {kContent, kEvent}),
+      plugin(kGrpc, "images", {kMetadata, kEvent}),
       plugin(kGrpc, "tasks", {kRuntime}),
       plugin(kGrpc, "events", {kEvent}),
       plugin(kGrpc, "introspection", {}),
@@ -99,6 +103,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       *server->containers_, server->events_,
       [tasks](const std::string& ns, const std::string& id) { return tasks->HasTask(ns, id); });
   server->events_service_ = std::make_unique<EventsService>(server->events_);
+  GANTRY_ASSIGN_OR_RETURN(server->content_,
+                          content::ContentStore::Open(options.root, *server->metadata_));
+  server->content_service_ = std::make_unique<ContentService>(*server->content_, server->events_);
+  server->images_ = std::make_unique<images::ImageStore>(*server->metadata_);
+  server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -110,6 +119,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->containers_service_.get());
   builder.RegisterService(server->events_service_.get());
   builder.RegisterService(server->tasks_service_.get());
+  builder.RegisterService(server->content_service_.get());
+  builder.RegisterService(server->images_service_.get());
   {
     // The socket is created by bind(2) inside BuildAndStart; the umask makes
     // it 0660 from the first instant instead of after a chmod.

@@ -12,8 +12,12 @@
 
 #include "absl/status/statusor.h"
 #include "contd/containers/containers_service.h"
+#include "contd/content/content_service.h"
+#include "contd/content/content_store.h"
 #include "contd/events/events_service.h"
 #include "contd/events/exchange.h"
+#include "contd/images/image_store.h"
+#include "contd/images/images_service.h"
 #include "contd/introspection/introspection_service.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
@@ -56,6 +60,8 @@ class Server {
   metadata::Database& metadata() { return *metadata_; }
   metadata::ContainerStore& containers() { return *containers_; }
   EventExchange& events() { return events_; }
+  content::ContentStore& content() { return *content_; }
+  images::ImageStore& images() { return *images_; }
 
  private:
   explicit Server(std::string socket_path) : socket_path_(std::move(socket_path)) {}
@@ -75,6 +81,10 @@ class Server {
   std::unique_ptr<EventsService> events_service_;
   std::unique_ptr<TaskManager> tasks_;
   std::unique_ptr<TasksService> tasks_service_;
+  std::unique_ptr<content::ContentStore> content_;
+  std::unique_ptr<ContentService> content_service_;
+  std::unique_ptr<images::ImageStore> images_;
+  std::unique_ptr<ImagesService> images_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 

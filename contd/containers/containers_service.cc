@@ -2,36 +2,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/log.h"
 #include "contd/events/topics.h"
-#include "contd/grpc_status.h"
-#include "contd/namespaces.h"
+#include "contd/service_call.h"
 #include "contd/v1/event_types.pb.h"
 
 namespace gantry::contd {
-namespace {
-
-// Runs one RPC: resolves the namespace, calls `fn` and maps its status.
-template <typename Fn>
-grpc::Status Handle(grpc::ServerContext* context, Fn&& fn) {
-  absl::StatusOr<std::string> ns = RequestNamespace(*context);
-  if (!ns.ok()) return ToGrpcStatus(ns.status());
-  return ToGrpcStatus(fn(*ns));
-}
-
-// The change is stored by then; a failed publish must not fail the call.
-void PublishOrLog(EventExchange& events, const std::string& ns, const char* topic,
-                  const google::protobuf::Message& event) {
-  absl::Status published = events.Publish(ns, topic, event);
-  if (!published.ok()) log::Warning("publish ", topic, ": ", published.message());
-}
-
-}  // namespace
 
 grpc::Status ContainersService::Get(grpc::ServerContext* context,
                                     const v1::GetContainerRequest* request,
                                     v1::GetContainerResponse* response) {
-  return Handle(context, [&](const std::string& ns) -> absl::Status {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(*response->mutable_container(), store_.Get(ns, request->id()));
     return absl::OkStatus();
   });
@@ -40,7 +20,7 @@ grpc::Status ContainersService::Get(grpc::ServerContext* context,
 grpc::Status ContainersService::List(grpc::ServerContext* context,
                                      const v1::ListContainersRequest* request,
                                      v1::ListContainersResponse* response) {
-  return Handle(context, [&](const std::string& ns) -> absl::Status {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(
         std::vector<v1::Container> containers,
         store_.List(ns, {request->filters().begin(), request->filters().end()}));
@@ -52,7 +32,7 @@ grpc::Status ContainersService::List(grpc::ServerContext* context,
 grpc::Status ContainersService::Create(grpc::ServerContext* context,
                                        const v1::CreateContainerRequest* request,
                                        v1::CreateContainerResponse* response) {
-  return Handle(context, [&](const std::string& ns) -> absl::Status {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(const v1::Container created, store_.Create(ns, request->container()));
     v1::ContainerCreate event;
     event.set_id(created.id());
@@ -67,7 +47,7 @@ grpc::Status ContainersService::Create(grpc::ServerContext* context,
 grpc::Status ContainersService::Update(grpc::ServerContext* context,
                                        const v1::UpdateContainerRequest* request,
                                        v1::UpdateContainerResponse* response) {
-  return Handle(context, [&](const std::string& ns) -> absl::Status {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(const v1::Container updated,
                             store_.Update(ns, request->container(), request->update_mask()));
     v1::ContainerUpdate event;
@@ -84,7 +64,7 @@ grpc::Status ContainersService::Update(grpc::ServerContext* context,
 grpc::Status ContainersService::Delete(grpc::ServerContext* context,
                                        const v1::DeleteContainerRequest* request,
                                        google::protobuf::Empty* /*response*/) {
-  return Handle(context, [&](const std::string& ns) -> absl::Status {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     if (in_use_(ns, request->id())) {
       return absl::FailedPreconditionError(
           absl::StrCat("container ", request->id(), ": has a task; delete the task first"));

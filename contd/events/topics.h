@@ -7,6 +7,10 @@ namespace gantry::contd::topics {
 inline constexpr char kContainerCreate[] = "/containers/create";   // ContainerCreate
 inline constexpr char kContainerUpdate[] = "/containers/update";   // ContainerUpdate
 inline constexpr char kContainerDelete[] = "/containers/delete";   // ContainerDelete
+inline constexpr char kImageCreate[] = "/images/create";           // ImageCreate
+inline constexpr char kImageUpdate[] = "/images/update";           // ImageUpdate
+inline constexpr char kImageDelete[] = "/images/delete";           // ImageDelete
+inline constexpr char kContentDelete[] = "/content/delete";        // ContentDelete
 inline constexpr char kTaskCreate[] = "/tasks/create";             // TaskCreate
 inline constexpr char kTaskStart[] = "/tasks/start";               // TaskStart
 inline constexpr char kTaskExit[] = "/tasks/exit";                 // TaskExit

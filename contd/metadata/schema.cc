@@ -43,6 +43,54 @@ CREATE TABLE container_extensions (
   FOREIGN KEY (namespace, container_id) REFERENCES containers(namespace, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 )sql"}},
+      // Blobs live once on disk (<root>/content/blobs); a namespace sees a
+      // blob only while it has a row here.
+      {"content", {R"sql(
+CREATE TABLE content_blobs (
+  namespace TEXT NOT NULL REFERENCES namespaces(name),
+  digest TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, digest)
+) WITHOUT ROWID;
+CREATE TABLE content_labels (
+  namespace TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (namespace, digest, key),
+  FOREIGN KEY (namespace, digest) REFERENCES content_blobs(namespace, digest) ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql"}},
+      {"images", {R"sql(
+CREATE TABLE images (
+  namespace TEXT NOT NULL REFERENCES namespaces(name),
+  name TEXT NOT NULL,
+  target_media_type TEXT NOT NULL,
+  target_digest TEXT NOT NULL,
+  target_size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+) WITHOUT ROWID;
+CREATE TABLE image_labels (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (namespace, name, key),
+  FOREIGN KEY (namespace, name) REFERENCES images(namespace, name) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE image_target_annotations (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (namespace, name, key),
+  FOREIGN KEY (namespace, name) REFERENCES images(namespace, name) ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql"}},
   };
   return *components;
 }

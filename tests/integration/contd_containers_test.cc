@@ -27,6 +27,7 @@
 #include "contd/v1/event_types.pb.h"
 #include "contd/v1/events.grpc.pb.h"
 #include "tests/contd_test_container.h"
+#include "tests/integration/contd_event_subscriber.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/temp_dir.h"
 
@@ -37,16 +38,10 @@ using gantry::contd::v1::Containers;
 using gantry::contd::v1::Envelope;
 using gantry::contd::v1::Events;
 using gantry::testing::ContdProcess;
+using gantry::testing::InNamespace;
 using gantry::testing::MakeContainer;
+using gantry::testing::Subscriber;
 using gantry::testing::TempDir;
-
-// A client context in namespace `ns` ("" sends no namespace metadata).
-std::unique_ptr<grpc::ClientContext> InNamespace(const std::string& ns) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  gantry::testing::SetDeadline(*context);
-  if (!ns.empty()) context->AddMetadata("containerd-namespace", ns);
-  return context;
-}
 
 // Thin wrappers that return the gRPC status and fill the response.
 class ContainersClient {
@@ -120,45 +115,6 @@ void CheckError(const grpc::Status& status, grpc::StatusCode code, const std::st
   CHECK(status.error_code() == code);
   CHECK_THAT(status.error_message(), Catch::Contains(names));
 }
-
-// An open Events.Subscribe stream; the server has registered it once the
-// constructor returns.
-class Subscriber {
- public:
-  Subscriber(const std::shared_ptr<grpc::Channel>& channel, const std::vector<std::string>& filters)
-      : stub_(Events::NewStub(channel)) {
-    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    gantry::contd::v1::SubscribeRequest request;
-    for (const std::string& f : filters) request.add_filters(f);
-    reader_ = stub_->Subscribe(&context_, request);
-    reader_->WaitForInitialMetadata();
-  }
-
-  Envelope Next() {
-    Envelope envelope;
-    REQUIRE(reader_->Read(&envelope));
-    return envelope;
-  }
-
-  // Cancels the stream and returns how it ended.
-  grpc::Status Cancel() {
-    context_.TryCancel();
-    return Finish();
-  }
-
-  // Reads to the end of the stream and returns how it ended.
-  grpc::Status Finish() {
-    Envelope ignored;
-    while (reader_->Read(&ignored)) {
-    }
-    return reader_->Finish();
-  }
-
- private:
-  std::unique_ptr<Events::Stub> stub_;
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<Envelope>> reader_;
-};
 
 }  // namespace
 

@@ -83,4 +83,11 @@ void SetDeadline(grpc::ClientContext& context) {
   context.set_deadline(std::chrono::system_clock::now() + kContdCallTimeout);
 }
 
+std::unique_ptr<grpc::ClientContext> InNamespace(const std::string& ns) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  SetDeadline(*context);
+  if (!ns.empty()) context->AddMetadata("containerd-namespace", ns);
+  return context;
+}
+
 }  // namespace gantry::testing

@@ -43,4 +43,8 @@ bool Accepts(const std::string& socket_path);
 
 void SetDeadline(grpc::ClientContext& context);
 
+// A client context with a deadline, in namespace `ns` ("" sends no namespace
+// metadata, which contd takes as "default").
+std::unique_ptr<grpc::ClientContext> InNamespace(const std::string& ns);
+
 }  // namespace gantry::testing

@@ -1,0 +1,71 @@
+#include "contd/images/image_resolver.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+
+namespace gantry::contd::images {
+namespace {
+
+// Manifests and configs are small; a larger "manifest" is refused rather
+// than read into memory (containerd's limit is the same).
+constexpr int64_t kMaxDocumentSize = 4 << 20;
+// Indexes may point at indexes; a loop must not recurse for ever.
+constexpr int kMaxIndexDepth = 4;
+
+absl::StatusOr<std::string> ReadDocument(content::ContentStore& store, absl::string_view ns,
+                                         const Descriptor& d) {
+  if (d.size > kMaxDocumentSize) {
+    return absl::FailedPreconditionError(absl::StrCat(d.media_type, " ", d.digest, ": ", d.size,
+                                                      " bytes is more than a document may have (",
+                                                      kMaxDocumentSize, ")"));
+  }
+  GANTRY_ASSIGN_OR_RETURN(v1::ContentInfo info, store.Info(ns, d.digest));
+  if (info.size() != d.size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        d.digest, ": the descriptor says ", d.size, " bytes, the content store has ", info.size()));
+  }
+  return store.ReadAt(ns, d.digest, 0, d.size);
+}
+
+}  // namespace
+
+absl::StatusOr<ResolvedImage> ResolveImage(content::ContentStore& store, absl::string_view ns,
+                                           const v1::Descriptor& target, const Platform& platform) {
+  ResolvedImage image;
+  Descriptor current{target.media_type(), target.digest(), target.size(), {}, {}, {}};
+  for (int depth = 0; IsIndexMediaType(current.media_type); ++depth) {
+    if (depth == kMaxIndexDepth) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(target.digest(), ": indexes nested more than ", kMaxIndexDepth, " deep"));
+    }
+    GANTRY_ASSIGN_OR_RETURN(std::string text, ReadDocument(store, ns, current));
+    absl::StatusOr<Index> index = ParseIndex(text);
+    GANTRY_RETURN_IF_ERROR(Annotate(index.status(), current.digest));
+    absl::StatusOr<Descriptor> selected = SelectManifest(*index, platform);
+    GANTRY_RETURN_IF_ERROR(Annotate(selected.status(), current.digest));
+    current = *std::move(selected);
+  }
+  if (!IsManifestMediaType(current.media_type)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        current.digest, ": media type \"", current.media_type, "\" is not a manifest or index"));
+  }
+  image.manifest_descriptor = current;
+  GANTRY_ASSIGN_OR_RETURN(std::string manifest_text, ReadDocument(store, ns, current));
+  absl::StatusOr<Manifest> manifest = ParseManifest(manifest_text);
+  GANTRY_RETURN_IF_ERROR(Annotate(manifest.status(), current.digest));
+  image.manifest = *std::move(manifest);
+
+  GANTRY_ASSIGN_OR_RETURN(std::string config_text, ReadDocument(store, ns, image.manifest.config));
+  absl::StatusOr<ImageConfig> config = ParseImageConfig(config_text);
+  GANTRY_RETURN_IF_ERROR(Annotate(config.status(), image.manifest.config.digest));
+  image.config = *std::move(config);
+  if (image.config.diff_ids.size() != image.manifest.layers.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(current.digest, ": ", image.manifest.layers.size(),
+                     " layers but the config lists ", image.config.diff_ids.size(), " diff IDs"));
+  }
+  image.chain_ids = ChainIDs(image.config.diff_ids);
+  return image;
+}
+
+}  // namespace gantry::contd::images
