@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <vector>
 
 #include <google/protobuf/util/time_util.h>
@@ -50,6 +51,7 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
   constexpr char kMetadata[] = "gantry.metadata.v1";
   constexpr char kEvent[] = "gantry.event.v1";
   constexpr char kRuntime[] = "gantry.runtime.v1";
+  constexpr char kSnapshotter[] = "gantry.snapshotter.v1";
   auto plugin = [](const char* type, const char* id, std::vector<std::string> dependencies) {
     v1::Plugin p;
     p.set_type(type);
@@ -64,6 +66,9 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
       plugin(kGrpc, "containers", {kMetadata, kEvent}),
       plugin(kGrpc, "tasks", {kRuntime}),
       plugin(kGrpc, "events", {kEvent}),
+      plugin(kSnapshotter, "overlayfs", {kMetadata}),
+      plugin(kSnapshotter, "native", {kMetadata}),
+      plugin(kGrpc, "snapshots", {kSnapshotter}),
       plugin(kGrpc, "introspection", {}),
       plugin(kGrpc, "version", {}),
       plugin(kGrpc, "healthcheck", {}),
@@ -99,6 +104,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       *server->containers_, server->events_,
       [tasks](const std::string& ns, const std::string& id) { return tasks->HasTask(ns, id); });
   server->events_service_ = std::make_unique<EventsService>(server->events_);
+  GANTRY_ASSIGN_OR_RETURN(
+      server->overlay_,
+      snapshots::OverlaySnapshotter::Open(*server->metadata_,
+                                          absl::StrCat(options.root, "/snapshots/overlayfs")));
+  GANTRY_ASSIGN_OR_RETURN(server->native_,
+                          snapshots::NativeSnapshotter::Open(
+                              *server->metadata_, absl::StrCat(options.root, "/snapshots/native")));
+  server->snapshots_service_ = std::make_unique<SnapshotsService>(
+      std::map<std::string, snapshots::Snapshotter*>{{"overlayfs", server->overlay_.get()},
+                                                     {"native", server->native_.get()}},
+      options.default_snapshotter);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -110,6 +126,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->containers_service_.get());
   builder.RegisterService(server->events_service_.get());
   builder.RegisterService(server->tasks_service_.get());
+  builder.RegisterService(server->snapshots_service_.get());
   {
     // The socket is created by bind(2) inside BuildAndStart; the umask makes
     // it 0660 from the first instant instead of after a chmod.

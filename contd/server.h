@@ -17,6 +17,9 @@
 #include "contd/introspection/introspection_service.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
+#include "contd/snapshots/native_snapshotter.h"
+#include "contd/snapshots/overlay_snapshotter.h"
+#include "contd/snapshots/snapshots_service.h"
 #include "contd/tasks/task_manager.h"
 #include "contd/tasks/tasks_service.h"
 #include "contd/version/version_service.h"
@@ -37,6 +40,8 @@ struct ServerOptions {
   // contd-shim, and the default OCI runtime the shims run.
   std::string shim_binary;
   std::string runtime_binary;
+  // Snapshotter used when a request names none ("overlayfs" or "native").
+  std::string default_snapshotter = "overlayfs";
 };
 
 class Server {
@@ -56,6 +61,8 @@ class Server {
   metadata::Database& metadata() { return *metadata_; }
   metadata::ContainerStore& containers() { return *containers_; }
   EventExchange& events() { return events_; }
+  snapshots::Snapshotter& overlay_snapshotter() { return *overlay_; }
+  snapshots::Snapshotter& native_snapshotter() { return *native_; }
 
  private:
   explicit Server(std::string socket_path) : socket_path_(std::move(socket_path)) {}
@@ -69,12 +76,15 @@ class Server {
   std::unique_ptr<metadata::Database> metadata_;
   std::unique_ptr<metadata::ContainerStore> containers_;
   EventExchange events_;
+  std::unique_ptr<snapshots::OverlaySnapshotter> overlay_;
+  std::unique_ptr<snapshots::NativeSnapshotter> native_;
   std::unique_ptr<VersionService> version_;
   std::unique_ptr<IntrospectionService> introspection_;
   std::unique_ptr<ContainersService> containers_service_;
   std::unique_ptr<EventsService> events_service_;
   std::unique_ptr<TaskManager> tasks_;
   std::unique_ptr<TasksService> tasks_service_;
+  std::unique_ptr<SnapshotsService> snapshots_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 
