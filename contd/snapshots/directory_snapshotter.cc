@@ -48,7 +48,14 @@ DirectorySnapshotter::DirectorySnapshotter(metadata::Database& db, const std::st
                                            const std::string& root)
     : store_(db, name), snapshots_dir_(absl::StrCat(root, "/snapshots")) {}
 
-absl::Status DirectorySnapshotter::Init() { return MakeDirs(snapshots_dir_, 0700); }
+absl::Status DirectorySnapshotter::Init() {
+  GANTRY_RETURN_IF_ERROR(MakeDirs(snapshots_dir_, 0700));
+  // What a crash left half-done (a Prepare's temporary directory, a
+  // Remove's directory) goes now; a failure here must not stop contd.
+  absl::Status cleaned = Cleanup();
+  if (!cleaned.ok()) log::Warning("snapshots: cleanup: ", cleaned.message());
+  return absl::OkStatus();
+}
 
 std::string DirectorySnapshotter::FsDir(int64_t id) const {
   return absl::StrCat(snapshots_dir_, "/", id, "/fs");

@@ -41,6 +41,7 @@ class DirectorySnapshotter : public Snapshotter {
  protected:
   // `root` is this snapshotter's directory (<contd root>/snapshots/<name>).
   DirectorySnapshotter(metadata::Database& db, const std::string& name, const std::string& root);
+  // Creates <root>/snapshots and removes what a crash left there.
   absl::Status Init();
 
   // <root>/snapshots/<id>/fs

@@ -258,3 +258,19 @@ TEST_CASE("snapshotters: Cleanup removes directories no snapshot owns", "[snapsh
   CHECK(::access((snapshots_dir + "/new-crashed").c_str(), F_OK) != 0);
   CHECK(::access(LayerDir(*kept).c_str(), F_OK) == 0);
 }
+
+TEST_CASE("snapshotters: reopening removes what a crash left and keeps the snapshots",
+          "[snapshots]") {
+  SnapshotterFixture f;
+  auto kept = f.native->Prepare("ns", "kept", "", {});
+  REQUIRE(kept.ok());
+  const std::string snapshots_dir = f.native->snapshots_dir();
+  REQUIRE(gantry::MakeDirs(snapshots_dir + "/new-interrupted/fs").ok());
+  f.native.reset();
+  auto reopened =
+      gantry::contd::snapshots::NativeSnapshotter::Open(*f.db, f.dir.path() + "/snapshots/native");
+  REQUIRE(reopened.ok());
+  CHECK(::access((snapshots_dir + "/new-interrupted").c_str(), F_OK) != 0);
+  CHECK((*reopened)->Stat("ns", "kept").ok());
+  CHECK(::access(LayerDir(*kept).c_str(), F_OK) == 0);
+}

@@ -5,7 +5,10 @@
 // the layer without creating anything outside it.
 #include <catch2/catch.hpp>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -14,6 +17,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "common/digest.h"
@@ -228,4 +233,66 @@ TEST_CASE(
   struct stat passwd;
   REQUIRE(::stat("/etc/passwd", &passwd) == 0);
   CHECK(passwd.st_nlink == 1);
+}
+
+namespace {
+
+// The blob `digest` of an image tarball (OCI layout or docker save), in a memfd.
+gantry::UniqueFd BlobFromImageTar(const std::string& tarball, const std::string& digest) {
+  const std::string wanted = "blobs/sha256/" + digest.substr(7);
+  archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  REQUIRE(archive_read_open_filename(a, tarball.c_str(), 65536) == ARCHIVE_OK);
+  gantry::UniqueFd fd(::memfd_create("blob", MFD_CLOEXEC));
+  archive_entry* entry;
+  bool found = false;
+  while (archive_read_next_header(a, &entry) == ARCHIVE_OK) {
+    if (std::string(archive_entry_pathname(entry)) != wanted) continue;
+    REQUIRE(archive_read_data_into_fd(a, fd.get()) == ARCHIVE_OK);
+    found = true;
+    break;
+  }
+  archive_read_free(a);
+  REQUIRE(found);
+  REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "unpacked fixture image: its diff IDs match the config, and the layer-2 whiteout and "
+    "opaque directory hide layer 1's files in the mounted rootfs",
+    "[unpack][fixtures]") {
+  const auto fixtures =
+      nlohmann::json::parse(*ReadFile(std::string(GANTRY_FIXTURES_DIR) + "/fixtures.json"));
+  const std::string format = GENERATE(as<std::string>{}, "oci", "docker");
+  const std::string name = GENERATE(as<std::string>{}, "overlayfs", "native");
+  INFO(format << " image, " << name << " snapshotter");
+  SnapshotterFixture f;
+  auto& s = f.Get(name);
+  const std::string tarball =
+      std::string(GANTRY_FIXTURES_DIR) + "/" + fixtures[format]["path"].get<std::string>();
+
+  std::optional<Digest> chain;
+  for (size_t i = 0; i < 2; ++i) {
+    gantry::UniqueFd layer =
+        BlobFromImageTar(tarball, fixtures[format]["layers"][i]["digest"].get<std::string>());
+    auto diff_id = Digest::Parse(fixtures["diff_ids"][i].get<std::string>());
+    REQUIRE(diff_id.ok());
+    auto unpacked = UnpackLayerSnapshot(s, "ns", chain, layer.get(), *diff_id);
+    INFO(unpacked.status().message());
+    REQUIRE(unpacked.ok());
+    chain = *unpacked;
+  }
+  auto rootfs = s.Prepare("ns", "rootfs", chain->str(), {});
+  REQUIRE(rootfs.ok());
+  ScopedMount m(*rootfs, f.dir.path() + "/mnt");
+  CHECK(*ReadFile(m.path() + "/etc/motd") == "hello from layer 2\n");
+  CHECK(!Exists(m.path() + "/etc/removed-by-layer2"));
+  CHECK(!Exists(m.path() + "/opt/opaque/old.txt"));
+  CHECK(Exists(m.path() + "/opt/opaque/new.txt"));
+  struct stat st;
+  REQUIRE(::stat((m.path() + "/bin/busybox").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0111) != 0);
 }
