@@ -13,8 +13,8 @@
 
 #include "absl/strings/match.h"
 #include "common/file_util.h"
+#include "common/mount_list.h"
 #include "contd/metadata/database.h"
-#include "contd/snapshots/mount.h"
 #include "contd/snapshots/native_snapshotter.h"
 #include "contd/snapshots/overlay_snapshotter.h"
 #include "tests/temp_dir.h"
@@ -24,10 +24,9 @@ namespace gantry::testing {
 // Mounts `mounts` on <dir>/<name> and detaches them on destruction.
 class ScopedMount {
  public:
-  ScopedMount(const std::vector<contd::snapshots::Mount>& mounts, const std::string& target)
-      : target_(target) {
+  ScopedMount(const std::vector<Mount>& mounts, const std::string& target) : target_(target) {
     REQUIRE(MakeDirs(target_).ok());
-    const absl::Status mounted = contd::snapshots::MountAll(mounts, target_);
+    const absl::Status mounted = MountAll(mounts, target_);
     INFO(mounted.message());
     REQUIRE(mounted.ok());
   }
@@ -67,7 +66,7 @@ struct SnapshotterFixture {
 
 // The directory a snapshot's own layer is written to: an overlay's upperdir
 // or a bind mount's source.
-inline std::string LayerDir(const std::vector<contd::snapshots::Mount>& mounts) {
+inline std::string LayerDir(const std::vector<Mount>& mounts) {
   REQUIRE(mounts.size() == 1);
   for (const std::string& o : mounts[0].options) {
     if (absl::StartsWith(o, "upperdir=")) return o.substr(9);

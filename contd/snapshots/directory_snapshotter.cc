@@ -32,18 +32,6 @@ std::optional<std::string> InfoField(const Info& info, const std::vector<std::st
 
 }  // namespace
 
-absl::string_view KindName(Kind kind) {
-  switch (kind) {
-    case Kind::kView:
-      return "view";
-    case Kind::kActive:
-      return "active";
-    case Kind::kCommitted:
-      return "committed";
-  }
-  return "unknown";
-}
-
 DirectorySnapshotter::DirectorySnapshotter(metadata::Database& db, const std::string& name,
                                            const std::string& root)
     : store_(db, name), snapshots_dir_(absl::StrCat(root, "/snapshots")) {}

@@ -14,13 +14,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "contd/snapshots/mount.h"
+#include "common/mount_list.h"
 
 namespace gantry::contd::snapshots {
 
 enum class Kind { kView = 1, kActive = 2, kCommitted = 3 };
 
 using Labels = std::map<std::string, std::string>;
+
+using Mount = gantry::Mount;
 
 struct Info {
   // The key of an active or view snapshot, the name of a committed one.

@@ -14,7 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "common/file_util.h"
-#include "contd/snapshots/mount.h"
+#include "common/mount_list.h"
 #include "contd/v1/snapshots.grpc.pb.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/snapshot_test_util.h"
@@ -35,9 +35,8 @@ std::unique_ptr<grpc::ClientContext> InNamespace(const std::string& ns) {
   return context;
 }
 
-std::vector<gantry::contd::snapshots::Mount> FromProto(
-    const google::protobuf::RepeatedPtrField<v1::Mount>& mounts) {
-  std::vector<gantry::contd::snapshots::Mount> out;
+std::vector<gantry::Mount> FromProto(const google::protobuf::RepeatedPtrField<v1::Mount>& mounts) {
+  std::vector<gantry::Mount> out;
   for (const v1::Mount& m : mounts) {
     out.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
   }

@@ -1,10 +1,12 @@
-#include "contd/snapshots/mount.h"
+#include "common/mount_list.h"
 
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -12,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
 
-namespace gantry::contd::snapshots {
+namespace gantry {
 namespace {
 
 // The kernel copies at most one page of mount data.
@@ -24,18 +26,29 @@ struct Parsed {
   std::vector<std::string> data;
 };
 
+// mount(8)-style options split into flags and the filesystem's data.
 Parsed ParseOptions(const std::vector<std::string>& options) {
+  static const auto* kFlags = new std::map<std::string, std::pair<bool, unsigned long>>{
+      {"bind", {true, MS_BIND}},         {"rbind", {true, MS_BIND | MS_REC}},
+      {"nosuid", {true, MS_NOSUID}},     {"suid", {false, MS_NOSUID}},
+      {"nodev", {true, MS_NODEV}},       {"dev", {false, MS_NODEV}},
+      {"noexec", {true, MS_NOEXEC}},     {"exec", {false, MS_NOEXEC}},
+      {"relatime", {true, MS_RELATIME}}, {"noatime", {true, MS_NOATIME}},
+      {"sync", {true, MS_SYNCHRONOUS}},
+  };
   Parsed p;
-  for (const std::string& o : options) {
-    if (o == "ro") {
-      p.readonly = true;
-    } else if (o == "rw") {
-    } else if (o == "bind") {
-      p.flags |= MS_BIND;
-    } else if (o == "rbind") {
-      p.flags |= MS_BIND | MS_REC;
+  for (const std::string& option : options) {
+    if (option == "ro" || option == "rw") {
+      p.readonly = option == "ro";
+      continue;
+    }
+    auto flag = kFlags->find(option);
+    if (flag == kFlags->end()) {
+      p.data.push_back(option);
+    } else if (flag->second.first) {
+      p.flags |= flag->second.second;
     } else {
-      p.data.push_back(o);
+      p.flags &= ~flag->second.second;
     }
   }
   return p;
@@ -122,7 +135,7 @@ absl::Status MountOne(const Mount& m, const std::string& target) {
     return absl::OkStatus();
   }
   const std::string data = absl::StrJoin(p.data, ",");
-  const unsigned long flags = p.readonly ? MS_RDONLY : 0;
+  const unsigned long flags = p.flags | (p.readonly ? MS_RDONLY : 0);
   if (m.type == "overlay" && data.size() > MountDataLimit()) {
     std::string dir;
     const std::string compact = CompactOverlayData(p.data, &dir);
@@ -151,4 +164,4 @@ absl::Status MountAll(const std::vector<Mount>& mounts, const std::string& targe
   return absl::OkStatus();
 }
 
-}  // namespace gantry::contd::snapshots
+}  // namespace gantry
