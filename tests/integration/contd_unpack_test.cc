@@ -215,6 +215,12 @@ TEST_CASE(
       {"hardlink to /etc/passwd", [](LayerTar& t) { t.Hardlink("pw", "/etc/passwd"); }, "pw"},
       {"hardlink through dot-dot", [](LayerTar& t) { t.Hardlink("pw", "../../../etc/passwd"); },
        "pw"},
+      {"hardlink through a symlink to /etc",
+       [](LayerTar& t) { t.Symlink("etc-link", "/etc").Hardlink("pw2", "etc-link/passwd"); },
+       "pw2"},
+      {"directory through a symlink out",
+       [&](LayerTar& t) { t.Symlink("evil-dir", outside_dir).Dir("evil-dir/sub"); },
+       "evil-dir/sub"},
   };
   for (const Case& c : cases) {
     INFO(c.what);
@@ -230,6 +236,7 @@ TEST_CASE(
   CHECK(!Exists("/tmp/gantry-snap-test-abs"));
   CHECK(!Exists("/tmp/gantry-snap-x"));
   CHECK(!Exists(outside_dir + "/planted"));
+  CHECK(!Exists(outside_dir + "/sub"));
   struct stat passwd;
   REQUIRE(::stat("/etc/passwd", &passwd) == 0);
   CHECK(passwd.st_nlink == 1);
