@@ -109,6 +109,10 @@ absl::StatusOr<std::vector<Mount>> DirectorySnapshotter::Create(absl::string_vie
   std::vector<std::string> parent_fs;
   if (!parent.empty()) {
     GANTRY_ASSIGN_OR_RETURN(metadata::SnapshotRecord p, store_.Get(ns, parent));
+    if (p.info.kind != Kind::kCommitted) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "parent \"", parent, "\": a ", KindName(p.info.kind), " snapshot cannot be a parent"));
+    }
     parent_fs.push_back(FsDir(p.id));
     for (const std::string& dir : ParentFs(p.parent_ids)) parent_fs.push_back(dir);
   }
