@@ -26,6 +26,7 @@ struct Flags {
   std::string group;
   std::string shim;
   std::string runtime;
+  std::string snapshotter = "overlayfs";
 };
 
 // A helper binary installed beside contd (as contd-shim and ocirun are, by
@@ -74,6 +75,7 @@ absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flag
   }
   options.shim_binary = flags.shim.empty() ? BesideSelf("contd-shim") : flags.shim;
   options.runtime_binary = flags.runtime.empty() ? BesideSelf("ocirun") : flags.runtime;
+  options.default_snapshotter = flags.snapshotter;
   options.version = GANTRY_VERSION;
   options.revision = GANTRY_REVISION;
 
@@ -101,6 +103,9 @@ int main(int argc, char** argv) {
   app.add_option("--shim", flags.shim, "contd-shim binary (default: beside contd, or on PATH)");
   app.add_option("--runtime", flags.runtime,
                  "Default OCI runtime for tasks (default: ocirun beside contd, or on PATH)");
+  app.add_option("--snapshotter", flags.snapshotter, "Snapshotter for requests that name none")
+      ->check(CLI::IsMember({"overlayfs", "native"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   absl::StatusOr<gantry::contd::ServerOptions> options =

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <vector>
 
 #include <google/protobuf/util/time_util.h>
@@ -51,6 +52,7 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
   constexpr char kEvent[] = "gantry.event.v1";
   constexpr char kRuntime[] = "gantry.runtime.v1";
   constexpr char kContent[] = "gantry.content.v1";
+  constexpr char kSnapshotter[] = "gantry.snapshotter.v1";
   auto plugin = [](const char* type, const char* id, std::vector<std::string> dependencies) {
     v1::Plugin p;
     p.set_type(type);
@@ -68,6 +70,9 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
       plugin(kGrpc, "images", {kMetadata, kEvent}),
       plugin(kGrpc, "tasks", {kRuntime}),
       plugin(kGrpc, "events", {kEvent}),
+      plugin(kSnapshotter, "overlayfs", {kMetadata}),
+      plugin(kSnapshotter, "native", {kMetadata}),
+      plugin(kGrpc, "snapshots", {kSnapshotter}),
       plugin(kGrpc, "introspection", {}),
       plugin(kGrpc, "version", {}),
       plugin(kGrpc, "healthcheck", {}),
@@ -108,6 +113,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->content_service_ = std::make_unique<ContentService>(*server->content_, server->events_);
   server->images_ = std::make_unique<images::ImageStore>(*server->metadata_);
   server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_);
+  GANTRY_ASSIGN_OR_RETURN(
+      server->overlay_,
+      snapshots::OverlaySnapshotter::Open(*server->metadata_,
+                                          absl::StrCat(options.root, "/snapshots/overlayfs")));
+  GANTRY_ASSIGN_OR_RETURN(server->native_,
+                          snapshots::NativeSnapshotter::Open(
+                              *server->metadata_, absl::StrCat(options.root, "/snapshots/native")));
+  server->snapshots_service_ = std::make_unique<SnapshotsService>(
+      std::map<std::string, snapshots::Snapshotter*>{{"overlayfs", server->overlay_.get()},
+                                                     {"native", server->native_.get()}},
+      options.default_snapshotter);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -121,6 +137,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->tasks_service_.get());
   builder.RegisterService(server->content_service_.get());
   builder.RegisterService(server->images_service_.get());
+  builder.RegisterService(server->snapshots_service_.get());
   {
     // The socket is created by bind(2) inside BuildAndStart; the umask makes
     // it 0660 from the first instant instead of after a chmod.

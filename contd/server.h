@@ -21,6 +21,9 @@
 #include "contd/introspection/introspection_service.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
+#include "contd/snapshots/native_snapshotter.h"
+#include "contd/snapshots/overlay_snapshotter.h"
+#include "contd/snapshots/snapshots_service.h"
 #include "contd/tasks/task_manager.h"
 #include "contd/tasks/tasks_service.h"
 #include "contd/version/version_service.h"
@@ -41,6 +44,8 @@ struct ServerOptions {
   // contd-shim, and the default OCI runtime the shims run.
   std::string shim_binary;
   std::string runtime_binary;
+  // Snapshotter used when a request names none ("overlayfs" or "native").
+  std::string default_snapshotter = "overlayfs";
 };
 
 class Server {
@@ -62,6 +67,8 @@ class Server {
   EventExchange& events() { return events_; }
   content::ContentStore& content() { return *content_; }
   images::ImageStore& images() { return *images_; }
+  snapshots::Snapshotter& overlay_snapshotter() { return *overlay_; }
+  snapshots::Snapshotter& native_snapshotter() { return *native_; }
 
  private:
   explicit Server(std::string socket_path) : socket_path_(std::move(socket_path)) {}
@@ -75,6 +82,8 @@ class Server {
   std::unique_ptr<metadata::Database> metadata_;
   std::unique_ptr<metadata::ContainerStore> containers_;
   EventExchange events_;
+  std::unique_ptr<snapshots::OverlaySnapshotter> overlay_;
+  std::unique_ptr<snapshots::NativeSnapshotter> native_;
   std::unique_ptr<VersionService> version_;
   std::unique_ptr<IntrospectionService> introspection_;
   std::unique_ptr<ContainersService> containers_service_;
@@ -85,6 +94,7 @@ class Server {
   std::unique_ptr<ContentService> content_service_;
   std::unique_ptr<images::ImageStore> images_;
   std::unique_ptr<ImagesService> images_service_;
+  std::unique_ptr<SnapshotsService> snapshots_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 

@@ -16,6 +16,7 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/mount_list.h"
 #include "common/proto_time.h"
 #include "common/unix_socket.h"
 #include "nlohmann/json.hpp"
@@ -33,36 +34,6 @@ constexpr size_t kKeptEvents = 256;
 uint32_t ExitStatus(int wait_status) {
   if (WIFSIGNALED(wait_status)) return 128 + static_cast<uint32_t>(WTERMSIG(wait_status));
   return static_cast<uint32_t>(WEXITSTATUS(wait_status));
-}
-
-// mount(8)-style options split into flags and the filesystem's data string.
-struct MountOptions {
-  unsigned long flags = 0;
-  std::vector<std::string> data;
-};
-
-MountOptions ParseMountOptions(const google::protobuf::RepeatedPtrField<std::string>& options) {
-  static const std::map<std::string, std::pair<bool, unsigned long>> kFlags = {
-      {"ro", {true, MS_RDONLY}},         {"rw", {false, MS_RDONLY}},
-      {"bind", {true, MS_BIND}},         {"rbind", {true, MS_BIND | MS_REC}},
-      {"nosuid", {true, MS_NOSUID}},     {"suid", {false, MS_NOSUID}},
-      {"nodev", {true, MS_NODEV}},       {"dev", {false, MS_NODEV}},
-      {"noexec", {true, MS_NOEXEC}},     {"exec", {false, MS_NOEXEC}},
-      {"relatime", {true, MS_RELATIME}}, {"noatime", {true, MS_NOATIME}},
-      {"sync", {true, MS_SYNCHRONOUS}},  {"remount", {true, MS_REMOUNT}},
-  };
-  MountOptions parsed;
-  for (const std::string& option : options) {
-    auto flag = kFlags.find(option);
-    if (flag == kFlags.end()) {
-      parsed.data.push_back(option);
-    } else if (flag->second.first) {
-      parsed.flags |= flag->second.second;
-    } else {
-      parsed.flags &= ~flag->second.second;
-    }
-  }
-  return parsed;
 }
 
 absl::StatusOr<pid_t> ReadPidFile(const std::string& path) {
@@ -151,20 +122,16 @@ absl::StatusOr<TaskService::Process*> TaskService::Find(const std::string& id,
 }
 
 absl::Status TaskService::MountRootfs(const v1::CreateTaskRequest& request) {
+  if (request.rootfs().empty()) return absl::OkStatus();
   const std::string target = BundlePath("rootfs");
-  for (const contd::v1::Mount& mount : request.rootfs()) {
-    GANTRY_RETURN_IF_ERROR(MakeDirs(target));
-    const MountOptions options = ParseMountOptions(mount.options());
-    const std::string data = absl::StrJoin(options.data, ",");
-    if (::mount(mount.source().c_str(), target.c_str(), mount.type().c_str(), options.flags,
-                data.c_str()) != 0) {
-      const absl::Status failed = LastErrno(
-          absl::StrCat("rootfs: mount ", mount.type(), " ", mount.source(), " on ", target));
-      UnmountRootfs();
-      return failed;
-    }
-    rootfs_mounted_ = true;
+  GANTRY_RETURN_IF_ERROR(MakeDirs(target));
+  std::vector<Mount> mounts;
+  for (const contd::v1::Mount& m : request.rootfs()) {
+    mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
   }
+  // MountAll also mounts overlays of more layers than one page of mount data holds.
+  GANTRY_RETURN_IF_ERROR(Annotate(MountAll(mounts, target), "rootfs"));
+  rootfs_mounted_ = true;
   return absl::OkStatus();
 }
 

@@ -91,6 +91,38 @@ CREATE TABLE image_target_annotations (
   FOREIGN KEY (namespace, name) REFERENCES images(namespace, name) ON DELETE CASCADE
 ) WITHOUT ROWID;
 )sql"}},
+      // Snapshots of every snapshotter; `id` names the snapshot's directory
+      // and is never reused (snapshot_ids holds the last one handed out).
+      // `parent` is the key of a committed snapshot in the same namespace.
+      {"snapshots", {R"sql(
+CREATE TABLE snapshot_ids (
+  snapshotter TEXT PRIMARY KEY,
+  next_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE snapshots (
+  snapshotter TEXT NOT NULL,
+  namespace TEXT NOT NULL REFERENCES namespaces(name),
+  key TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  parent TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (snapshotter, namespace, key),
+  UNIQUE (snapshotter, id)
+) WITHOUT ROWID;
+CREATE INDEX snapshots_by_parent ON snapshots (snapshotter, namespace, parent);
+CREATE TABLE snapshot_labels (
+  snapshotter TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  label TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (snapshotter, namespace, key, label),
+  FOREIGN KEY (snapshotter, namespace, key) REFERENCES snapshots(snapshotter, namespace, key)
+    ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql"}},
   };
   return *components;
 }

@@ -1,7 +1,6 @@
 #include "ocirun/lib/rootfs.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,10 +18,12 @@
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
 #include "common/file_util.h"
+#include "common/path_in_root.h"
 #include "common/unique_fd.h"
 
 namespace ocirun {
 
+using gantry::OpenInRoot;
 using gantry::UniqueFd;
 
 MountFlags ParseMountOptions(const std::vector<std::string>& options) {
@@ -91,24 +92,6 @@ MountFlags ParseMountOptions(const std::vector<std::string>& options) {
 namespace {
 
 std::string FdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
-
-// Opens `path` (relative to `root`) without leaving `root`: symlinks and ".."
-// resolve as if `root` were "/" (openat2 RESOLVE_IN_ROOT), so a symlink in an
-// image cannot point a mount at the host.
-absl::StatusOr<UniqueFd> OpenInRoot(int root, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path;
-  while (absl::StartsWith(rel, "/")) rel.erase(0, 1);
-  if (rel.empty()) rel = ".";
-  int fd;
-  do {
-    fd = static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
-  } while (fd < 0 && errno == EAGAIN);
-  if (fd < 0) return gantry::LastErrno(absl::StrCat("open ", path, " in rootfs"));
-  return UniqueFd(fd);
-}
 
 // mkdir -p inside `root`, never following a symlink out of it. Returns an
 // O_PATH descriptor of the final directory.
