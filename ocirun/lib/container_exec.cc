@@ -73,8 +73,9 @@ absl::Status ExecChildSteps(const Process& p, const ExecOptions& o, int console_
   GANTRY_RETURN_IF_ERROR(ChdirInContainer(p.cwd));
   GANTRY_RETURN_IF_ERROR(SetRlimits(p));
   GANTRY_ASSIGN_OR_RETURN(target, ResolveExec(p.args, p.env, p.user.uid));
+  GANTRY_RETURN_IF_ERROR(CloseInheritedFds(o.preserve_fds));
   GANTRY_RETURN_IF_ERROR(FinalizeProcess(p, seccomp, sync));
-  return CloseInheritedFds(o.preserve_fds);
+  return CloseInheritedFds(o.preserve_fds, /*seccomp_installed=*/seccomp != nullptr);
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ absl::Status FinalizeProcess(const Process& process, const SeccompFilter* seccom
 
 // Marks every descriptor above stdio and the preserved ones close-on-exec, so
 // no host fd reaches the user's program (CVE-2024-21626).
-absl::Status CloseInheritedFds(int preserve_fds);
+// Called once before the seccomp filter is installed and once more right
+// before execve (`seccomp_installed`), when a filter may refuse close_range.
+absl::Status CloseInheritedFds(int preserve_fds, bool seccomp_installed = false);
 
 }  // namespace ocirun

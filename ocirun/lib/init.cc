@@ -112,6 +112,7 @@ absl::Status InitSteps(const InitConfig& c, const SyncSocket& sync, ExecTarget& 
   GANTRY_ASSIGN_OR_RETURN(target, ResolveExec(process.args, process.env, process.user.uid));
   // Privileges go before `create` returns, as with runc: a created container
   // already runs as its user, with its capabilities and seccomp filter.
+  GANTRY_RETURN_IF_ERROR(CloseInheritedFds(c.preserve_fds));
   GANTRY_RETURN_IF_ERROR(FinalizeProcess(process, c.seccomp, sync));
   return absl::OkStatus();
 }
@@ -124,7 +125,7 @@ absl::Status FinalSteps(const InitConfig& c) {
         {"ociVersion", spec.oci_version}, {"status", "created"}, {"pid", ::getpid()}};
     GANTRY_RETURN_IF_ERROR(RunHooks(spec.hooks.start_container, "startContainer", state.dump()));
   }
-  return CloseInheritedFds(c.preserve_fds);
+  return CloseInheritedFds(c.preserve_fds, /*seccomp_installed=*/c.seccomp != nullptr);
 }
 
 [[noreturn]] void Fail(const SyncSocket* sync, const absl::Status& status) {

@@ -331,6 +331,34 @@ absl::Status SetupDev(int root, const Spec& spec, const RootfsOptions& options) 
   return absl::OkStatus();
 }
 
+// pivot_root refuses a new root whose parent mount is shared (with
+// rootfsPropagation "shared", / is): the mount holding the rootfs (which
+// becomes the parent of its bind mount) is made private first, as runc does;
+// the configured propagation is applied to / again after the pivot.
+absl::Status MakeRootfsParentPrivate(const std::string& rootfs) {
+  auto mountinfo = gantry::ReadFile("/proc/self/mountinfo");
+  if (!mountinfo.ok()) return mountinfo.status();
+  std::string best_point;
+  bool best_shared = false;
+  for (absl::string_view line : absl::StrSplit(*mountinfo, '\n', absl::SkipEmpty())) {
+    // "id parent major:minor root mount-point options optional... - type ..."
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    if (fields.size() < 7) continue;
+    const std::string point(fields[4]);
+    const bool contains = point == "/" || point == rootfs || absl::StartsWith(rootfs, point + "/");
+    if (!contains || point.size() < best_point.size()) continue;
+    best_point = point;
+    best_shared = false;
+    for (size_t i = 6; i < fields.size() && fields[i] != "-"; ++i) {
+      best_shared |= absl::StartsWith(fields[i], "shared:");
+    }
+  }
+  if (!best_shared) return absl::OkStatus();
+  if (::mount(nullptr, best_point.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+    return gantry::LastErrno(absl::StrCat("make ", best_point, " private for pivot_root"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status PrepareRootfs(const Spec& spec, const RootfsOptions& options) {
@@ -340,6 +368,7 @@ absl::Status PrepareRootfs(const Spec& spec, const RootfsOptions& options) {
     propagation = ParseMountOptions({spec.linux.rootfs_propagation}).propagation;
   if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
     return gantry::LastErrno("set propagation of /");
+  if (!options.no_pivot) GANTRY_RETURN_IF_ERROR(MakeRootfsParentPrivate(options.rootfs));
   // pivot_root needs the new root to be a mount point.
   if (::mount(options.rootfs.c_str(), options.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
       0)
@@ -378,6 +407,12 @@ absl::Status EnterRootfs(const RootfsOptions& options) {
 }
 
 absl::Status FinishRootfs(const Spec& spec) {
+  if (!spec.linux.rootfs_propagation.empty()) {
+    const unsigned long propagation =
+        ParseMountOptions({spec.linux.rootfs_propagation}).propagation;
+    if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
+      return gantry::LastErrno("linux.rootfsPropagation: set propagation of /");
+  }
   // Sysctls first, as runc does: /proc/sys is usually in readonlyPaths.
   for (const auto& [key, value] : spec.linux.sysctl) {
     std::string path = absl::StrCat("/proc/sys/", absl::StrReplaceAll(key, {{".", "/"}}));

@@ -15,6 +15,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/oci_defaults/capabilities.h"
+#include "common/oci_defaults/seccomp_profile.h"
 #include "tests/integration/ocirun_test_util.h"
 
 namespace {
@@ -546,4 +548,38 @@ TEST_CASE("hooks run at their points with the state on stdin", "[ocirun][config]
     CHECK(ExistingCgroupDirs(id).empty());
     CHECK(env.Ocirun({"list", "-q"}).out.empty());
   }
+}
+
+TEST_CASE("rootfsPropagation shared and rshared give a shared / (pivot_root still works)",
+          "[ocirun][config]") {
+  for (const char* propagation : {"shared", "rshared", "private"}) {
+    OcirunEnv env;
+    env.config()["linux"]["rootfsPropagation"] = propagation;
+    // Field 5 is the mount point; optional fields follow the options.
+    env.SetScript("awk '$5 == \"/\"' /proc/self/mountinfo");
+    auto r = env.Run();
+    INFO(propagation << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    INFO(r.out);
+    CHECK(absl::StrContains(r.out, "shared:") == (std::string(propagation) != "private"));
+  }
+}
+
+TEST_CASE("a seccomp allow-list without close_range still runs the process", "[ocirun][config]") {
+  // runtime-tools' default profile is such a list: Docker's, minus close_range.
+  OcirunEnv env;
+  auto profile =
+      gantry::oci_defaults::DockerDefaultSeccomp(gantry::oci_defaults::DockerDefaultCapabilities(),
+                                                 gantry::oci_defaults::SeccompPlatform::Host());
+  REQUIRE(profile.ok());
+  for (auto& rule : (*profile)["syscalls"]) {
+    auto& names = rule["names"];
+    names.erase(std::remove(names.begin(), names.end(), "close_range"), names.end());
+  }
+  env.config()["linux"]["seccomp"] = *profile;
+  env.SetScript("echo process called");
+  auto r = env.Run();
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "process called\n");
 }
