@@ -62,7 +62,7 @@ std::string ImageName(const registry::Reference& ref) {
   return ref.String();
 }
 
-absl::StatusOr<snapshots::Snapshotter*> ImagePuller::Snapshotter(absl::string_view name) const {
+absl::StatusOr<snapshots::Snapshotter*> ImagePuller::FindSnapshotter(absl::string_view name) const {
   const std::string wanted = name.empty() ? default_snapshotter_ : std::string(name);
   auto it = snapshotters_.find(wanted);
   if (it == snapshotters_.end()) {
@@ -76,7 +76,7 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
   GANTRY_ASSIGN_OR_RETURN(const registry::Reference ref, registry::Reference::Parse(reference));
   snapshots::Snapshotter* snapshotter = nullptr;
   if (options.unpack) {
-    GANTRY_ASSIGN_OR_RETURN(snapshotter, Snapshotter(options.snapshotter));
+    GANTRY_ASSIGN_OR_RETURN(snapshotter, FindSnapshotter(options.snapshotter));
   }
   const Platform platform = options.platform.value_or(HostPlatform());
   auto report = [&](PullProgress p) {

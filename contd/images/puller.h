@@ -73,7 +73,7 @@ class ImagePuller {
                                   const PullOptions& options);
 
   // The snapshotter of that name ("" for the default); NOT_FOUND otherwise.
-  absl::StatusOr<snapshots::Snapshotter*> Snapshotter(absl::string_view name) const;
+  absl::StatusOr<snapshots::Snapshotter*> FindSnapshotter(absl::string_view name) const;
 
  private:
   registry::RegistryClient& registry_;

@@ -33,7 +33,7 @@ class ContentBlobSource : public registry::BlobSource {
 };
 
 struct PushContext {
-  registry::RegistryClient& registry;
+  registry::RegistryClient& client;
   content::ContentStore& content;
   absl::string_view ns;
   const registry::Reference& dest;
@@ -54,7 +54,7 @@ struct PushContext {
     registry::PushBlobOptions options;
     options.mount_from = mount_from;
     GANTRY_RETURN_IF_ERROR(
-        Annotate(registry.PushBlob(dest, registry::Descriptor{d.media_type, digest, d.size},
+        Annotate(client.PushBlob(dest, registry::Descriptor{d.media_type, digest, d.size},
                                    source, options),
                  absl::StrCat("push blob ", d.digest)));
     Report(d, "pushed");
@@ -80,7 +80,7 @@ struct PushContext {
   absl::Status PutManifest(const Descriptor& d, const registry::Reference& ref,
                            const std::string& bytes) const {
     Report(d, "pushing");
-    absl::StatusOr<Digest> pushed = registry.PushManifest(ref, d.media_type, bytes);
+    absl::StatusOr<Digest> pushed = client.PushManifest(ref, d.media_type, bytes);
     GANTRY_RETURN_IF_ERROR(Annotate(pushed.status(), absl::StrCat("push manifest ", d.digest)));
     if (pushed->str() != d.digest) {
       return absl::DataLossError(absl::StrCat("push manifest ", d.digest, ": the registry stored ",

@@ -134,7 +134,7 @@ gantry::registry::Reference Ref(const std::string& text) {
 }
 
 int64_t DiskUsage(const std::string& dir) {
-  auto du = ocirun_test::RunProcess({"du", "-s", "-B1", dir});
+  auto du = ocirun_test::RunProcess({"/usr/bin/du", "-s", "-B1", dir});
   REQUIRE(du.exit_code == 0);
   return std::stoll(du.out);
 }
@@ -147,7 +147,7 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
   const nlohmann::json fixtures = Fixtures();
   const std::string domain = env.registry_.domain();
   registry_test::PushFixture(domain, "busybox:latest", {"--dest-tls-verify=false"});
-  const std::string manifest = fixtures["oci"]["manifest"]["digest"];
+  const std::string manifest = fixtures["oci"]["manifest"]["digest"].get<std::string>();
 
   PullOutcome by_tag = env.Pull(domain + "/busybox");
   INFO(by_tag.status.error_message());
@@ -157,14 +157,14 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
   std::map<std::string, std::vector<std::string>> statuses;  // by layer digest
   for (const auto& event : by_tag.events) statuses[event.digest()].push_back(event.status());
   for (const auto& layer : fixtures["oci"]["layers"]) {
-    const std::vector<std::string>& seen = statuses[layer["digest"]];
+    const std::vector<std::string>& seen = statuses[layer["digest"].get<std::string>()];
     REQUIRE(seen.size() >= 4);
     CHECK(seen.front() == "downloading");
     CHECK(std::vector<std::string>(seen.end() - 3, seen.end()) ==
           std::vector<std::string>{"verifying", "extracting", "done"});
-    CHECK(env.ContentInfo(layer["digest"]).ok());
+    CHECK(env.ContentInfo(layer["digest"].get<std::string>()).ok());
   }
-  CHECK(env.ContentInfo(fixtures["config"]["digest"]).ok());
+  CHECK(env.ContentInfo(fixtures["config"]["digest"].get<std::string>()).ok());
   CHECK(env.ContentInfo(manifest).ok());
   REQUIRE(env.GetImage(domain + "/busybox:latest").ok());
   const std::string chain_id = by_tag.events.back().chain_id();
@@ -177,7 +177,7 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
   CHECK(by_digest.image.name() == domain + "/busybox@" + manifest);
   CHECK(by_digest.events.back().chain_id() == chain_id);
   for (const auto& event : by_digest.events) {
-    if (event.digest() == fixtures["oci"]["layers"][0]["digest"]) {
+    if (event.digest() == fixtures["oci"]["layers"][0]["digest"].get<std::string>()) {
       CHECK(event.status() == "exists");
       break;
     }
@@ -246,7 +246,6 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
   for (const auto& record : *records) {
     if (record.stream == "stdout") output += record.log;
   }
-  UNSCOPED_INFO("container output:\n" << output);
   WARN("container output:\n" << output);
   CHECK(waited.exit_status() == 0);
   CHECK(absl::StrContains(output, "hello from layer 2"));
@@ -278,15 +277,15 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
 
   // Deleting the images, their content and snapshots gives the disk back.
   const int64_t before = DiskUsage(env.contd_root());
-  for (const std::string name :
+  for (const std::string& name :
        {domain + "/busybox:latest", domain + "/busybox@" + manifest}) {
     v1::DeleteImageRequest request;
     request.set_name(name);
     auto context = Context();
     CHECK(env.images->Delete(context.get(), request, &empty).ok());
   }
-  std::vector<std::string> blobs = {manifest, fixtures["config"]["digest"]};
-  for (const auto& layer : fixtures["oci"]["layers"]) blobs.push_back(layer["digest"]);
+  std::vector<std::string> blobs = {manifest, fixtures["config"]["digest"].get<std::string>()};
+  for (const auto& layer : fixtures["oci"]["layers"]) blobs.push_back(layer["digest"].get<std::string>());
   for (const std::string& digest : blobs) {
     v1::DeleteContentRequest request;
     request.set_digest(digest);
@@ -321,7 +320,7 @@ TEST_CASE("a pull from a registry with a corrupted layer fails with a digest err
   const nlohmann::json fixtures = Fixtures();
   const std::string domain = env.registry_.domain();
   registry_test::PushFixture(domain, "busybox:latest", {"--dest-tls-verify=false"});
-  const std::string layer = fixtures["oci"]["layers"][1]["digest"];
+  const std::string layer = fixtures["oci"]["layers"][1]["digest"].get<std::string>();
   const std::string stored = env.registry_.BlobPath(layer);
   auto bytes = gantry::ReadFile(stored);
   REQUIRE(bytes.ok());
@@ -401,7 +400,7 @@ TEST_CASE("a multi-platform index pulls linux/amd64, and a pulled image pushes u
   REQUIRE(pushed.ok());
   CHECK(pushed_digest == amd64->descriptor.digest.str());
   auto raw = ocirun_test::RunProcess(
-      {"skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + domain + "/copy:v1"});
+      {"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + domain + "/copy:v1"});
   REQUIRE(raw.exit_code == 0);
   CHECK(gantry::Digest::FromBytes(raw.out).str() == amd64->descriptor.digest.str());
 }
