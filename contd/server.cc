@@ -124,9 +124,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->snapshots_service_ =
       std::make_unique<SnapshotsService>(snapshotters, options.default_snapshotter);
   GANTRY_ASSIGN_OR_RETURN(server->registry_, registry::RegistryClient::Create(options.registry));
-  server->puller_ = std::make_unique<images::ImagePuller>(
-      *server->registry_, *server->content_, *server->images_, snapshotters,
-      options.default_snapshotter);
+  server->puller_ =
+      std::make_unique<images::ImagePuller>(*server->registry_, *server->content_, *server->images_,
+                                            snapshotters, options.default_snapshotter);
   server->pusher_ = std::make_unique<images::ImagePusher>(*server->registry_, *server->content_,
                                                           *server->images_);
   server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_,

@@ -122,8 +122,8 @@ absl::Status ContentWriter::ReadWritten(
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return LastErrno(absl::StrCat("ingest ", ref_, ": read"));
     if (n == 0) {
-      return absl::DataLossError(absl::StrCat("ingest ", ref_, ": data ends at ", at,
-                                              " bytes, expected ", offset_));
+      return absl::DataLossError(
+          absl::StrCat("ingest ", ref_, ": data ends at ", at, " bytes, expected ", offset_));
     }
     GANTRY_RETURN_IF_ERROR(fn(absl::string_view(buffer.data(), static_cast<size_t>(n))));
     at += n;

@@ -70,8 +70,7 @@ grpc::Status ImagesService::Delete(grpc::ServerContext* context,
   });
 }
 
-grpc::Status ImagesService::Pull(grpc::ServerContext* context,
-                                 const v1::PullImageRequest* request,
+grpc::Status ImagesService::Pull(grpc::ServerContext* context, const v1::PullImageRequest* request,
                                  grpc::ServerWriter<v1::PullImageProgress>* writer) {
   return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     images::PullOptions options;
@@ -122,8 +121,7 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context,
   });
 }
 
-grpc::Status ImagesService::Push(grpc::ServerContext* context,
-                                 const v1::PushImageRequest* request,
+grpc::Status ImagesService::Push(grpc::ServerContext* context, const v1::PushImageRequest* request,
                                  grpc::ServerWriter<v1::PushImageProgress>* writer) {
   return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     auto progress = [&](const images::PushProgress& p) {

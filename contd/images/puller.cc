@@ -95,17 +95,16 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     GANTRY_RETURN_IF_ERROR(Annotate(selected.status(), top->descriptor.digest.str()));
     GANTRY_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(selected->digest));
     absl::StatusOr<registry::Manifest> fetched = registry_.FetchManifest(ref.WithDigest(digest));
-    GANTRY_RETURN_IF_ERROR(Annotate(fetched.status(), absl::StrCat("manifest ", selected->digest,
-                                                                   " (", FormatPlatform(platform),
-                                                                   ")")));
+    GANTRY_RETURN_IF_ERROR(
+        Annotate(fetched.status(),
+                 absl::StrCat("manifest ", selected->digest, " (", FormatPlatform(platform), ")")));
     GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(content_, ns, *fetched), "store manifest"));
     manifest_doc = *std::move(fetched);
   }
   if (!IsManifestMediaType(manifest_doc.descriptor.media_type)) {
-    return absl::InvalidArgumentError(absl::StrCat(manifest_doc.descriptor.digest.str(),
-                                                   ": media type \"",
-                                                   manifest_doc.descriptor.media_type,
-                                                   "\" is not a manifest or index"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(manifest_doc.descriptor.digest.str(), ": media type \"",
+                     manifest_doc.descriptor.media_type, "\" is not a manifest or index"));
   }
   absl::StatusOr<Manifest> manifest = ParseManifest(manifest_doc.bytes);
   GANTRY_RETURN_IF_ERROR(Annotate(manifest.status(), manifest_doc.descriptor.digest.str()));
@@ -128,8 +127,7 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     fetches.push_back({wanted, sinks.back().get()});
   }
   std::vector<absl::StatusOr<Digest>> fetched = registry_.FetchBlobs(
-      ref,
-      fetches,
+      ref, fetches,
       [&](const registry::Descriptor& d, int64_t done, int64_t total) {
         report({d.digest.str(), d.media_type, "downloading", done, total, "", ""});
       },
@@ -157,23 +155,22 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
 
   PullResult result;
   if (options.unpack) {
-    GANTRY_ASSIGN_OR_RETURN(
-        std::string config_text,
-        content_.ReadAt(ns, manifest->config.digest, 0, manifest->config.size));
+    GANTRY_ASSIGN_OR_RETURN(std::string config_text,
+                            content_.ReadAt(ns, manifest->config.digest, 0, manifest->config.size));
     absl::StatusOr<ImageConfig> config = ParseImageConfig(config_text);
     GANTRY_RETURN_IF_ERROR(Annotate(config.status(), manifest->config.digest));
     if (config->diff_ids.size() != manifest->layers.size()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          manifest_doc.descriptor.digest.str(), ": ", manifest->layers.size(),
-          " layers but the config lists ", config->diff_ids.size(), " diff IDs"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(manifest_doc.descriptor.digest.str(), ": ", manifest->layers.size(),
+                       " layers but the config lists ", config->diff_ids.size(), " diff IDs"));
     }
     std::optional<Digest> parent;
     for (size_t i = 0; i < manifest->layers.size(); ++i) {
       const Descriptor& layer = manifest->layers[i];
       const std::string what = absl::StrCat("layer ", i, " ", layer.digest);
       GANTRY_ASSIGN_OR_RETURN(Digest diff_id, Digest::Parse(config->diff_ids[i]));
-      report({layer.digest, layer.media_type, "extracting", layer.size, layer.size,
-              diff_id.str(), ""});
+      report({layer.digest, layer.media_type, "extracting", layer.size, layer.size, diff_id.str(),
+              ""});
       absl::StatusOr<UniqueFd> fd = content_.OpenBlob(ns, layer.digest);
       GANTRY_RETURN_IF_ERROR(Annotate(fd.status(), what));
       absl::StatusOr<Digest> chain =

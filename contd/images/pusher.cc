@@ -53,10 +53,9 @@ struct PushContext {
     Report(d, "pushing");
     registry::PushBlobOptions options;
     options.mount_from = mount_from;
-    GANTRY_RETURN_IF_ERROR(
-        Annotate(client.PushBlob(dest, registry::Descriptor{d.media_type, digest, d.size},
-                                   source, options),
-                 absl::StrCat("push blob ", d.digest)));
+    GANTRY_RETURN_IF_ERROR(Annotate(
+        client.PushBlob(dest, registry::Descriptor{d.media_type, digest, d.size}, source, options),
+        absl::StrCat("push blob ", d.digest)));
     Report(d, "pushed");
     return absl::OkStatus();
   }
@@ -83,8 +82,8 @@ struct PushContext {
     absl::StatusOr<Digest> pushed = client.PushManifest(ref, d.media_type, bytes);
     GANTRY_RETURN_IF_ERROR(Annotate(pushed.status(), absl::StrCat("push manifest ", d.digest)));
     if (pushed->str() != d.digest) {
-      return absl::DataLossError(absl::StrCat("push manifest ", d.digest, ": the registry stored ",
-                                              pushed->str()));
+      return absl::DataLossError(
+          absl::StrCat("push manifest ", d.digest, ": the registry stored ", pushed->str()));
     }
     Report(d, "pushed");
     return absl::OkStatus();
@@ -104,11 +103,10 @@ absl::StatusOr<std::string> ImagePusher::Push(absl::string_view ns, absl::string
   if (source.ok() && source->domain() == dest.domain() && source->path() != dest.path()) {
     push.mount_from = source->path();
   }
-  const Descriptor target{image.target().media_type(), image.target().digest(),
-                          image.target().size(), {}, {}, {}};
+  const Descriptor target{
+      image.target().media_type(), image.target().digest(), image.target().size(), {}, {}, {}};
   const registry::Reference tagged =
-      dest.tag().empty() && !dest.digest().has_value() ? dest.WithTag(registry::kDefaultTag)
-                                                       : dest;
+      dest.tag().empty() && !dest.digest().has_value() ? dest.WithTag(registry::kDefaultTag) : dest;
   if (IsIndexMediaType(target.media_type)) {
     GANTRY_ASSIGN_OR_RETURN(std::string bytes, push.Read(target));
     absl::StatusOr<Index> index = ParseIndex(bytes);

@@ -6,12 +6,9 @@
 
 namespace gantry::contd::images {
 
-absl::StatusOr<std::vector<snapshots::Mount>> PrepareRootfs(content::ContentStore& content,
-                                                            ImageStore& images,
-                                                            snapshots::Snapshotter& snapshotter,
-                                                            absl::string_view ns,
-                                                            absl::string_view image,
-                                                            absl::string_view key) {
+absl::StatusOr<std::vector<snapshots::Mount>> PrepareRootfs(
+    content::ContentStore& content, ImageStore& images, snapshots::Snapshotter& snapshotter,
+    absl::string_view ns, absl::string_view image, absl::string_view key) {
   GANTRY_ASSIGN_OR_RETURN(const v1::Image record, images.Get(ns, image));
   absl::StatusOr<ResolvedImage> resolved =
       ResolveImage(content, ns, record.target(), HostPlatform());

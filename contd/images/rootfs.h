@@ -17,11 +17,8 @@ namespace gantry::contd::images {
 // Prepares snapshot `key` with the image's top chain ID (host platform) as
 // parent. NOT_FOUND for an unknown image or when its layers were not
 // unpacked into `snapshotter`.
-absl::StatusOr<std::vector<snapshots::Mount>> PrepareRootfs(content::ContentStore& content,
-                                                            ImageStore& images,
-                                                            snapshots::Snapshotter& snapshotter,
-                                                            absl::string_view ns,
-                                                            absl::string_view image,
-                                                            absl::string_view key);
+absl::StatusOr<std::vector<snapshots::Mount>> PrepareRootfs(
+    content::ContentStore& content, ImageStore& images, snapshots::Snapshotter& snapshotter,
+    absl::string_view ns, absl::string_view image, absl::string_view key);
 
 }  // namespace gantry::contd::images

@@ -277,15 +277,15 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
 
   // Deleting the images, their content and snapshots gives the disk back.
   const int64_t before = DiskUsage(env.contd_root());
-  for (const std::string& name :
-       {domain + "/busybox:latest", domain + "/busybox@" + manifest}) {
+  for (const std::string& name : {domain + "/busybox:latest", domain + "/busybox@" + manifest}) {
     v1::DeleteImageRequest request;
     request.set_name(name);
     auto context = Context();
     CHECK(env.images->Delete(context.get(), request, &empty).ok());
   }
   std::vector<std::string> blobs = {manifest, fixtures["config"]["digest"].get<std::string>()};
-  for (const auto& layer : fixtures["oci"]["layers"]) blobs.push_back(layer["digest"].get<std::string>());
+  for (const auto& layer : fixtures["oci"]["layers"])
+    blobs.push_back(layer["digest"].get<std::string>());
   for (const std::string& digest : blobs) {
     v1::DeleteContentRequest request;
     request.set_digest(digest);
@@ -330,8 +330,7 @@ TEST_CASE("a pull from a registry with a corrupted layer fails with a digest err
   PullOutcome pulled = env.Pull(domain + "/busybox:latest");
   REQUIRE_FALSE(pulled.status.ok());
   CHECK(pulled.status.error_code() == grpc::StatusCode::DATA_LOSS);
-  CHECK_THAT(pulled.status.error_message(),
-             Catch::Contains("digest") && Catch::Contains(layer));
+  CHECK_THAT(pulled.status.error_message(), Catch::Contains("digest") && Catch::Contains(layer));
   CHECK(env.GetImage(domain + "/busybox:latest").error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(env.ContentInfo(layer).error_code() == grpc::StatusCode::NOT_FOUND);
   v1::ContentStatusRequest status_request;
@@ -355,23 +354,22 @@ TEST_CASE("a multi-platform index pulls linux/amd64, and a pulled image pushes u
   nlohmann::json arm64 = nlohmann::json::parse(amd64->bytes);
   arm64["annotations"] = {{"test.platform", "linux/arm64"}};
   const std::string arm64_bytes = arm64.dump();
-  auto arm64_digest = client->PushManifest(Ref(domain + "/multi:arm64"),
-                                           amd64->descriptor.media_type, arm64_bytes);
+  auto arm64_digest =
+      client->PushManifest(Ref(domain + "/multi:arm64"), amd64->descriptor.media_type, arm64_bytes);
   REQUIRE(arm64_digest.ok());
-  nlohmann::json index = {
-      {"schemaVersion", 2},
-      {"mediaType", gantry::registry::kOciIndex},
-      {"manifests",
-       {{{"mediaType", amd64->descriptor.media_type},
-         {"digest", arm64_digest->str()},
-         {"size", arm64_bytes.size()},
-         {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
-        {{"mediaType", amd64->descriptor.media_type},
-         {"digest", amd64->descriptor.digest.str()},
-         {"size", amd64->descriptor.size},
-         {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
-  auto index_digest =
-      client->PushManifest(Ref(domain + "/multi:latest"), gantry::registry::kOciIndex, index.dump());
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"mediaType", gantry::registry::kOciIndex},
+                          {"manifests",
+                           {{{"mediaType", amd64->descriptor.media_type},
+                             {"digest", arm64_digest->str()},
+                             {"size", arm64_bytes.size()},
+                             {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+                            {{"mediaType", amd64->descriptor.media_type},
+                             {"digest", amd64->descriptor.digest.str()},
+                             {"size", amd64->descriptor.size},
+                             {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+  auto index_digest = client->PushManifest(Ref(domain + "/multi:latest"),
+                                           gantry::registry::kOciIndex, index.dump());
   REQUIRE(index_digest.ok());
 
   PullOutcome pulled = env.Pull(domain + "/multi:latest");
@@ -399,8 +397,8 @@ TEST_CASE("a multi-platform index pulls linux/amd64, and a pulled image pushes u
   INFO(pushed.error_message());
   REQUIRE(pushed.ok());
   CHECK(pushed_digest == amd64->descriptor.digest.str());
-  auto raw = ocirun_test::RunProcess(
-      {"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + domain + "/copy:v1"});
+  auto raw = ocirun_test::RunProcess({"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false",
+                                      "docker://" + domain + "/copy:v1"});
   REQUIRE(raw.exit_code == 0);
   CHECK(gantry::Digest::FromBytes(raw.out).str() == amd64->descriptor.digest.str());
 }
@@ -427,10 +425,11 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
                           static_cast<int64_t>(data.size())},
                          layer_source)
               .ok());
-  const std::string config = nlohmann::json{
-      {"architecture", "amd64"},
-      {"os", "linux"},
-      {"rootfs", {{"type", "layers"}, {"diff_ids", {layer.str()}}}}}.dump();
+  const std::string config =
+      nlohmann::json{{"architecture", "amd64"},
+                     {"os", "linux"},
+                     {"rootfs", {{"type", "layers"}, {"diff_ids", {layer.str()}}}}}
+          .dump();
   const gantry::Digest config_digest = gantry::Digest::FromBytes(config);
   gantry::registry::StringBlobSource config_source(config);
   REQUIRE(client
@@ -439,17 +438,16 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
                           static_cast<int64_t>(config.size())},
                          config_source)
               .ok());
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", gantry::registry::kOciManifest},
-      {"config",
-       {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-        {"digest", config_digest.str()},
-        {"size", config.size()}}},
-      {"layers",
-       {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
-         {"digest", layer.str()},
-         {"size", data.size()}}}}};
+  nlohmann::json manifest = {{"schemaVersion", 2},
+                             {"mediaType", gantry::registry::kOciManifest},
+                             {"config",
+                              {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                               {"digest", config_digest.str()},
+                               {"size", config.size()}}},
+                             {"layers",
+                              {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
+                                {"digest", layer.str()},
+                                {"size", data.size()}}}}};
   REQUIRE(client->PushManifest(repo.WithTag("v1"), gantry::registry::kOciManifest, manifest.dump())
               .ok());
 
