@@ -1,11 +1,13 @@
 #include "contd/images/puller.h"
 
 #include <memory>
-#include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/errors.h"
 #include "contd/unpack/layer_snapshot.h"
 
@@ -38,12 +40,31 @@ absl::StatusOr<registry::Descriptor> ToRegistry(const Descriptor& d) {
   return registry::Descriptor{d.media_type, digest, d.size};
 }
 
+// How long a pull waits for another pull that holds a blob's ingest (the
+// same layer of two images pulled at once) before giving up.
+constexpr absl::Duration kIngestWait = absl::Minutes(10);
+
+// The blob's ingest, waiting while another pull writes it: that pull either
+// commits it (ALREADY_EXISTS here) or leaves the ingest to resume.
+absl::StatusOr<std::unique_ptr<content::ContentWriter>> OpenIngest(content::ContentStore& store,
+                                                                   absl::string_view ns,
+                                                                   const std::string& digest,
+                                                                   int64_t size) {
+  const absl::Time deadline = absl::Now() + kIngestWait;
+  while (true) {
+    absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
+        store.Writer(ns, IngestRef(digest), size, digest);
+    if (!absl::IsUnavailable(writer.status()) || absl::Now() > deadline) return writer;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 // Stores a document the client has already verified (manifest, index).
 absl::Status StoreDocument(content::ContentStore& store, absl::string_view ns,
                            const registry::Manifest& manifest) {
   const std::string digest = manifest.descriptor.digest.str();
   absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
-      store.Writer(ns, IngestRef(digest), manifest.descriptor.size, digest);
+      OpenIngest(store, ns, digest, manifest.descriptor.size);
   if (absl::IsAlreadyExists(writer.status())) return absl::OkStatus();
   GANTRY_RETURN_IF_ERROR(writer.status());
   GANTRY_RETURN_IF_ERROR((*writer)->Truncate(0));
@@ -114,10 +135,12 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
   blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
   std::vector<std::unique_ptr<IngestSink>> sinks;
   std::vector<registry::BlobFetch> fetches;
+  std::set<std::string> seen;  // an image may list a layer twice
   for (const Descriptor& blob : blobs) {
+    if (!seen.insert(blob.digest).second) continue;
     GANTRY_ASSIGN_OR_RETURN(registry::Descriptor wanted, ToRegistry(blob));
     absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
-        content_.Writer(ns, IngestRef(blob.digest), blob.size, blob.digest);
+        OpenIngest(content_, ns, blob.digest, blob.size);
     if (absl::IsAlreadyExists(writer.status())) {
       report({blob.digest, blob.media_type, "exists", blob.size, blob.size, "", ""});
       continue;

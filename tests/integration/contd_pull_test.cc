@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <random>
@@ -16,7 +17,13 @@
 #include "common/file_util.h"
 #include "common/json_log.h"
 #include "common/json_util.h"
+#include "contd/content/content_store.h"
+#include "contd/images/image_store.h"
+#include "contd/images/puller.h"
+#include "contd/images/rootfs.h"
+#include "contd/metadata/database.h"
 #include "contd/registry/registry_client.h"
+#include "contd/snapshots/native_snapshotter.h"
 #include "contd/v1/containers.grpc.pb.h"
 #include "contd/v1/content.grpc.pb.h"
 #include "contd/v1/images.grpc.pb.h"
@@ -74,9 +81,10 @@ class PullEnv {
   // Pulls, calling `on_event` on each progress message.
   PullOutcome Pull(const std::string& reference,
                    const std::function<void(const v1::PullImageProgress&)>& on_event = {},
-                   std::optional<bool> unpack = std::nullopt) {
+                   std::optional<bool> unpack = std::nullopt, const std::string& platform = "") {
     v1::PullImageRequest request;
     request.set_reference(reference);
+    request.set_platform(platform);
     if (unpack.has_value()) request.set_unpack(*unpack);
     auto context = Context(120);
     auto stream = images->Pull(context.get(), request);
@@ -89,6 +97,21 @@ class PullEnv {
     }
     outcome.status = stream->Finish();
     return outcome;
+  }
+
+  // Pushes image `name` to `reference`; the status and the pushed digest.
+  std::pair<grpc::Status, std::string> Push(const std::string& name, const std::string& reference) {
+    v1::PushImageRequest request;
+    request.set_name(name);
+    request.set_reference(reference);
+    auto context = Context(120);
+    auto stream = images->Push(context.get(), request);
+    v1::PushImageProgress event;
+    std::string digest;
+    while (stream->Read(&event)) {
+      if (!event.manifest_digest().empty()) digest = event.manifest_digest();
+    }
+    return {stream->Finish(), digest};
   }
 
   grpc::Status GetImage(const std::string& name, v1::Image* image = nullptr) {
@@ -131,6 +154,15 @@ gantry::registry::Reference Ref(const std::string& text) {
   auto ref = gantry::registry::Reference::Parse(text);
   REQUIRE(ref.ok());
   return *ref;
+}
+
+// The digest of the manifest skopeo reads at docker://`image`.
+std::string SkopeoDigest(const std::string& image) {
+  auto raw = ocirun_test::RunProcess(
+      {"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + image});
+  INFO(raw.err);
+  REQUIRE(raw.exit_code == 0);
+  return gantry::Digest::FromBytes(raw.out).str();
 }
 
 int64_t DiskUsage(const std::string& dir) {
@@ -383,24 +415,25 @@ TEST_CASE("a multi-platform index pulls linux/amd64, and a pulled image pushes u
   // Push the single-platform image to another repository of the registry.
   PullOutcome busybox = env.Pull(domain + "/multi:amd64");
   REQUIRE(busybox.status.ok());
-  v1::PushImageRequest push;
-  push.set_name(domain + "/multi:amd64");
-  push.set_reference(domain + "/copy:v1");
-  auto context = Context(120);
-  auto stream = env.images->Push(context.get(), push);
-  v1::PushImageProgress event;
-  std::string pushed_digest;
-  while (stream->Read(&event)) {
-    if (!event.manifest_digest().empty()) pushed_digest = event.manifest_digest();
-  }
-  grpc::Status pushed = stream->Finish();
+  auto [pushed, pushed_digest] = env.Push(domain + "/multi:amd64", domain + "/copy:v1");
   INFO(pushed.error_message());
   REQUIRE(pushed.ok());
   CHECK(pushed_digest == amd64->descriptor.digest.str());
-  auto raw = ocirun_test::RunProcess({"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false",
-                                      "docker://" + domain + "/copy:v1"});
-  REQUIRE(raw.exit_code == 0);
-  CHECK(gantry::Digest::FromBytes(raw.out).str() == amd64->descriptor.digest.str());
+  CHECK(SkopeoDigest(domain + "/copy:v1") == amd64->descriptor.digest.str());
+
+  // The index pushes once the content store has all its manifests.
+  auto [partial, unused] = env.Push(domain + "/multi:latest", domain + "/index-copy:v1");
+  CHECK(partial.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  PullOutcome arm = env.Pull(domain + "/multi:latest", {}, false, "linux/arm64");
+  INFO(arm.status.error_message());
+  REQUIRE(arm.status.ok());
+  CHECK(env.ContentInfo(arm64_digest->str()).ok());
+  auto [index_pushed, index_pushed_digest] =
+      env.Push(domain + "/multi:latest", domain + "/index-copy:v1");
+  INFO(index_pushed.error_message());
+  REQUIRE(index_pushed.ok());
+  CHECK(index_pushed_digest == index_digest->str());
+  CHECK(SkopeoDigest(domain + "/index-copy:v1") == index_digest->str());
 }
 
 TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is back",
@@ -489,4 +522,68 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
   CHECK(first_done >= held);  // counted from the resumed prefix on
   CHECK(env.ContentInfo(layer.str()).ok());
   CHECK(env.GetImage(domain + "/big:v1").ok());
+}
+
+TEST_CASE("ImagePuller and PrepareRootfs without gRPC: a native-snapshotter rootfs of the image",
+          "[contd][pull][rootfs]") {
+  ocirun_test::OcirunEnv env;
+  TestRegistry registry(env.MakeDir("registry"));
+  registry_test::PushFixture(registry.domain(), "busybox:v2", {"--dest-tls-verify=false"});
+  const std::string root = env.MakeDir("root");
+  auto db = gantry::contd::metadata::Database::Open(root);
+  REQUIRE(db.ok());
+  auto content = gantry::contd::content::ContentStore::Open(root, **db);
+  REQUIRE(content.ok());
+  gantry::contd::images::ImageStore images(**db);
+  auto native = gantry::contd::snapshots::NativeSnapshotter::Open(**db, root + "/native");
+  REQUIRE(native.ok());
+  auto client = RegistryClient();
+  gantry::contd::images::ImagePuller puller(*client, **content, images, {{"native", native->get()}},
+                                            "native");
+
+  std::vector<std::string> statuses;
+  gantry::contd::images::PullOptions options;
+  options.progress = [&](const gantry::contd::images::PullProgress& p) {
+    if (p.status != "downloading") statuses.push_back(p.status);
+  };
+  // An unknown snapshotter fails before anything is fetched.
+  options.snapshotter = "zfs";
+  auto refused = puller.Pull("ns", registry.domain() + "/busybox:v2", options);
+  CHECK(refused.status().code() == absl::StatusCode::kNotFound);
+  CHECK(statuses.empty());
+  options.snapshotter = "";
+  auto pulled = puller.Pull("ns", registry.domain() + "/busybox:v2", options);
+  INFO(pulled.status().ToString());
+  REQUIRE(pulled.ok());
+  CHECK(pulled->created);
+  CHECK(pulled->image.name() == registry.domain() + "/busybox:v2");
+  CHECK(statuses.size() == 1 + 2 * 3);  // config verified; layers verified, extracted, done
+
+  auto mounts = gantry::contd::images::PrepareRootfs(**content, images, **native, "ns",
+                                                     pulled->image.name(), "container-1");
+  INFO(mounts.status().ToString());
+  REQUIRE(mounts.ok());
+  REQUIRE(mounts->size() == 1);
+  CHECK((*mounts)[0].type == "bind");
+  const std::string rootfs = (*mounts)[0].source;
+  CHECK(ocirun_test::ReadFile(rootfs + "/etc/motd") == "hello from layer 2\n");
+  CHECK_FALSE(ocirun_test::Exists(rootfs + "/etc/removed-by-layer2"));
+  CHECK_FALSE(ocirun_test::Exists(rootfs + "/etc/.wh.removed-by-layer2"));
+  CHECK_FALSE(ocirun_test::Exists(rootfs + "/opt/opaque/old.txt"));
+  CHECK(ocirun_test::Exists(rootfs + "/opt/opaque/new.txt"));
+  CHECK(ocirun_test::Exists(rootfs + "/bin/busybox"));
+
+  // Pulled again: the record is updated, nothing is fetched or unpacked.
+  statuses.clear();
+  auto again = puller.Pull("ns", registry.domain() + "/busybox:v2", options);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->created);
+  CHECK(again->chain_id == pulled->chain_id);
+  CHECK(std::count(statuses.begin(), statuses.end(), "exists") == 3);
+
+  CHECK(gantry::contd::images::PrepareRootfs(**content, images, **native, "ns", "no/such:image",
+                                             "container-2")
+            .status()
+            .code() == absl::StatusCode::kNotFound);
+  CHECK((*native)->Remove("ns", "container-1").ok());
 }
