@@ -237,6 +237,9 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
       "test -e /etc/removed-by-layer2 || echo whiteout-applied"};
   v1::CreateContainerRequest create;
   create.mutable_container()->set_id(id);
+  create.mutable_container()->set_image(by_tag.image.name());
+  create.mutable_container()->set_snapshotter("overlayfs");
+  create.mutable_container()->set_snapshot_key(key);
   create.mutable_container()->mutable_runtime()->set_name("io.gantry.ocirun.v1");
   create.mutable_container()->mutable_spec()->set_type_url(
       "types.containerd.io/opencontainers/runtime-spec/1/Spec");
