@@ -76,6 +76,8 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context, const v1::PullIma
     images::PullOptions options;
     options.snapshotter = request->snapshotter();
     options.unpack = !request->has_unpack() || request->unpack();
+    // A client that went away gets no image record.
+    options.cancelled = [context] { return context->IsCancelled(); };
     if (!request->platform().empty()) {
       absl::StatusOr<images::Platform> platform = images::ParsePlatform(request->platform());
       GANTRY_RETURN_IF_ERROR(Annotate(platform.status(), "platform"));

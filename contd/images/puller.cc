@@ -175,6 +175,13 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
   }
   sinks.clear();  // unlocks the ingests a failure left for a resume
   GANTRY_RETURN_IF_ERROR(first_error);
+  auto check_cancelled = [&]() -> absl::Status {
+    if (options.cancelled && options.cancelled()) {
+      return absl::CancelledError(absl::StrCat("pull of ", ref.String(), " cancelled"));
+    }
+    return absl::OkStatus();
+  };
+  GANTRY_RETURN_IF_ERROR(check_cancelled());
 
   PullResult result;
   if (options.unpack) {
@@ -191,6 +198,7 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     for (size_t i = 0; i < manifest->layers.size(); ++i) {
       const Descriptor& layer = manifest->layers[i];
       const std::string what = absl::StrCat("layer ", i, " ", layer.digest);
+      GANTRY_RETURN_IF_ERROR(check_cancelled());
       GANTRY_ASSIGN_OR_RETURN(Digest diff_id, Digest::Parse(config->diff_ids[i]));
       report({layer.digest, layer.media_type, "extracting", layer.size, layer.size, diff_id.str(),
               ""});
@@ -206,6 +214,7 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     if (parent.has_value()) result.chain_id = parent->str();
   }
 
+  GANTRY_RETURN_IF_ERROR(check_cancelled());
   v1::Image image;
   image.set_name(ImageName(ref));
   v1::Descriptor* target = image.mutable_target();

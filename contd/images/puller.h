@@ -44,6 +44,9 @@ struct PullOptions {
   int parallel = 3;
   bool unpack = true;
   PullProgressFn progress;
+  // Polled between steps (after the downloads, before each layer's unpack,
+  // before the record): true ends the pull with CANCELLED and no record.
+  std::function<bool()> cancelled;
 };
 
 struct PullResult {
