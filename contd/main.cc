@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -27,6 +28,9 @@ struct Flags {
   std::string shim;
   std::string runtime;
   std::string snapshotter = "overlayfs";
+  std::string registry_certs_dir = "/etc/gantry/certs.d";
+  std::string registry_config;
+  std::vector<std::string> insecure_registries = {"127.0.0.0/8"};
 };
 
 // A helper binary installed beside contd (as contd-shim and ocirun are, by
@@ -76,6 +80,9 @@ absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flag
   options.shim_binary = flags.shim.empty() ? BesideSelf("contd-shim") : flags.shim;
   options.runtime_binary = flags.runtime.empty() ? BesideSelf("ocirun") : flags.runtime;
   options.default_snapshotter = flags.snapshotter;
+  options.registry.hosts.certs_dir = flags.registry_certs_dir;
+  options.registry.hosts.insecure_registries = flags.insecure_registries;
+  options.registry.docker_config = flags.registry_config;
   options.version = GANTRY_VERSION;
   options.revision = GANTRY_REVISION;
 
@@ -103,6 +110,15 @@ int main(int argc, char** argv) {
   app.add_option("--shim", flags.shim, "contd-shim binary (default: beside contd, or on PATH)");
   app.add_option("--runtime", flags.runtime,
                  "Default OCI runtime for tasks (default: ocirun beside contd, or on PATH)");
+  app.add_option("--registry-certs-dir", flags.registry_certs_dir,
+                 "Per-registry CAs and client certificates (HOST:PORT/ca.crt, client.cert, "
+                 "client.key)")
+      ->capture_default_str();
+  app.add_option("--registry-config", flags.registry_config,
+                 "Docker-style config.json with registry credentials (\"auths\")");
+  app.add_option("--insecure-registry", flags.insecure_registries,
+                 "Registry (HOST[:PORT]) or CIDR reached over plain HTTP or unverified TLS")
+      ->capture_default_str();
   app.add_option("--snapshotter", flags.snapshotter, "Snapshotter for requests that name none")
       ->check(CLI::IsMember({"overlayfs", "native"}))
       ->capture_default_str();

@@ -67,7 +67,7 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
       plugin(kGrpc, "containers", {kMetadata, kEvent}),
       plugin(kContent, "content", {kMetadata}),
       plugin(kGrpc, "content", {kContent, kEvent}),
-      plugin(kGrpc, "images", {kMetadata, kEvent}),
+      plugin(kGrpc, "images", {kMetadata, kEvent, kContent, kSnapshotter}),
       plugin(kGrpc, "tasks", {kRuntime}),
       plugin(kGrpc, "events", {kEvent}),
       plugin(kSnapshotter, "overlayfs", {kMetadata}),
@@ -112,7 +112,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                           content::ContentStore::Open(options.root, *server->metadata_));
   server->content_service_ = std::make_unique<ContentService>(*server->content_, server->events_);
   server->images_ = std::make_unique<images::ImageStore>(*server->metadata_);
-  server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_);
   GANTRY_ASSIGN_OR_RETURN(
       server->overlay_,
       snapshots::OverlaySnapshotter::Open(*server->metadata_,
@@ -120,10 +119,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   GANTRY_ASSIGN_OR_RETURN(server->native_,
                           snapshots::NativeSnapshotter::Open(
                               *server->metadata_, absl::StrCat(options.root, "/snapshots/native")));
-  server->snapshots_service_ = std::make_unique<SnapshotsService>(
-      std::map<std::string, snapshots::Snapshotter*>{{"overlayfs", server->overlay_.get()},
-                                                     {"native", server->native_.get()}},
-      options.default_snapshotter);
+  const std::map<std::string, snapshots::Snapshotter*> snapshotters = {
+      {"overlayfs", server->overlay_.get()}, {"native", server->native_.get()}};
+  server->snapshots_service_ =
+      std::make_unique<SnapshotsService>(snapshotters, options.default_snapshotter);
+  GANTRY_ASSIGN_OR_RETURN(server->registry_, registry::RegistryClient::Create(options.registry));
+  server->puller_ =
+      std::make_unique<images::ImagePuller>(*server->registry_, *server->content_, *server->images_,
+                                            snapshotters, options.default_snapshotter);
+  server->pusher_ = std::make_unique<images::ImagePusher>(*server->registry_, *server->content_,
+                                                          *server->images_);
+  server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_,
+                                                            *server->puller_, *server->pusher_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

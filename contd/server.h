@@ -18,9 +18,12 @@
 #include "contd/events/exchange.h"
 #include "contd/images/image_store.h"
 #include "contd/images/images_service.h"
+#include "contd/images/puller.h"
+#include "contd/images/pusher.h"
 #include "contd/introspection/introspection_service.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
+#include "contd/registry/registry_client.h"
 #include "contd/snapshots/native_snapshotter.h"
 #include "contd/snapshots/overlay_snapshotter.h"
 #include "contd/snapshots/snapshots_service.h"
@@ -46,6 +49,9 @@ struct ServerOptions {
   std::string runtime_binary;
   // Snapshotter used when a request names none ("overlayfs" or "native").
   std::string default_snapshotter = "overlayfs";
+  // Registries: certs.d directory, insecure registries, docker-style
+  // config.json with credentials.
+  registry::RegistryClientOptions registry;
 };
 
 class Server {
@@ -67,6 +73,7 @@ class Server {
   EventExchange& events() { return events_; }
   content::ContentStore& content() { return *content_; }
   images::ImageStore& images() { return *images_; }
+  images::ImagePuller& puller() { return *puller_; }
   snapshots::Snapshotter& overlay_snapshotter() { return *overlay_; }
   snapshots::Snapshotter& native_snapshotter() { return *native_; }
 
@@ -93,6 +100,9 @@ class Server {
   std::unique_ptr<content::ContentStore> content_;
   std::unique_ptr<ContentService> content_service_;
   std::unique_ptr<images::ImageStore> images_;
+  std::unique_ptr<registry::RegistryClient> registry_;
+  std::unique_ptr<images::ImagePuller> puller_;
+  std::unique_ptr<images::ImagePusher> pusher_;
   std::unique_ptr<ImagesService> images_service_;
   std::unique_ptr<SnapshotsService> snapshots_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -50,6 +51,9 @@ class ContentWriter {
 
   // Appends at offset().
   absl::Status Write(absl::string_view data);
+  // Feeds the bytes [0, offset()) to `fn` in order, so that a client
+  // resuming the ingest can verify a digest over the whole blob.
+  absl::Status ReadWritten(const std::function<absl::Status(absl::string_view)>& fn) const;
   // Restarts the ingest (size 0) or keeps it (size == offset()); other
   // sizes are INVALID_ARGUMENT, as the hash cannot be rewound.
   absl::Status Truncate(int64_t size);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 
 #include <fcntl.h>
@@ -108,6 +109,25 @@ absl::Status ContentWriter::Write(absl::string_view data) {
   hash_->Update(data);
   offset_ += static_cast<int64_t>(data.size());
   updated_at_ = Now();
+  return absl::OkStatus();
+}
+
+absl::Status ContentWriter::ReadWritten(
+    const std::function<absl::Status(absl::string_view)>& fn) const {
+  std::string buffer(1 << 20, '\0');
+  int64_t at = 0;
+  while (at < offset_) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(offset_ - at, buffer.size()));
+    const ssize_t n = ::pread(data_.get(), buffer.data(), want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return LastErrno(absl::StrCat("ingest ", ref_, ": read"));
+    if (n == 0) {
+      return absl::DataLossError(
+          absl::StrCat("ingest ", ref_, ": data ends at ", at, " bytes, expected ", offset_));
+    }
+    GANTRY_RETURN_IF_ERROR(fn(absl::string_view(buffer.data(), static_cast<size_t>(n))));
+    at += n;
+  }
   return absl::OkStatus();
 }
 

@@ -1,17 +1,20 @@
-// Images: the gRPC face of the ImageStore; publishes /images/create,
-// /images/update and /images/delete.
+// Images: the gRPC face of the ImageStore, the puller and the pusher;
+// publishes /images/create, /images/update and /images/delete.
 #pragma once
 
 #include "contd/events/exchange.h"
 #include "contd/images/image_store.h"
+#include "contd/images/puller.h"
+#include "contd/images/pusher.h"
 #include "contd/v1/images.grpc.pb.h"
 
 namespace gantry::contd {
 
 class ImagesService final : public v1::Images::Service {
  public:
-  ImagesService(images::ImageStore& store, EventExchange& events)
-      : store_(store), events_(events) {}
+  ImagesService(images::ImageStore& store, EventExchange& events, images::ImagePuller& puller,
+                images::ImagePusher& pusher)
+      : store_(store), events_(events), puller_(puller), pusher_(pusher) {}
 
   grpc::Status Get(grpc::ServerContext* context, const v1::GetImageRequest* request,
                    v1::GetImageResponse* response) override;
@@ -25,10 +28,18 @@ class ImagesService final : public v1::Images::Service {
   // collection exists.
   grpc::Status Delete(grpc::ServerContext* context, const v1::DeleteImageRequest* request,
                       google::protobuf::Empty* response) override;
+  // Streams each blob's progress, then the image; publishes /images/create
+  // or /images/update.
+  grpc::Status Pull(grpc::ServerContext* context, const v1::PullImageRequest* request,
+                    grpc::ServerWriter<v1::PullImageProgress>* writer) override;
+  grpc::Status Push(grpc::ServerContext* context, const v1::PushImageRequest* request,
+                    grpc::ServerWriter<v1::PushImageProgress>* writer) override;
 
  private:
   images::ImageStore& store_;
   EventExchange& events_;
+  images::ImagePuller& puller_;
+  images::ImagePusher& pusher_;
 };
 
 }  // namespace gantry::contd

@@ -1,0 +1,237 @@
+#include "contd/images/puller.h"
+
+#include <memory>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/errors.h"
+#include "contd/unpack/layer_snapshot.h"
+
+namespace gantry::contd::images {
+namespace {
+
+// A content-store ingest seen by the registry client: a resumed ingest
+// offers its bytes for the digest check and gets only the rest.
+class IngestSink : public registry::BlobSink {
+ public:
+  explicit IngestSink(std::unique_ptr<content::ContentWriter> writer)
+      : writer_(std::move(writer)) {}
+  int64_t offset() const override { return writer_->offset(); }
+  absl::Status ReadExisting(const std::function<absl::Status(absl::string_view)>& fn) override {
+    return writer_->ReadWritten(fn);
+  }
+  absl::Status Write(absl::string_view data) override { return writer_->Write(data); }
+  content::ContentWriter& writer() { return *writer_; }
+
+ private:
+  std::unique_ptr<content::ContentWriter> writer_;
+};
+
+// Ingest refs are per blob, so that a retried pull (or another image with
+// the same layer) finds and resumes the same ingest.
+std::string IngestRef(absl::string_view digest) { return absl::StrCat("pull-", digest); }
+
+absl::StatusOr<registry::Descriptor> ToRegistry(const Descriptor& d) {
+  GANTRY_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(d.digest));
+  return registry::Descriptor{d.media_type, digest, d.size};
+}
+
+// How long a pull waits for another pull that holds a blob's ingest (the
+// same layer of two images pulled at once) before giving up.
+constexpr absl::Duration kIngestWait = absl::Minutes(10);
+
+// The blob's ingest, waiting while another pull writes it: that pull either
+// commits it (ALREADY_EXISTS here) or leaves the ingest to resume.
+absl::StatusOr<std::unique_ptr<content::ContentWriter>> OpenIngest(content::ContentStore& store,
+                                                                   absl::string_view ns,
+                                                                   const std::string& digest,
+                                                                   int64_t size) {
+  const absl::Time deadline = absl::Now() + kIngestWait;
+  while (true) {
+    absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
+        store.Writer(ns, IngestRef(digest), size, digest);
+    if (!absl::IsUnavailable(writer.status()) || absl::Now() > deadline) return writer;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+// Stores a document the client has already verified (manifest, index).
+absl::Status StoreDocument(content::ContentStore& store, absl::string_view ns,
+                           const registry::Manifest& manifest) {
+  const std::string digest = manifest.descriptor.digest.str();
+  absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
+      OpenIngest(store, ns, digest, manifest.descriptor.size);
+  if (absl::IsAlreadyExists(writer.status())) return absl::OkStatus();
+  GANTRY_RETURN_IF_ERROR(writer.status());
+  GANTRY_RETURN_IF_ERROR((*writer)->Truncate(0));
+  GANTRY_RETURN_IF_ERROR((*writer)->Write(manifest.bytes));
+  absl::Status committed = (*writer)->Commit(manifest.descriptor.size, digest, {});
+  if (absl::IsAlreadyExists(committed)) return absl::OkStatus();
+  return committed;
+}
+
+}  // namespace
+
+std::string ImageName(const registry::Reference& ref) {
+  if (ref.tag().empty() && !ref.digest().has_value()) {
+    return ref.WithTag(registry::kDefaultTag).String();
+  }
+  return ref.String();
+}
+
+absl::StatusOr<snapshots::Snapshotter*> ImagePuller::FindSnapshotter(absl::string_view name) const {
+  const std::string wanted = name.empty() ? default_snapshotter_ : std::string(name);
+  auto it = snapshotters_.find(wanted);
+  if (it == snapshotters_.end()) {
+    return absl::NotFoundError(absl::StrCat("snapshotter \"", wanted, "\" does not exist"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_view reference,
+                                             const PullOptions& options) {
+  GANTRY_ASSIGN_OR_RETURN(const registry::Reference ref, registry::Reference::Parse(reference));
+  snapshots::Snapshotter* snapshotter = nullptr;
+  if (options.unpack) {
+    GANTRY_ASSIGN_OR_RETURN(snapshotter, FindSnapshotter(options.snapshotter));
+  }
+  const Platform platform = options.platform.value_or(HostPlatform());
+  auto report = [&](PullProgress p) {
+    if (options.progress) options.progress(p);
+  };
+
+  // The top-level document: the image's target.
+  absl::StatusOr<registry::Manifest> top = registry_.FetchManifest(ref);
+  GANTRY_RETURN_IF_ERROR(Annotate(top.status(), absl::StrCat("manifest of ", ref.String())));
+  GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(content_, ns, *top), "store manifest"));
+  registry::Manifest manifest_doc = *top;
+  if (IsIndexMediaType(top->descriptor.media_type)) {
+    absl::StatusOr<Index> index = ParseIndex(top->bytes);
+    GANTRY_RETURN_IF_ERROR(Annotate(index.status(), top->descriptor.digest.str()));
+    absl::StatusOr<Descriptor> selected = SelectManifest(*index, platform);
+    GANTRY_RETURN_IF_ERROR(Annotate(selected.status(), top->descriptor.digest.str()));
+    GANTRY_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(selected->digest));
+    absl::StatusOr<registry::Manifest> fetched = registry_.FetchManifest(ref.WithDigest(digest));
+    GANTRY_RETURN_IF_ERROR(
+        Annotate(fetched.status(),
+                 absl::StrCat("manifest ", selected->digest, " (", FormatPlatform(platform), ")")));
+    GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(content_, ns, *fetched), "store manifest"));
+    manifest_doc = *std::move(fetched);
+  }
+  if (!IsManifestMediaType(manifest_doc.descriptor.media_type)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(manifest_doc.descriptor.digest.str(), ": media type \"",
+                     manifest_doc.descriptor.media_type, "\" is not a manifest or index"));
+  }
+  absl::StatusOr<Manifest> manifest = ParseManifest(manifest_doc.bytes);
+  GANTRY_RETURN_IF_ERROR(Annotate(manifest.status(), manifest_doc.descriptor.digest.str()));
+
+  // Config and layers into the content store; those present are skipped.
+  std::vector<Descriptor> blobs = {manifest->config};
+  blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
+  std::vector<std::unique_ptr<IngestSink>> sinks;
+  std::vector<registry::BlobFetch> fetches;
+  std::set<std::string> seen;  // an image may list a layer twice
+  for (const Descriptor& blob : blobs) {
+    if (!seen.insert(blob.digest).second) continue;
+    GANTRY_ASSIGN_OR_RETURN(registry::Descriptor wanted, ToRegistry(blob));
+    absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
+        OpenIngest(content_, ns, blob.digest, blob.size);
+    if (absl::IsAlreadyExists(writer.status())) {
+      report({blob.digest, blob.media_type, "exists", blob.size, blob.size, "", ""});
+      continue;
+    }
+    GANTRY_RETURN_IF_ERROR(Annotate(writer.status(), absl::StrCat("ingest ", blob.digest)));
+    sinks.push_back(std::make_unique<IngestSink>(*std::move(writer)));
+    fetches.push_back({wanted, sinks.back().get()});
+  }
+  std::vector<absl::StatusOr<Digest>> fetched = registry_.FetchBlobs(
+      ref, fetches,
+      [&](const registry::Descriptor& d, int64_t done, int64_t total) {
+        report({d.digest.str(), d.media_type, "downloading", done, total, "", ""});
+      },
+      options.parallel);
+  absl::Status first_error;
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    const registry::Descriptor& d = fetches[i].descriptor;
+    content::ContentWriter& writer = sinks[i]->writer();
+    if (!fetched[i].ok()) {
+      // Bytes that fail their digest are no prefix worth resuming.
+      if (absl::IsDataLoss(fetched[i].status())) (void)writer.Abort();
+      if (first_error.ok()) {
+        first_error = Annotate(fetched[i].status(), absl::StrCat("blob ", d.digest.str()));
+      }
+      continue;
+    }
+    report({d.digest.str(), d.media_type, "verifying", d.size, d.size, "", ""});
+    absl::Status committed = writer.Commit(d.size, d.digest.str(), {});
+    if (!committed.ok() && !absl::IsAlreadyExists(committed) && first_error.ok()) {
+      first_error = Annotate(committed, absl::StrCat("commit blob ", d.digest.str()));
+    }
+  }
+  sinks.clear();  // unlocks the ingests a failure left for a resume
+  GANTRY_RETURN_IF_ERROR(first_error);
+  auto check_cancelled = [&]() -> absl::Status {
+    if (options.cancelled && options.cancelled()) {
+      return absl::CancelledError(absl::StrCat("pull of ", ref.String(), " cancelled"));
+    }
+    return absl::OkStatus();
+  };
+  GANTRY_RETURN_IF_ERROR(check_cancelled());
+
+  PullResult result;
+  if (options.unpack) {
+    GANTRY_ASSIGN_OR_RETURN(std::string config_text,
+                            content_.ReadAt(ns, manifest->config.digest, 0, manifest->config.size));
+    absl::StatusOr<ImageConfig> config = ParseImageConfig(config_text);
+    GANTRY_RETURN_IF_ERROR(Annotate(config.status(), manifest->config.digest));
+    if (config->diff_ids.size() != manifest->layers.size()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(manifest_doc.descriptor.digest.str(), ": ", manifest->layers.size(),
+                       " layers but the config lists ", config->diff_ids.size(), " diff IDs"));
+    }
+    std::optional<Digest> parent;
+    for (size_t i = 0; i < manifest->layers.size(); ++i) {
+      const Descriptor& layer = manifest->layers[i];
+      const std::string what = absl::StrCat("layer ", i, " ", layer.digest);
+      GANTRY_RETURN_IF_ERROR(check_cancelled());
+      GANTRY_ASSIGN_OR_RETURN(Digest diff_id, Digest::Parse(config->diff_ids[i]));
+      report({layer.digest, layer.media_type, "extracting", layer.size, layer.size, diff_id.str(),
+              ""});
+      absl::StatusOr<UniqueFd> fd = content_.OpenBlob(ns, layer.digest);
+      GANTRY_RETURN_IF_ERROR(Annotate(fd.status(), what));
+      absl::StatusOr<Digest> chain =
+          unpack::UnpackLayerSnapshot(*snapshotter, ns, parent, fd->get(), diff_id);
+      GANTRY_RETURN_IF_ERROR(Annotate(chain.status(), what));
+      report({layer.digest, layer.media_type, "done", layer.size, layer.size, diff_id.str(),
+              chain->str()});
+      parent = *chain;
+    }
+    if (parent.has_value()) result.chain_id = parent->str();
+  }
+
+  GANTRY_RETURN_IF_ERROR(check_cancelled());
+  v1::Image image;
+  image.set_name(ImageName(ref));
+  v1::Descriptor* target = image.mutable_target();
+  target->set_media_type(top->descriptor.media_type);
+  target->set_digest(top->descriptor.digest.str());
+  target->set_size(top->descriptor.size);
+  absl::StatusOr<v1::Image> created = images_.Create(ns, image);
+  if (absl::IsAlreadyExists(created.status())) {
+    google::protobuf::FieldMask mask;
+    mask.add_paths("target");
+    GANTRY_ASSIGN_OR_RETURN(result.image, images_.Update(ns, image, mask));
+    return result;
+  }
+  GANTRY_RETURN_IF_ERROR(Annotate(created.status(), absl::StrCat("image ", image.name())));
+  result.image = *std::move(created);
+  result.created = true;
+  return result;
+}
+
+}  // namespace gantry::contd::images
