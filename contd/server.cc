@@ -20,11 +20,11 @@
 #include "contd/events/topics.h"
 #include "contd/introspection/server_uuid.h"
 #include "contd/namespaces.h"
-#include "contd/socket_file.h"
+#include "common/socket_file.h"
 #include "contd/timestamps.h"
 #include "contd/v1/event_types.pb.h"
 
-namespace gantry::contd {
+namespace gantry {
 namespace {
 
 // How long running calls may take to finish once shutdown starts; they are
@@ -182,4 +182,4 @@ void Server::Shutdown() {
   }
 }
 
-}  // namespace gantry::contd
+}  // namespace gantry
