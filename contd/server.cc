@@ -15,16 +15,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/socket_file.h"
 #include "common/file_util.h"
 #include "common/log.h"
 #include "contd/events/topics.h"
 #include "contd/introspection/server_uuid.h"
 #include "contd/namespaces.h"
-#include "common/socket_file.h"
 #include "contd/timestamps.h"
 #include "contd/v1/event_types.pb.h"
 
-namespace gantry {
+namespace gantry::contd {
 namespace {
 
 // How long running calls may take to finish once shutdown starts; they are
@@ -182,4 +182,4 @@ void Server::Shutdown() {
   }
 }
 
-}  // namespace gantry
+}  // namespace gantry::contd
