@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/socket_file.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/socket_file.h"
 #include "contd/events/topics.h"
 #include "contd/introspection/server_uuid.h"
 #include "contd/namespaces.h"

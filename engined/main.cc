@@ -62,17 +62,18 @@ absl::Status ApplyConfig(CLI::App& app, const DaemonConfig& config, Flags& flags
   GANTRY_RETURN_IF_ERROR(Merge(app, "--exec-root", "exec-root", config.exec_root, flags.exec_root));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--debug", "debug", config.debug, flags.debug));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--log-level", "log-level", config.log_level, flags.log_level));
-  GANTRY_RETURN_IF_ERROR(Merge(app, "--tlsverify", "tlsverify", config.tls_verify, flags.tls_verify));
-  GANTRY_RETURN_IF_ERROR(Merge(app, "--tlscacert", "tlscacert", config.tls_ca_cert, flags.tls_ca_cert));
+  GANTRY_RETURN_IF_ERROR(
+      Merge(app, "--tlsverify", "tlsverify", config.tls_verify, flags.tls_verify));
+  GANTRY_RETURN_IF_ERROR(
+      Merge(app, "--tlscacert", "tlscacert", config.tls_ca_cert, flags.tls_ca_cert));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--tlscert", "tlscert", config.tls_cert, flags.tls_cert));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--tlskey", "tlskey", config.tls_key, flags.tls_key));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--group", "group", config.group, flags.group));
   if (!config.pending.empty()) {
-    gantry::log::Warning("engined: ", flags.config_file, ": not applied yet: ",
-                         absl::StrJoin(config.pending.items(), ", ",
-                                       [](std::string* out, const auto& item) {
-                                         out->append(item.key());
-                                       }));
+    gantry::log::Warning(
+        "engined: ", flags.config_file, ": not applied yet: ",
+        absl::StrJoin(config.pending.items(), ", ",
+                      [](std::string* out, const auto& item) { out->append(item.key()); }));
   }
   return absl::OkStatus();
 }
@@ -191,10 +192,9 @@ int main(int argc, char** argv) {
   // Before any thread starts, so the server's threads inherit the mask.
   const sigset_t stop_signals = gantry::BlockStopSignals();
   ::signal(SIGPIPE, SIG_IGN);
-  gantry::engined::HttpServer server(
-      *options, [&router](gantry::engined::RawRequest request) {
-        return router.Handle(std::move(request));
-      });
+  gantry::engined::HttpServer server(*options, [&router](gantry::engined::RawRequest request) {
+    return router.Handle(std::move(request));
+  });
   if (absl::Status status = server.Start(); !status.ok()) {
     server.Stop();
     ::unlink(pid_file.c_str());

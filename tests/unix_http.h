@@ -57,7 +57,8 @@ inline RawHttpResponse ParseRawResponse(const std::string& text) {
 inline RawHttpResponse HttpOverUnix(const std::string& socket_path, const std::string& method,
                                     const std::string& target) {
   return ParseRawResponse(ExchangeRaw(
-      socket_path, method + " " + target + " HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"));
+      socket_path,
+      method + " " + target + " HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"));
 }
 
 }  // namespace gantry::testing

@@ -55,8 +55,8 @@ class ResponseStream {
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "HEAD", ...
-  std::string path;    // decoded, without the /vN.NN prefix or the query
+  std::string method;                   // "GET", "HEAD", ...
+  std::string path;                     // decoded, without the /vN.NN prefix or the query
   ApiVersion version = kMaxApiVersion;  // the prefix's, else the newest
   QueryParams query;
   std::map<std::string, std::string> params;  // {name} segments of the route

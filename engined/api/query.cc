@@ -45,7 +45,8 @@ absl::StatusOr<std::string> UrlDecode(absl::string_view text, bool plus_is_space
 absl::StatusOr<QueryParams> QueryParams::Parse(absl::string_view query) {
   QueryParams params;
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
     absl::StatusOr<std::string> name = UrlDecode(kv.first);
     if (!name.ok()) return name.status();
     absl::StatusOr<std::string> value = UrlDecode(kv.second);

@@ -26,7 +26,8 @@ VersionedPath SplitVersionPrefix(absl::string_view path) {
   VersionedPath out;
   if (absl::StartsWith(path, "/v") && path.size() > 2 && absl::ascii_isdigit(path[2])) {
     size_t end = path.find('/', 2);
-    absl::string_view version = path.substr(2, end == absl::string_view::npos ? path.npos : end - 2);
+    absl::string_view version =
+        path.substr(2, end == absl::string_view::npos ? path.npos : end - 2);
     if (version.find_first_not_of("0123456789.") == absl::string_view::npos) {
       out.version = std::string(version);
       out.path = end == absl::string_view::npos ? "/" : std::string(path.substr(end));

@@ -18,7 +18,7 @@ using Handler = std::function<absl::StatusOr<HttpResponse>(const HttpRequest&)>;
 // What the server parsed off the wire, before routing.
 struct RawRequest {
   std::string method;
-  std::string target;  // "/v1.41/containers/json?all=1"
+  std::string target;                          // "/v1.41/containers/json?all=1"
   std::map<std::string, std::string> headers;  // lower-cased names
   std::string body;
 };

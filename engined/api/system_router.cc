@@ -53,7 +53,8 @@ nlohmann::json SystemRouter::Version() const {
   return {
       {"Platform", {{"Name", "Gantry Engine"}}},
       {"Components",
-       nlohmann::json::array({{{"Name", "Engine"}, {"Version", identity_.version}, {"Details", details}}})},
+       nlohmann::json::array(
+           {{{"Name", "Engine"}, {"Version", identity_.version}, {"Details", details}}})},
       {"Version", identity_.version},
       {"ApiVersion", kMaxApiVersion.ToString()},
       {"MinAPIVersion", kMinApiVersion.ToString()},

@@ -12,13 +12,29 @@ namespace {
 
 // Docker's keys accepted now and applied by later work.
 const std::set<std::string>& PendingKeys() {
-  static const std::set<std::string> keys = {
-      "log-driver",      "log-opts",      "default-address-pools", "insecure-registries",
-      "registry-mirrors", "default-ulimits", "live-restore",        "storage-driver",
-      "dns",             "dns-opts",      "dns-search",            "bip",
-      "mtu",             "iptables",      "ip-forward",            "default-runtime",
-      "runtimes",        "max-concurrent-downloads", "max-concurrent-uploads",
-      "shutdown-timeout", "labels",       "experimental",          "features"};
+  static const std::set<std::string> keys = {"log-driver",
+                                             "log-opts",
+                                             "default-address-pools",
+                                             "insecure-registries",
+                                             "registry-mirrors",
+                                             "default-ulimits",
+                                             "live-restore",
+                                             "storage-driver",
+                                             "dns",
+                                             "dns-opts",
+                                             "dns-search",
+                                             "bip",
+                                             "mtu",
+                                             "iptables",
+                                             "ip-forward",
+                                             "default-runtime",
+                                             "runtimes",
+                                             "max-concurrent-downloads",
+                                             "max-concurrent-uploads",
+                                             "shutdown-timeout",
+                                             "labels",
+                                             "experimental",
+                                             "features"};
   return keys;
 }
 

@@ -61,7 +61,8 @@ void ReadCgroupFeatures(HostInfo& info) {
     info.cgroup_version = 2;
     absl::StatusOr<std::string> controllers = ReadFile("/sys/fs/cgroup/cgroup.controllers");
     std::vector<std::string> names;
-    if (controllers.ok()) names = absl::StrSplit(*controllers, absl::ByAnyChar(" \n"), absl::SkipEmpty());
+    if (controllers.ok())
+      names = absl::StrSplit(*controllers, absl::ByAnyChar(" \n"), absl::SkipEmpty());
     auto has = [&](absl::string_view name) {
       for (const std::string& n : names)
         if (n == name) return true;
@@ -89,7 +90,8 @@ void ReadCgroupFeatures(HostInfo& info) {
 
 void ParseOsRelease(absl::string_view text, HostInfo& info) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(line, absl::MaxSplits('=', 1));
     if (kv.first == "PRETTY_NAME") info.operating_system = Unquote(kv.second);
     if (kv.first == "VERSION_ID") info.os_version = Unquote(kv.second);
   }

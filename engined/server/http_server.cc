@@ -164,17 +164,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Read() {
     parser_.emplace();
     parser_->body_limit(shared_.body_limit);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       HttpResponse response = HttpResponse::Json(
-          413, {{"message", absl::StrCat("request body larger than ", shared_.body_limit,
-                                         " bytes")}});
+          413,
+          {{"message", absl::StrCat("request body larger than ", shared_.body_limit, " bytes")}});
       return Send(std::move(response), /*head=*/false, /*keep_alive=*/false, 11);
     }
     if (ec) {
@@ -224,7 +223,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void HandOver(HttpResponse response, bool upgrade) {
     bool hijack = static_cast<bool>(response.hijack);
     std::string header = StatusLine(response.status, hijack && upgrade);
-    for (const auto& [name, value] : response.headers) absl::StrAppend(&header, name, ": ", value, "\r\n");
+    for (const auto& [name, value] : response.headers)
+      absl::StrAppend(&header, name, ": ", value, "\r\n");
     if (hijack && upgrade) absl::StrAppend(&header, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
     if (!hijack) absl::StrAppend(&header, "Transfer-Encoding: chunked\r\n");
     header += "\r\n";
@@ -397,11 +397,15 @@ class HttpServer::Impl {
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                          asio::ssl::context::no_tlsv1_1);
     context->load_verify_file(files.ca_cert, ec);
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("--tlscacert ", files.ca_cert, ": ", ec.message()));
+    if (ec)
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tlscacert ", files.ca_cert, ": ", ec.message()));
     context->use_certificate_chain_file(files.cert, ec);
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("--tlscert ", files.cert, ": ", ec.message()));
+    if (ec)
+      return absl::InvalidArgumentError(absl::StrCat("--tlscert ", files.cert, ": ", ec.message()));
     context->use_private_key_file(files.key, asio::ssl::context::pem, ec);
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("--tlskey ", files.key, ": ", ec.message()));
+    if (ec)
+      return absl::InvalidArgumentError(absl::StrCat("--tlskey ", files.key, ": ", ec.message()));
     // Mutual TLS: a client without a certificate the CA signed is refused.
     context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
     tls_ = std::move(context);

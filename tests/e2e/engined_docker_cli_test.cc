@@ -26,8 +26,8 @@ using ocirun_test::ProcessResult;
 using ocirun_test::RunProcess;
 
 constexpr const char* kEngined = GANTRY_BINARY_DIR "/engined/engined";
-constexpr const char* kDockerCli = "/usr/local/bin/docker";    // 28.x
-constexpr const char* kDebianDocker = "/usr/bin/docker";       // 20.10
+constexpr const char* kDockerCli = "/usr/local/bin/docker";  // 28.x
+constexpr const char* kDebianDocker = "/usr/bin/docker";     // 20.10
 
 std::string Describe(const ProcessResult& r) {
   return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n", r.err);
@@ -197,9 +197,9 @@ TEST_CASE("daemon.json with an unknown key is refused by name", "[daemon]") {
 TEST_CASE("plain TCP is refused off loopback", "[daemon]") {
   gantry::testing::TempDir dir("engined-tcp");
   REQUIRE(gantry::WriteFileAtomic(dir.path() + "/daemon.json", "{}").ok());
-  ProcessResult r =
-      RunProcess({kEngined, "-H", "tcp://0.0.0.0:2375", "--exec-root", dir.path() + "/exec",
-                  "--data-root", dir.path() + "/data", "--config-file", dir.path() + "/daemon.json"});
+  ProcessResult r = RunProcess({kEngined, "-H", "tcp://0.0.0.0:2375", "--exec-root",
+                                dir.path() + "/exec", "--data-root", dir.path() + "/data",
+                                "--config-file", dir.path() + "/daemon.json"});
   CHECK(r.exit_code == 1);
   CHECK(absl::StrContains(r.err, "--tlsverify"));
 }
@@ -273,9 +273,9 @@ TEST_CASE("TCP with mutual TLS accepts a CA-signed client and refuses others", "
   INFO(Describe(rogue));
   CHECK(rogue.exit_code != 0);
 
-  ProcessResult no_cert = RunProcess({"/usr/bin/curl", "-s", "--cacert", d + "/ca.pem",
-                                      "https://127.0.0.1:" + host.substr(host.rfind(':') + 1) +
-                                          "/_ping"});
+  ProcessResult no_cert =
+      RunProcess({"/usr/bin/curl", "-s", "--cacert", d + "/ca.pem",
+                  "https://127.0.0.1:" + host.substr(host.rfind(':') + 1) + "/_ping"});
   CHECK(no_cert.exit_code != 0);
   CHECK(no_cert.out != "OK");
 }

@@ -69,7 +69,8 @@ TEST_CASE("-H addresses parse as dockerd's", "[address]") {
 TEST_CASE("os-release and machine names read as Docker reports them", "[host]") {
   gantry::engined::HostInfo info;
   gantry::engined::ParseOsRelease(
-      "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\n",
+      "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 "
+      "(bookworm)\"\nVERSION_ID=\"12\"\n",
       info);
   CHECK(info.operating_system == "Debian GNU/Linux 12 (bookworm)");
   CHECK(info.os_version == "12");

@@ -111,7 +111,8 @@ TEST_CASE("HEAD gets GET's headers without a body", "[server]") {
 TEST_CASE("request bodies are read, and refused past the limit", "[server]") {
   TestServer t;
   auto small = gantry::testing::ParseRawResponse(ExchangeRaw(
-      t.socket, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"));
+      t.socket,
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"));
   CHECK(small.body == "hello");
   std::string big(2048, 'x');
   auto refused = gantry::testing::ParseRawResponse(ExchangeRaw(

@@ -39,7 +39,8 @@ TEST_CASE("integers are checked", "[query]") {
 TEST_CASE("filters in both JSON shapes", "[query]") {
   // {"label":{"a=b":true},"status":{"running":true}}, URL-encoded as the CLI does.
   QueryParams current = *QueryParams::Parse(
-      "filters=%7B%22label%22%3A%7B%22a%3Db%22%3Atrue%7D%2C%22status%22%3A%7B%22running%22%3Atrue%7D%7D");
+      "filters=%7B%22label%22%3A%7B%22a%3Db%22%3Atrue%7D%2C%22status%22%3A%7B%22running%22%3Atrue%"
+      "7D%7D");
   gantry::engined::Filters filters = *current.GetFilters();
   CHECK(filters["label"] == std::set<std::string>{"a=b"});
   CHECK(filters["status"] == std::set<std::string>{"running"});

@@ -49,7 +49,8 @@ TEST_CASE("an unversioned path is served at the newest version", "[router]") {
 TEST_CASE("every response carries the common headers", "[router]") {
   HttpResponse response = EchoRouter().Handle(Get("/nope"));
   bool found = false;
-  for (const auto& [name, value] : response.headers) found |= name == "API-Version" && value == "1.43";
+  for (const auto& [name, value] : response.headers)
+    found |= name == "API-Version" && value == "1.43";
   CHECK(found);
 }
 
@@ -79,7 +80,8 @@ TEST_CASE("a version older than 1.24 is refused", "[router]") {
 }
 
 TEST_CASE("a handler's error becomes its HTTP status and message", "[router]") {
-  HttpResponse response = EchoRouter().Handle(RawRequest{"DELETE", "/v1.43/containers/gone", {}, ""});
+  HttpResponse response =
+      EchoRouter().Handle(RawRequest{"DELETE", "/v1.43/containers/gone", {}, ""});
   CHECK(response.status == 404);
   CHECK(Body(response) == nlohmann::json{{"message", "No such container: gone"}});
 }
