@@ -39,23 +39,7 @@ HttpResponse SystemRouter::Ping(const HttpRequest& request) const {
 }
 
 nlohmann::json SystemRouter::Version() const {
-  nlohmann::json details = {
-      {"ApiVersion", kMaxApiVersion.ToString()},
-      {"MinAPIVersion", kMinApiVersion.ToString()},
-      {"GitCommit", identity_.git_commit},
-      {"GoVersion", "n/a"},
-      {"Os", "linux"},
-      {"Arch", host_.go_arch},
-      {"KernelVersion", host_.kernel_version},
-      {"BuildTime", identity_.build_time},
-      {"Experimental", "false"},
-  };
-  return {
-      {"Platform", {{"Name", "Gantry Engine"}}},
-      {"Components",
-       nlohmann::json::array(
-           {{{"Name", "Engine"}, {"Version", identity_.version}, {"Details", details}}})},
-      {"Version", identity_.version},
+  nlohmann::json version = {
       {"ApiVersion", kMaxApiVersion.ToString()},
       {"MinAPIVersion", kMinApiVersion.ToString()},
       {"GitCommit", identity_.git_commit},
@@ -65,6 +49,14 @@ nlohmann::json SystemRouter::Version() const {
       {"KernelVersion", host_.kernel_version},
       {"BuildTime", identity_.build_time},
   };
+  // The Engine component repeats the top level's fields, as dockerd's does.
+  nlohmann::json details = version;
+  details["Experimental"] = "false";
+  version["Version"] = identity_.version;
+  version["Platform"] = {{"Name", "Gantry Engine"}};
+  version["Components"] = nlohmann::json::array(
+      {{{"Name", "Engine"}, {"Version", identity_.version}, {"Details", details}}});
+  return version;
 }
 
 nlohmann::json SystemRouter::Info() const {

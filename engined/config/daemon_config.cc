@@ -1,5 +1,6 @@
 #include "engined/config/daemon_config.h"
 
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -58,33 +59,20 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view text, absl::str
     return absl::InvalidArgumentError(absl::StrCat(what, ": expected a JSON object"));
   }
   DaemonConfig config;
+  const std::map<std::string, std::optional<std::string>*> strings = {
+      {"data-root", &config.data_root}, {"exec-root", &config.exec_root},
+      {"log-level", &config.log_level}, {"tlscacert", &config.tls_ca_cert},
+      {"tlscert", &config.tls_cert},    {"tlskey", &config.tls_key},
+      {"group", &config.group}};
+  const std::map<std::string, std::optional<bool>*> booleans = {{"debug", &config.debug},
+                                                                {"tlsverify", &config.tls_verify}};
   for (const auto& [key, value] : json.items()) {
     if (key == "hosts") {
       GANTRY_RETURN_IF_ERROR(Read(value, key, config.hosts, "array of strings", what));
-    } else if (key == "data-root") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.data_root, "string", what));
-    } else if (key == "exec-root") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.exec_root, "string", what));
-    } else if (key == "debug") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.debug, "boolean", what));
-    } else if (key == "log-level") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.log_level, "string", what));
-      static const std::set<std::string> kLevels = {"debug", "info", "warn", "error", "fatal"};
-      if (kLevels.count(*config.log_level) == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(what, ": \"log-level\": unknown level \"",
-                                                       *config.log_level,
-                                                       "\" (debug, info, warn, error, fatal)"));
-      }
-    } else if (key == "tlsverify") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.tls_verify, "boolean", what));
-    } else if (key == "tlscacert") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.tls_ca_cert, "string", what));
-    } else if (key == "tlscert") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.tls_cert, "string", what));
-    } else if (key == "tlskey") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.tls_key, "string", what));
-    } else if (key == "group") {
-      GANTRY_RETURN_IF_ERROR(Read(value, key, config.group, "string", what));
+    } else if (auto string = strings.find(key); string != strings.end()) {
+      GANTRY_RETURN_IF_ERROR(Read(value, key, *string->second, "string", what));
+    } else if (auto boolean = booleans.find(key); boolean != booleans.end()) {
+      GANTRY_RETURN_IF_ERROR(Read(value, key, *boolean->second, "boolean", what));
     } else if (PendingKeys().count(key) != 0) {
       config.pending[key] = value;
     } else {
@@ -92,6 +80,12 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view text, absl::str
       return absl::InvalidArgumentError(absl::StrCat(
           what, ": the following directives don't match any configuration option: ", key));
     }
+  }
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "error", "fatal"};
+  if (config.log_level.has_value() && kLevels.count(*config.log_level) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": \"log-level\": unknown level \"",
+                                                   *config.log_level,
+                                                   "\" (debug, info, warn, error, fatal)"));
   }
   return config;
 }

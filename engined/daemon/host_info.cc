@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "common/errors.h"
 #include "common/file_util.h"
+#include "common/stored_uuid.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -127,19 +128,7 @@ HostInfo ReadHostInfo() {
 }
 
 absl::StatusOr<std::string> LoadOrCreateEngineId(const std::string& data_root) {
-  std::string path = absl::StrCat(data_root, "/engine-id");
-  absl::StatusOr<std::string> existing = ReadFile(path);
-  if (existing.ok()) {
-    std::string id(absl::StripAsciiWhitespace(*existing));
-    if (!id.empty()) return id;
-  } else if (!absl::IsNotFound(existing.status())) {
-    return existing.status();
-  }
-  GANTRY_ASSIGN_OR_RETURN(std::string uuid, ReadFile("/proc/sys/kernel/random/uuid"));
-  std::string id(absl::StripAsciiWhitespace(uuid));
-  GANTRY_RETURN_IF_ERROR(MakeDirs(data_root, 0711));
-  GANTRY_RETURN_IF_ERROR(WriteFileAtomic(path, id + "\n", 0600));
-  return id;
+  return LoadOrCreateStoredUuid(absl::StrCat(data_root, "/engine-id"));
 }
 
 }  // namespace gantry::engined
