@@ -194,6 +194,21 @@ TEST_CASE("daemon.json with an unknown key is refused by name", "[daemon]") {
   CHECK(absl::StrContains(r.err, "no-such-key"));
 }
 
+TEST_CASE("a key set both by flag and in daemon.json is refused", "[daemon]") {
+  gantry::testing::TempDir dir("engined-config");
+  REQUIRE(gantry::WriteFileAtomic(dir.path() + "/daemon.json",
+                                  R"({"data-root": ")" + dir.path() + R"(/other"})")
+              .ok());
+  ProcessResult r = RunProcess({kEngined, "--config-file", dir.path() + "/daemon.json", "-H",
+                                "unix://" + dir.path() + "/s.sock", "--exec-root",
+                                dir.path() + "/exec", "--data-root", dir.path() + "/data"});
+  CHECK(r.exit_code == 1);
+  CHECK(absl::StrContains(
+      r.err,
+      "the following directives are specified both as a flag and in the configuration file: "
+      "data-root"));
+}
+
 TEST_CASE("plain TCP is refused off loopback", "[daemon]") {
   gantry::testing::TempDir dir("engined-tcp");
   REQUIRE(gantry::WriteFileAtomic(dir.path() + "/daemon.json", "{}").ok());

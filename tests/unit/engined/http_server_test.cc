@@ -38,6 +38,16 @@ Router TestRouter() {
     };
     return response;
   });
+  router.Add("GET", "/forever", [](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+    HttpResponse response;
+    // Streams until the client or the server ends the connection.
+    response.stream = [](std::unique_ptr<ResponseStream> stream) {
+      while (stream->Write("tick\n").ok()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    };
+    return response;
+  });
   router.Add("POST", "/attach", [](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
     HttpResponse response;
     response.SetHeader("Content-Type", "application/vnd.docker.raw-stream");
@@ -148,4 +158,22 @@ TEST_CASE("an Upgrade: tcp request is hijacked with 101 and raw bytes", "[server
   CHECK(response.headers["upgrade"] == "tcp");
   CHECK(response.headers["content-type"] == "application/vnd.docker.raw-stream");
   CHECK(response.body == "pingbye");
+}
+
+TEST_CASE("Stop ends open streams and waits for their handlers", "[server]") {
+  TestServer t;
+  absl::StatusOr<gantry::UniqueFd> fd = gantry::ConnectUnixSocket(t.socket);
+  REQUIRE(fd.ok());
+  std::string request = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(::write(fd->get(), request.data(), request.size()) == ssize_t(request.size()));
+  char buffer[256];
+  REQUIRE(::read(fd->get(), buffer, sizeof buffer) > 0);  // the stream is flowing
+
+  auto start = std::chrono::steady_clock::now();
+  t.server.Stop();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  ssize_t n;
+  while ((n = ::read(fd->get(), buffer, sizeof buffer)) > 0) {
+  }
+  CHECK(n == 0);  // the client sees the end of the connection
 }
