@@ -12,10 +12,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/daemon_process.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/socket_file.h"
 #include "contd/server.h"
-#include "contd/socket_file.h"
 
 namespace {
 
@@ -33,37 +34,6 @@ struct Flags {
   std::vector<std::string> insecure_registries = {"127.0.0.0/8"};
 };
 
-// A helper binary installed beside contd (as contd-shim and ocirun are, by
-// `cmake --install` and the .deb), else found on PATH by the exec.
-std::string BesideSelf(const std::string& name) {
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<size_t>(n));
-    dir.resize(dir.rfind('/') + 1);
-    if (::access((dir + name).c_str(), X_OK) == 0) return dir + name;
-  }
-  return name;
-}
-
-// Blocks the stop signals in every thread (gRPC's threads inherit the mask)
-// so that only WaitForStopSignal receives them.
-sigset_t BlockStopSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
-
-int WaitForStopSignal(const sigset_t& signals) {
-  int signal = 0;
-  while (sigwait(&signals, &signal) != 0) {
-  }
-  return signal;
-}
-
 absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flags,
                                                                bool config_given) {
   gantry::contd::ServerOptions options;
@@ -73,12 +43,12 @@ absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flag
   options.socket_path = flags.address;
   if (absl::StartsWith(options.socket_path, "unix://")) options.socket_path.erase(0, 7);
   if (!flags.group.empty()) {
-    absl::StatusOr<gid_t> group = gantry::contd::LookupGroup(flags.group);
+    absl::StatusOr<gid_t> group = gantry::LookupGroup(flags.group);
     if (!group.ok()) return gantry::Annotate(group.status(), "--group");
     options.group = *group;
   }
-  options.shim_binary = flags.shim.empty() ? BesideSelf("contd-shim") : flags.shim;
-  options.runtime_binary = flags.runtime.empty() ? BesideSelf("ocirun") : flags.runtime;
+  options.shim_binary = flags.shim.empty() ? gantry::BesideSelf("contd-shim") : flags.shim;
+  options.runtime_binary = flags.runtime.empty() ? gantry::BesideSelf("ocirun") : flags.runtime;
   options.default_snapshotter = flags.snapshotter;
   options.registry.hosts.certs_dir = flags.registry_certs_dir;
   options.registry.hosts.insecure_registries = flags.insecure_registries;
@@ -131,7 +101,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  const sigset_t stop_signals = BlockStopSignals();
+  const sigset_t stop_signals = gantry::BlockStopSignals();
   absl::StatusOr<std::unique_ptr<gantry::contd::Server>> server =
       gantry::contd::Server::Start(*options);
   if (!server.ok()) {
@@ -140,7 +110,7 @@ int main(int argc, char** argv) {
   }
   gantry::log::Info("contd ", GANTRY_VERSION, " serving on unix:", options->socket_path);
 
-  const int signal = WaitForStopSignal(stop_signals);
+  const int signal = gantry::WaitForStopSignal(stop_signals);
   gantry::log::Info("contd: received ", strsignal(signal), ", shutting down");
   (*server)->Shutdown();
   gantry::log::Info("contd: stopped");

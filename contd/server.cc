@@ -17,10 +17,10 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/socket_file.h"
 #include "contd/events/topics.h"
 #include "contd/introspection/server_uuid.h"
 #include "contd/namespaces.h"
-#include "contd/socket_file.h"
 #include "contd/timestamps.h"
 #include "contd/v1/event_types.pb.h"
 

@@ -1,14 +1,30 @@
 // engined: the Docker Engine API daemon (HTTP on unix sockets or TCP+TLS),
-// driving contd over gRPC. For now only its command line exists.
+// driving contd over gRPC. Runs until SIGTERM or SIGINT.
+#include <signal.h>
+#include <unistd.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/daemon_process.h"
+#include "common/errors.h"
+#include "common/file_util.h"
 #include "common/log.h"
+#include "common/socket_file.h"
+#include "engined/api/router.h"
+#include "engined/api/system_router.h"
+#include "engined/config/daemon_config.h"
+#include "engined/daemon/host_info.h"
+#include "engined/server/http_server.h"
 
 namespace {
+
+using gantry::engined::DaemonConfig;
 
 struct Flags {
   std::string data_root = "/var/lib/gantry/engined";
@@ -16,17 +32,91 @@ struct Flags {
   std::vector<std::string> hosts = {"unix:///run/gantry.sock"};
   std::string contd;
   std::string config_file = "/etc/gantry/daemon.json";
+  std::string group = "gantry";
+  bool debug = false;
+  std::string log_level = "info";
   bool tls_verify = false;
   std::string tls_ca_cert;
   std::string tls_cert;
   std::string tls_key;
 };
 
-// As dockerd: a TCP socket gives root to whoever reaches it, so it is only
-// served with mutual TLS.
-bool TlsComplete(const Flags& flags) {
-  return flags.tls_verify && !flags.tls_ca_cert.empty() && !flags.tls_cert.empty() &&
-         !flags.tls_key.empty();
+// Sets a flag from daemon.json unless the command line set it too: dockerd
+// refuses such a conflict rather than guess which one wins.
+template <typename T>
+absl::Status Merge(CLI::App& app, const std::string& flag, const std::string& key,
+                   const std::optional<T>& from_file, T& value) {
+  if (!from_file.has_value()) return absl::OkStatus();
+  if (app.count(flag) > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the following directives are specified both as a flag and in the configuration file: ",
+        key));
+  }
+  value = *from_file;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyConfig(CLI::App& app, const DaemonConfig& config, Flags& flags) {
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--host", "hosts", config.hosts, flags.hosts));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--data-root", "data-root", config.data_root, flags.data_root));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--exec-root", "exec-root", config.exec_root, flags.exec_root));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--debug", "debug", config.debug, flags.debug));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--log-level", "log-level", config.log_level, flags.log_level));
+  GANTRY_RETURN_IF_ERROR(
+      Merge(app, "--tlsverify", "tlsverify", config.tls_verify, flags.tls_verify));
+  GANTRY_RETURN_IF_ERROR(
+      Merge(app, "--tlscacert", "tlscacert", config.tls_ca_cert, flags.tls_ca_cert));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--tlscert", "tlscert", config.tls_cert, flags.tls_cert));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--tlskey", "tlskey", config.tls_key, flags.tls_key));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--group", "group", config.group, flags.group));
+  if (!config.pending.empty()) {
+    gantry::log::Warning(
+        "engined: ", flags.config_file, ": not applied yet: ",
+        absl::StrJoin(config.pending.items(), ", ",
+                      [](std::string* out, const auto& item) { out->append(item.key()); }));
+  }
+  return absl::OkStatus();
+}
+
+gantry::log::Level LogLevel(const Flags& flags) {
+  if (flags.debug || flags.log_level == "debug") return gantry::log::Level::kDebug;
+  if (flags.log_level == "warn") return gantry::log::Level::kWarning;
+  if (flags.log_level == "error" || flags.log_level == "fatal") return gantry::log::Level::kError;
+  return gantry::log::Level::kInfo;
+}
+
+absl::StatusOr<gantry::engined::ServerOptions> MakeServerOptions(CLI::App& app,
+                                                                 const Flags& flags) {
+  gantry::engined::ServerOptions options;
+  bool any_tls = flags.tls_verify || !flags.tls_ca_cert.empty() || !flags.tls_cert.empty() ||
+                 !flags.tls_key.empty();
+  if (any_tls) {
+    // As dockerd: a TCP socket gives root to whoever reaches it, so TLS is
+    // mutual or not at all.
+    if (!flags.tls_verify || flags.tls_ca_cert.empty() || flags.tls_cert.empty() ||
+        flags.tls_key.empty()) {
+      return absl::InvalidArgumentError(
+          "TLS needs all of --tlsverify --tlscacert --tlscert --tlskey");
+    }
+    options.tls = gantry::engined::TlsFiles{flags.tls_ca_cert, flags.tls_cert, flags.tls_key};
+  }
+  for (const std::string& host : flags.hosts) {
+    GANTRY_ASSIGN_OR_RETURN(gantry::engined::ListenAddress address,
+                            gantry::engined::ParseListenAddress(host, any_tls));
+    options.addresses.push_back(std::move(address));
+  }
+  absl::StatusOr<gid_t> group = gantry::LookupGroup(flags.group);
+  if (group.ok()) {
+    options.socket_group = *group;
+  } else if (!absl::IsNotFound(group.status()) || app.count("--group") > 0) {
+    return gantry::Annotate(group.status(), "--group");
+  }
+  return options;
+}
+
+int Fail(const absl::Status& status) {
+  gantry::log::Error("engined: ", status.message());
+  return 1;
 }
 
 }  // namespace
@@ -37,14 +127,21 @@ int main(int argc, char** argv) {
   Flags flags;
   app.add_option("--data-root", flags.data_root, "Directory for persistent data")
       ->capture_default_str();
-  app.add_option("--exec-root", flags.exec_root, "Directory for runtime data")
+  app.add_option("--exec-root", flags.exec_root, "Directory for runtime data (pid file)")
       ->capture_default_str();
   app.add_option("-H,--host", flags.hosts,
-                 "Address to serve the API on (unix://, tcp://, fd://); repeatable")
+                 "Address to serve the API on (unix:///path, tcp://ip:port); repeatable")
       ->capture_default_str();
   app.add_option("--contd", flags.contd,
                  "contd socket; engined starts its own contd when none is given");
   app.add_option("--config-file", flags.config_file, "Daemon configuration (daemon.json)")
+      ->capture_default_str();
+  app.add_option("-G,--group", flags.group,
+                 "Group that may use the unix sockets (0660); root only when it does not exist")
+      ->capture_default_str();
+  app.add_flag("-D,--debug", flags.debug, "Log at debug level");
+  app.add_option("-l,--log-level", flags.log_level, "Log level")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "fatal"}))
       ->capture_default_str();
   app.add_flag("--tlsverify", flags.tls_verify, "Require TLS client certificates on tcp:// hosts");
   app.add_option("--tlscacert", flags.tls_ca_cert, "CA certificate that signs client certificates")
@@ -53,13 +150,61 @@ int main(int argc, char** argv) {
   app.add_option("--tlskey", flags.tls_key, "Server TLS key")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
-  for (const std::string& host : flags.hosts) {
-    if (absl::StartsWith(host, "tcp://") && !TlsComplete(flags)) {
-      gantry::log::Error("engined: -H ", host,
-                         ": tcp:// needs --tlsverify --tlscacert --tlscert --tlskey");
-      return 1;
-    }
+  absl::StatusOr<DaemonConfig> config =
+      gantry::engined::LoadDaemonConfig(flags.config_file, app.count("--config-file") > 0);
+  if (!config.ok()) return Fail(gantry::Annotate(config.status(), "--config-file"));
+  if (absl::Status status = ApplyConfig(app, *config, flags); !status.ok()) return Fail(status);
+  if (absl::Status status = gantry::log::Configure("", gantry::log::Format::kText, LogLevel(flags));
+      !status.ok()) {
+    return Fail(status);
   }
-  gantry::log::Error("engined: serving the Engine API is not implemented yet");
-  return 1;
+
+  absl::StatusOr<gantry::engined::ServerOptions> options = MakeServerOptions(app, flags);
+  if (!options.ok()) return Fail(options.status());
+  if (absl::Status status = gantry::MakeDirs(flags.data_root, 0711); !status.ok()) {
+    return Fail(gantry::Annotate(status, "--data-root"));
+  }
+  if (absl::Status status = gantry::MakeDirs(flags.exec_root, 0700); !status.ok()) {
+    return Fail(gantry::Annotate(status, "--exec-root"));
+  }
+  const std::string pid_file = flags.exec_root + "/engined.pid";
+  if (absl::Status status = gantry::WritePidFile(pid_file); !status.ok()) return Fail(status);
+
+  absl::StatusOr<std::string> engine_id = gantry::engined::LoadOrCreateEngineId(flags.data_root);
+  if (!engine_id.ok()) return Fail(engine_id.status());
+  gantry::engined::DaemonIdentity identity{
+      .id = *engine_id,
+      .version = GANTRY_VERSION,
+      .git_commit = GANTRY_REVISION,
+      .build_time = GANTRY_BUILD_TIME,
+      .data_root = flags.data_root,
+      .runtime_path = gantry::BesideSelf("ocirun"),
+      .debug = flags.debug,
+  };
+  gantry::engined::Router router({
+      {"Server", absl::StrCat("Gantry/", GANTRY_VERSION, " (linux)")},
+      {"API-Version", gantry::engined::kMaxApiVersion.ToString()},
+      {"OSType", "linux"},
+  });
+  gantry::engined::SystemRouter system(identity, gantry::engined::ReadHostInfo());
+  system.AddRoutes(router);
+
+  // Before any thread starts, so the server's threads inherit the mask.
+  const sigset_t stop_signals = gantry::BlockStopSignals();
+  ::signal(SIGPIPE, SIG_IGN);
+  gantry::engined::HttpServer server(*options, [&router](gantry::engined::RawRequest request) {
+    return router.Handle(std::move(request));
+  });
+  if (absl::Status status = server.Start(); !status.ok()) {
+    server.Stop();
+    ::unlink(pid_file.c_str());
+    return Fail(status);
+  }
+  gantry::log::Info("engined: API listening on ", absl::StrJoin(flags.hosts, ", "));
+
+  const int signal = gantry::WaitForStopSignal(stop_signals);
+  gantry::log::Info("engined: received signal ", signal, ", shutting down");
+  server.Stop();
+  ::unlink(pid_file.c_str());
+  return 0;
 }

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace gantry::contd {
+namespace gantry {
 
 // Creates the socket's parent directory and removes a stale socket left by a
 // crashed server. Fails when the path is not a socket, or when a live server
@@ -24,4 +24,4 @@ absl::Status RestrictSocket(const std::string& path, std::optional<gid_t> group)
 // Resolves a group given by name or by numeric id.
 absl::StatusOr<gid_t> LookupGroup(const std::string& group);
 
-}  // namespace gantry::contd
+}  // namespace gantry

@@ -1,4 +1,4 @@
-#include "contd/socket_file.h"
+#include "common/socket_file.h"
 
 #include <grp.h>
 #include <sys/socket.h>
@@ -17,7 +17,7 @@
 #include "common/file_util.h"
 #include "common/unique_fd.h"
 
-namespace gantry::contd {
+namespace gantry {
 namespace {
 
 // True when something accepts connections on the socket at path.
@@ -90,4 +90,4 @@ absl::StatusOr<gid_t> LookupGroup(const std::string& group) {
   return found->gr_gid;
 }
 
-}  // namespace gantry::contd
+}  // namespace gantry
