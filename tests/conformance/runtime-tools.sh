@@ -50,13 +50,7 @@ export LC_ALL=C
 
 if [[ -z ${GANTRY_CONFORMANCE_SUBREAPER:-} ]]; then
   export GANTRY_CONFORMANCE_SUBREAPER=1
-  exec /usr/bin/python3 -c '
-import ctypes, os, sys
-PR_SET_CHILD_SUBREAPER = 36
-if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-    sys.exit("runtime-tools.sh: prctl(PR_SET_CHILD_SUBREAPER): " + os.strerror(ctypes.get_errno()))
-os.execv("/bin/bash", ["bash"] + sys.argv[1:])
-' "${BASH_SOURCE[0]}" "$@"
+  exec "$(dirname "${BASH_SOURCE[0]}")/../tools/as-subreaper" /bin/bash "${BASH_SOURCE[0]}" "$@"
 fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
