@@ -75,7 +75,7 @@ absl::Status Serve(const Flags& flags) {
     while (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) {
       if (info.ssi_signo != SIGCHLD) {
         gantry::log::Info("contd-shim: ", strsignal(static_cast<int>(info.ssi_signo)));
-        tasks.Terminate();
+        tasks.OnStopSignal();
       }
     }
     // SIGCHLDs coalesce: reap everything that has exited.

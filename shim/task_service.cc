@@ -462,8 +462,19 @@ void TaskService::Terminate() {
                    " still runs");
     }
   }
-  done_ = true;
   loop_.Stop();
+}
+
+void TaskService::OnStopSignal() {
+  for (const auto& [exec_id, process] : processes_) {
+    if (!process->exit && process->pid > 0) {
+      log::Warning("contd-shim: stop signal ignored: ",
+                   exec_id.empty() ? "the task" : absl::StrCat("exec ", exec_id),
+                   " still runs (delete it first)");
+      return;
+    }
+  }
+  Terminate();
 }
 
 void TaskService::Wait(const v1::WaitRequest& request, Responder responder) {

@@ -44,10 +44,9 @@ class TaskService {
   void Dispatch(const ttrpc::Request& request, Responder responder);
   // A child (the container's init, an exec, or an orphan) was reaped.
   void OnChildExited(pid_t pid, int wait_status);
-  // Whether the shim may exit: the task was deleted (or never created) and
-  // Shutdown was asked, or SIGTERM arrived with nothing running.
-  bool done() const { return done_; }
-  void Terminate();
+  // SIGTERM/SIGINT: the shim exits only when none of its processes runs,
+  // since exiting would cut a running container's stdio and log.
+  void OnStopSignal();
 
  private:
   struct ExitRecord {
@@ -82,6 +81,8 @@ class TaskService {
   absl::StatusOr<google::protobuf::Empty> Shutdown(const v1::ShutdownRequest& request);
   void Wait(const v1::WaitRequest& request, Responder responder);
   void Events(const v1::EventsRequest& request, Responder responder);
+  // Stops the loop: the shim exits.
+  void Terminate();
 
   absl::StatusOr<Process*> Find(const std::string& id, const std::string& exec_id);
   // Runs `create` or `exec`, wiring the process's stdio (and its console).
@@ -101,7 +102,6 @@ class TaskService {
   std::unique_ptr<OomWatcher> oom_watcher_;
   bool rootfs_mounted_ = false;
   bool deleted_ = false;
-  bool done_ = false;
   // Recent events for contd's long poll, and the polls waiting for one.
   std::deque<v1::ShimEvent> events_;
   uint64_t last_seq_ = 0;

@@ -340,3 +340,26 @@ TEST_CASE("the log rotates at max-size keeping max-file files", "[shim]") {
   }
   shim.Delete();
 }
+
+TEST_CASE("SIGTERM does not take a running container's shim away", "[shim]") {
+  ShimFixture shim;
+  shim.env_.SetScript("sleep 1000");
+  shim.Create(shim.CreateRequest());
+  shim.Start();
+  REQUIRE(::kill(shim.shim_pid_, SIGTERM) == 0);
+  // Still serving, the task still running.
+  CHECK(shim.State().status() == gantry::contd::v1::TASK_STATUS_RUNNING);
+  KillRequest kill;
+  kill.set_id(shim.id_);
+  kill.set_signal(SIGKILL);
+  REQUIRE(shim.TryCall("Kill", kill).ok());
+  shim.Wait();
+  shim.Delete();
+  // With nothing left to keep, the signal ends it.
+  REQUIRE(::kill(shim.shim_pid_, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(shim.shim_pid_, &status, 0) == shim.shim_pid_);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_FALSE(ocirun_test::Exists(shim.socket_));
+}
