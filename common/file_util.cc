@@ -1,13 +1,16 @@
 #include "common/file_util.h"
 #include <sys/mount.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
 
@@ -103,6 +106,24 @@ absl::Status RemoveTree(const std::string& path) {
   if (rc != 0) return LastErrno(absl::StrCat("remove ", path));
   if (first_error != 0) return ErrnoError(first_error, absl::StrCat("remove ", path));
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return LastErrno(absl::StrCat("open ", path));
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> ListDirectoryIfAny(const std::string& path) {
+  absl::StatusOr<std::vector<std::string>> names = ListDirectory(path);
+  return names.ok() ? *std::move(names) : std::vector<std::string>{};
 }
 
 void UnmountAll(const std::string& path) {

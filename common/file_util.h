@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -27,6 +28,12 @@ absl::Status WriteExistingFile(const std::string& path, absl::string_view data);
 
 // mkdir -p; existing directories are fine.
 absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// The names in a directory, sorted, without "." and "..".
+absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& path);
+// Same, but a directory that is missing or unreadable has no names (state
+// directories made on first use, optional config directories).
+std::vector<std::string> ListDirectoryIfAny(const std::string& path);
 
 // Detaches every mount stacked on `path` (none is fine).
 void UnmountAll(const std::string& path);

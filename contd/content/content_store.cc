@@ -103,13 +103,11 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(const std::stri
 
 absl::StatusOr<std::vector<std::string>> ContentStore::IngestDirs() const {
   const std::string ingest = absl::StrCat(root_, "/ingest");
-  DIR* dir = ::opendir(ingest.c_str());
-  if (dir == nullptr) return LastErrno(absl::StrCat("open ", ingest));
+  GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(ingest));
   std::vector<std::string> paths;
-  while (struct dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') paths.push_back(absl::StrCat(ingest, "/", entry->d_name));
+  for (const std::string& name : names) {
+    if (name[0] != '.') paths.push_back(absl::StrCat(ingest, "/", name));
   }
-  ::closedir(dir);
   return paths;
 }
 

@@ -1,7 +1,6 @@
 #include "contd/registry/registry_hosts.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 
 #include <algorithm>
 
@@ -9,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/file_util.h"
 
 namespace gantry::registry {
 namespace {
@@ -23,16 +23,6 @@ std::optional<uint32_t> ParseIpv4(const std::string& text) {
 std::string HostOf(absl::string_view domain) {
   if (absl::StartsWith(domain, "[")) return std::string(domain.substr(1, domain.find(']') - 1));
   return std::string(domain.substr(0, domain.rfind(':')));
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 }  // namespace
@@ -92,7 +82,7 @@ TlsOptions RegistryHosts::TlsFor(const Url& url) const {
   tls.verify = !IsInsecure(domain);
   // certs.d/HOST:PORT, or certs.d/HOST for the default port.
   std::string dir = absl::StrCat(config_.certs_dir, "/", domain);
-  for (const std::string& name : ListDir(dir)) {
+  for (const std::string& name : ListDirectoryIfAny(dir)) {
     std::string path = absl::StrCat(dir, "/", name);
     if (absl::EndsWith(name, ".crt")) {
       tls.ca_files.push_back(path);

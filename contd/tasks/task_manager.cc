@@ -1,6 +1,5 @@
 #include "contd/tasks/task_manager.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,18 +31,6 @@ namespace shimv1 = gantry::shim::v1;
 // The status containerd gives a task whose shim died without recording one:
 // as if SIGKILLed, which is what cleaning up does to whatever was left.
 constexpr uint32_t kDeadShimExitStatus = 128 + SIGKILL;
-
-std::vector<std::string> ListDir(const std::string& path) {
-  std::vector<std::string> names;
-  DIR* dir = ::opendir(path.c_str());
-  if (!dir) return names;
-  while (dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(dir);
-  return names;
-}
 
 bool ProcessExists(pid_t pid) {
   if (pid <= 0) return false;
@@ -687,8 +674,8 @@ absl::StatusOr<v1::MetricsResponse> TaskManager::Metrics(const std::string& ns,
 }
 
 void TaskManager::Recover() {
-  for (const std::string& ns : ListDir(absl::StrCat(options_.state, "/tasks"))) {
-    for (const std::string& id : ListDir(absl::StrCat(options_.state, "/tasks/", ns))) {
+  for (const std::string& ns : ListDirectoryIfAny(absl::StrCat(options_.state, "/tasks"))) {
+    for (const std::string& id : ListDirectoryIfAny(absl::StrCat(options_.state, "/tasks/", ns))) {
       auto task = std::make_shared<Task>();
       task->ns = ns;
       task->id = id;
