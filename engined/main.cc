@@ -16,10 +16,17 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/socket_file.h"
+#include "engined/api/containers_router.h"
+#include "engined/api/images_router.h"
 #include "engined/api/router.h"
 #include "engined/api/system_router.h"
 #include "engined/config/daemon_config.h"
+#include "engined/containers/container_manager.h"
+#include "engined/containers/container_store.h"
+#include "engined/contd/contd_client.h"
+#include "engined/daemon/contd_supervisor.h"
 #include "engined/daemon/host_info.h"
+#include "engined/images/image_service.h"
 #include "engined/server/http_server.h"
 
 namespace {
@@ -39,6 +46,7 @@ struct Flags {
   std::string tls_ca_cert;
   std::string tls_cert;
   std::string tls_key;
+  std::vector<std::string> insecure_registries;
 };
 
 // Sets a flag from daemon.json unless the command line set it too: dockerd
@@ -69,6 +77,8 @@ absl::Status ApplyConfig(CLI::App& app, const DaemonConfig& config, Flags& flags
   GANTRY_RETURN_IF_ERROR(Merge(app, "--tlscert", "tlscert", config.tls_cert, flags.tls_cert));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--tlskey", "tlskey", config.tls_key, flags.tls_key));
   GANTRY_RETURN_IF_ERROR(Merge(app, "--group", "group", config.group, flags.group));
+  GANTRY_RETURN_IF_ERROR(Merge(app, "--insecure-registry", "insecure-registries",
+                               config.insecure_registries, flags.insecure_registries));
   if (!config.pending.empty()) {
     gantry::log::Warning(
         "engined: ", flags.config_file, ": not applied yet: ",
@@ -133,7 +143,10 @@ int main(int argc, char** argv) {
                  "Address to serve the API on (unix:///path, tcp://ip:port); repeatable")
       ->capture_default_str();
   app.add_option("--contd", flags.contd,
-                 "contd socket; engined starts its own contd when none is given");
+                 "contd socket (default <exec-root>/contd.sock); when nothing answers there, "
+                 "engined starts and supervises its own contd");
+  app.add_option("--insecure-registry", flags.insecure_registries,
+                 "Registry reachable over plain HTTP or unverified TLS; repeatable");
   app.add_option("--config-file", flags.config_file, "Daemon configuration (daemon.json)")
       ->capture_default_str();
   app.add_option("-G,--group", flags.group,
@@ -172,6 +185,54 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<std::string> engine_id = gantry::engined::LoadOrCreateEngineId(flags.data_root);
   if (!engine_id.ok()) return Fail(engine_id.status());
+
+  // Before any thread starts, so the server's threads inherit the mask.
+  const sigset_t stop_signals = gantry::BlockStopSignals();
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // contd: the one at --contd when it answers, else engined's own.
+  const std::string contd_address =
+      flags.contd.empty() ? flags.exec_root + "/contd.sock" : flags.contd;
+  std::unique_ptr<gantry::engined::ContdSupervisor> own_contd;
+  if (!gantry::engined::SocketAnswers(contd_address) ||
+      ::access((flags.exec_root + "/contd.pid").c_str(), F_OK) == 0) {
+    std::vector<std::string> contd_args;
+    for (const std::string& registry : flags.insecure_registries) {
+      contd_args.insert(contd_args.end(), {"--insecure-registry", registry});
+    }
+    own_contd = std::make_unique<gantry::engined::ContdSupervisor>(gantry::engined::ContdOptions{
+        .binary = gantry::BesideSelf("contd"),
+        .root = flags.data_root + "/contd",
+        .state = flags.exec_root + "/contd",
+        .address = contd_address,
+        .pid_file = flags.exec_root + "/contd.pid",
+        .extra_args = contd_args,
+    });
+    if (absl::Status status = own_contd->Start(absl::Seconds(20)); !status.ok()) {
+      ::unlink(pid_file.c_str());
+      return Fail(status);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<gantry::engined::ContdClient>> contd =
+      gantry::engined::ContdClient::Connect(contd_address, absl::Seconds(10));
+  if (!contd.ok()) {
+    ::unlink(pid_file.c_str());
+    return Fail(contd.status());
+  }
+  absl::StatusOr<std::unique_ptr<gantry::engined::ContainerStore>> store =
+      gantry::engined::ContainerStore::Open(flags.data_root);
+  if (!store.ok()) {
+    ::unlink(pid_file.c_str());
+    return Fail(store.status());
+  }
+  gantry::engined::ImageService images(**contd);
+  gantry::engined::ContainerManager containers(
+      **contd, images, **store, {.data_root = flags.data_root, .exec_root = flags.exec_root});
+  if (absl::Status status = containers.Restore(); !status.ok()) {
+    ::unlink(pid_file.c_str());
+    return Fail(status);
+  }
+
   gantry::engined::DaemonIdentity identity{
       .id = *engine_id,
       .version = GANTRY_VERSION,
@@ -188,10 +249,11 @@ int main(int argc, char** argv) {
   });
   gantry::engined::SystemRouter system(identity, gantry::engined::ReadHostInfo());
   system.AddRoutes(router);
+  gantry::engined::ContainersRouter containers_router(containers);
+  containers_router.AddRoutes(router);
+  gantry::engined::ImagesRouter images_router(images, containers);
+  images_router.AddRoutes(router);
 
-  // Before any thread starts, so the server's threads inherit the mask.
-  const sigset_t stop_signals = gantry::BlockStopSignals();
-  ::signal(SIGPIPE, SIG_IGN);
   gantry::engined::HttpServer server(*options, [&router](gantry::engined::RawRequest request) {
     return router.Handle(std::move(request));
   });
@@ -204,6 +266,7 @@ int main(int argc, char** argv) {
 
   const int signal = gantry::WaitForStopSignal(stop_signals);
   gantry::log::Info("engined: received signal ", signal, ", shutting down");
+  containers.Shutdown();
   server.Stop();
   ::unlink(pid_file.c_str());
   return 0;

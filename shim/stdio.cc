@@ -130,6 +130,22 @@ class ProcessStdio::InputRelay {
     target_.Reset();
   }
 
+  // Ends the process's stdin once what the FIFO holds now has reached it: a
+  // client writes its input, then asks for the close, and must not lose
+  // the input still on its way.
+  void CloseWhenDrained() {
+    if (!target_) return;
+    closing_ = true;
+    char buffer[kChunk];
+    for (;;) {
+      const ssize_t n = ::read(fifo_, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending_.append(buffer, static_cast<size_t>(n));
+    }
+    WriteTarget();
+  }
+
  private:
   absl::Status WatchFifo() {
     return loop_.Add(fifo_, EPOLLIN, [this](uint32_t) { ReadFifo(); });
@@ -151,6 +167,7 @@ class ProcessStdio::InputRelay {
       if (n < 0) return Close();  // the process closed its stdin
       pending_.erase(0, static_cast<size_t>(n));
     }
+    if (closing_ && pending_.empty()) return Close();
     const bool backlog = pending_.size() >= kMaxPendingInput;
     const bool waiting = !pending_.empty();
     if (waiting && !watching_target_) {
@@ -172,6 +189,7 @@ class ProcessStdio::InputRelay {
   int fifo_;
   UniqueFd target_;
   std::string pending_;
+  bool closing_ = false;
   bool watching_target_ = false;
   bool reading_fifo_ = true;
 };
@@ -255,8 +273,7 @@ absl::Status ProcessStdio::AttachConsole(UniqueFd master) {
 }
 
 void ProcessStdio::CloseStdin() {
-  if (stdin_relay_) stdin_relay_->Close();
-  if (!terminal_) stdin_fifo_.Reset();
+  if (stdin_relay_) stdin_relay_->CloseWhenDrained();
 }
 
 absl::Status ProcessStdio::Resize(uint32_t width, uint32_t height) {

@@ -3,6 +3,7 @@
 // and the layers' chain IDs, all read from the content store.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,15 @@ struct ResolvedImage {
 // or a platform the index lacks; FAILED_PRECONDITION when a blob's size
 // differs from its descriptor's or the manifest's layer count from the
 // config's diff IDs.
+// Reads the bytes of a document (index, manifest, config) a descriptor
+// names, from wherever the caller keeps them (contd's store, or contd's
+// Content service for engined). Returning more than d.size bytes is how a
+// reader reports a blob larger than its descriptor says.
+using DocumentReader = std::function<absl::StatusOr<std::string>(const Descriptor&)>;
+
+absl::StatusOr<ResolvedImage> ResolveImage(const DocumentReader& read, const v1::Descriptor& target,
+                                           const Platform& platform);
+
 absl::StatusOr<ResolvedImage> ResolveImage(content::ContentStore& store, absl::string_view ns,
                                            const v1::Descriptor& target, const Platform& platform);
 

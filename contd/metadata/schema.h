@@ -6,12 +6,11 @@
 
 #include <vector>
 
+#include "common/sqlite_database.h"
+
 namespace gantry::contd::metadata {
 
-struct SchemaComponent {
-  const char* name;
-  std::vector<const char*> steps;
-};
+using sqlite::SchemaComponent;
 
 const std::vector<SchemaComponent>& SchemaComponents();
 

@@ -1,10 +1,13 @@
 #include "engined/api/router.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
 #include "engined/api/http_error.h"
@@ -18,6 +21,36 @@ std::vector<std::string> Segments(absl::string_view path) {
 
 bool IsParameter(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// A "{name*}" segment takes one or more segments (image names have
+// slashes: /images/127.0.0.1:5000/a/b/json), as moby's {name:.*}.
+bool IsGreedy(const std::string& segment) {
+  return IsParameter(segment) && segment[segment.size() - 2] == '*';
+}
+
+// The route's parameters when `segments` match `route`.
+std::optional<std::map<std::string, std::string>> Match(const std::vector<std::string>& route,
+                                                        const std::vector<std::string>& segments) {
+  const auto greedy = std::find_if(route.begin(), route.end(), IsGreedy);
+  const size_t extra = segments.size() >= route.size() ? segments.size() - route.size() : 0;
+  if (greedy == route.end() ? segments.size() != route.size() : segments.size() < route.size()) {
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> params;
+  size_t at = 0;
+  for (const std::string& pattern : route) {
+    if (IsGreedy(pattern)) {
+      std::vector<std::string> taken(segments.begin() + at, segments.begin() + at + extra + 1);
+      params[pattern.substr(1, pattern.size() - 3)] = absl::StrJoin(taken, "/");
+      at += extra + 1;
+    } else if (IsParameter(pattern)) {
+      params[pattern.substr(1, pattern.size() - 2)] = segments[at++];
+    } else if (pattern != segments[at++]) {
+      return std::nullopt;
+    }
+  }
+  return params;
 }
 
 }  // namespace
@@ -84,18 +117,10 @@ absl::StatusOr<HttpResponse> Router::Dispatch(RawRequest raw) const {
 
   std::vector<std::string> segments = Segments(request.path);
   for (const Route& route : routes_) {
-    if (route.method != request.method || route.segments.size() != segments.size()) continue;
-    std::map<std::string, std::string> params;
-    bool match = true;
-    for (size_t i = 0; i < segments.size() && match; ++i) {
-      if (IsParameter(route.segments[i])) {
-        params[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
-      } else {
-        match = route.segments[i] == segments[i];
-      }
-    }
-    if (!match) continue;
-    request.params = std::move(params);
+    if (route.method != request.method) continue;
+    std::optional<std::map<std::string, std::string>> params = Match(route.segments, segments);
+    if (!params.has_value()) continue;
+    request.params = *std::move(params);
     return route.handler(request);
   }
   // moby answers unknown paths and unknown methods alike.

@@ -29,7 +29,8 @@ class Router {
   explicit Router(std::vector<std::pair<std::string, std::string>> common_headers = {});
 
   // Registers `handler` for `method` on `pattern`; a {name} segment matches
-  // any one non-empty segment and is passed as request.params[name].
+  // any one non-empty segment and is passed as request.params[name]; a
+  // {name*} segment (one per pattern) matches one or more segments.
   void Add(std::string method, absl::string_view pattern, Handler handler);
 
   // Routes and runs a request; never fails: errors become Docker's

@@ -16,7 +16,6 @@ const std::set<std::string>& PendingKeys() {
   static const std::set<std::string> keys = {"log-driver",
                                              "log-opts",
                                              "default-address-pools",
-                                             "insecure-registries",
                                              "registry-mirrors",
                                              "default-ulimits",
                                              "live-restore",
@@ -69,6 +68,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view text, absl::str
   for (const auto& [key, value] : json.items()) {
     if (key == "hosts") {
       GANTRY_RETURN_IF_ERROR(Read(value, key, config.hosts, "array of strings", what));
+    } else if (key == "insecure-registries") {
+      GANTRY_RETURN_IF_ERROR(
+          Read(value, key, config.insecure_registries, "array of strings", what));
     } else if (auto string = strings.find(key); string != strings.end()) {
       GANTRY_RETURN_IF_ERROR(Read(value, key, *string->second, "string", what));
     } else if (auto boolean = booleans.find(key); boolean != booleans.end()) {

@@ -24,6 +24,7 @@ struct DaemonConfig {
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
   std::optional<std::string> group;
+  std::optional<std::vector<std::string>> insecure_registries;  // handed to contd
   // Keys Docker defines that later work will apply (log-driver, log-opts,
   // registry-mirrors ...), kept as given.
   nlohmann::json pending = nlohmann::json::object();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/signal_name.h"
 
 namespace ocirun {
 
@@ -28,8 +29,7 @@ std::string DescribeWaitStatus(int status);
 // The shell convention runc uses: the exit code, or 128+N when killed by N.
 int ExitCodeFromWaitStatus(int status);
 
-// "KILL", "SIGKILL", "9" -> 9.
-absl::StatusOr<int> ParseSignal(const std::string& text);
+using gantry::ParseSignal;
 
 // Finds `file` in the PATH of `env` (as the container's execve would),
 // looking relative to the current root. Names with '/' are used as given.

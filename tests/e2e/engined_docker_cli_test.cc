@@ -16,72 +16,21 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tests/e2e/engined_process.h"
 #include "tests/integration/ocirun_test_util.h"
 #include "tests/temp_dir.h"
 #include "tests/unix_http.h"
 
 namespace {
 
+using engined_test::Describe;
+using engined_test::Docker;
+using engined_test::Engined;
+using engined_test::kDebianDocker;
+using engined_test::kDockerCli;
+using engined_test::kEngined;
 using ocirun_test::ProcessResult;
 using ocirun_test::RunProcess;
-
-constexpr const char* kEngined = GANTRY_BINARY_DIR "/engined/engined";
-constexpr const char* kDockerCli = "/usr/local/bin/docker";  // 28.x
-constexpr const char* kDebianDocker = "/usr/bin/docker";     // 20.10
-
-std::string Describe(const ProcessResult& r) {
-  return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n", r.err);
-}
-
-// A private engined: its own socket, data and exec roots, no daemon.json.
-class Engined {
- public:
-  explicit Engined(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {kEngined,
-                                     "-H",
-                                     "unix://" + socket(),
-                                     "--data-root",
-                                     dir_.path() + "/data",
-                                     "--exec-root",
-                                     dir_.path() + "/exec",
-                                     "--config-file",
-                                     dir_.path() + "/daemon.json",
-                                     "--group",
-                                     "root"};
-    // The given daemon.json must exist: an empty one.
-    REQUIRE(gantry::WriteFileAtomic(dir_.path() + "/daemon.json", "{}").ok());
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<ocirun_test::Subprocess>(argv);
-    for (int i = 0; i < 200 && !Answers(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    REQUIRE(Answers());
-  }
-  ~Engined() {
-    if (process_) Stop();
-  }
-
-  std::string socket() const { return dir_.path() + "/engined.sock"; }
-  const std::string& dir() const { return dir_.path(); }
-  ProcessResult Stop(int signal = SIGTERM) {
-    ::kill(process_->pid(), signal);
-    ProcessResult result = process_->Finish(std::chrono::seconds(10));
-    process_.reset();
-    return result;
-  }
-
- private:
-  bool Answers() const { return gantry::ConnectUnixSocket(socket()).ok(); }
-
-  gantry::testing::TempDir dir_{"engined-e2e"};
-  std::unique_ptr<ocirun_test::Subprocess> process_;
-};
-
-ProcessResult Docker(const char* cli, const std::string& host, std::vector<std::string> args) {
-  std::vector<std::string> argv = {cli, "-H", host};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv);
-}
 
 }  // namespace
 

@@ -1,0 +1,187 @@
+#include "engined/api/images_router.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/errors.h"
+#include "engined/containers/container.h"
+
+namespace gantry::engined {
+namespace {
+
+// "docker.io/library/busybox:latest" -> RepoTags "busybox:latest" and
+// RepoDigests "busybox@sha256:<manifest>".
+nlohmann::json RepoTags(const ImageDetails& image) {
+  nlohmann::json tags = nlohmann::json::array();
+  for (const std::string& name : image.names) {
+    if (name.find('@') == std::string::npos) tags.push_back(FamiliarName(name));
+  }
+  return tags;
+}
+
+nlohmann::json RepoDigests(const ImageDetails& image) {
+  nlohmann::json digests = nlohmann::json::array();
+  for (const std::string& name : image.names) {
+    std::string repository = FamiliarName(name.substr(0, name.find('@')));
+    // Strip the tag: the colon after the last slash.
+    const size_t slash = repository.rfind('/');
+    const size_t colon = repository.rfind(':');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+      repository.resize(colon);
+    }
+    const std::string digest = absl::StrCat(repository, "@", image.target.digest());
+    if (std::find(digests.begin(), digests.end(), digest) == digests.end())
+      digests.push_back(digest);
+  }
+  return digests;
+}
+
+bool MatchesFilters(const ImageDetails& image, const nlohmann::json& labels,
+                    const Filters& filters) {
+  for (const auto& [name, values] : filters) {
+    bool any = false;
+    for (const std::string& value : values) {
+      if (name == "reference") {
+        for (const std::string& n : image.names) {
+          const std::string familiar = FamiliarName(n);
+          any |= familiar == value || familiar.substr(0, familiar.rfind(':')) == value;
+        }
+      } else if (name == "label") {
+        const size_t eq = value.find('=');
+        const std::string key = value.substr(0, eq);
+        any |= labels.contains(key) &&
+               (eq == std::string::npos || labels[key] == value.substr(eq + 1));
+      } else if (name == "dangling") {
+        any |= (value == "true") == image.names.empty();
+      } else {
+        any = true;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ImagesRouter::AddRoutes(Router& router) {
+  router.Add("POST", "/images/create", [this](const HttpRequest& r) { return Create(r); });
+  router.Add("GET", "/images/json", [this](const HttpRequest& r) { return List(r); });
+  router.Add("GET", "/images/{name*}/json", [this](const HttpRequest& r) { return Inspect(r); });
+  router.Add("GET", "/images/{name*}/history", [this](const HttpRequest& r) { return History(r); });
+  router.Add("POST", "/images/{name*}/tag",
+             [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+               const std::string repo = r.query.Get("repo").value_or("");
+               const std::string tag = r.query.Get("tag").value_or("");
+               if (repo.empty()) return absl::InvalidArgumentError("repo: no repository given");
+               GANTRY_RETURN_IF_ERROR(
+                   images_.Tag(r.Param("name"), tag.empty() ? repo : absl::StrCat(repo, ":", tag)));
+               return HttpResponse::Text(201, "");
+             });
+  router.Add(
+      "DELETE", "/images/{name*}", [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+        GANTRY_ASSIGN_OR_RETURN(
+            nlohmann::json records,
+            images_.Remove(r.Param("name"), r.query.GetBool("force"),
+                           [this](const std::string& id) { return containers_.ImageInUse(id); }));
+        return HttpResponse::Json(200, records);
+      });
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
+  std::string from = request.query.Get("fromImage").value_or("");
+  if (from.empty()) {
+    return absl::UnimplementedError("images/create: only fromImage (pull) is supported");
+  }
+  const std::string tag = request.query.Get("tag").value_or("");
+  if (!tag.empty()) {
+    from = absl::StartsWith(tag, "sha256:") ? absl::StrCat(from, "@", tag)
+                                            : absl::StrCat(from, ":", tag);
+  }
+  GANTRY_RETURN_IF_ERROR(NormalizeImageName(from).status());
+  HttpResponse response;
+  response.SetHeader("Content-Type", "application/json");
+  response.stream = [this, from](std::unique_ptr<ResponseStream> stream) {
+    absl::Status status = images_.Pull(
+        from, [&stream](const nlohmann::json& message) { (void)stream->WriteJson(message); });
+    if (!status.ok()) {
+      const std::string message(status.message());
+      (void)stream->WriteJson({{"errorDetail", {{"message", message}}}, {"error", message}});
+    }
+  };
+  return response;
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::List(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
+  GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, images_.List());
+  nlohmann::json list = nlohmann::json::array();
+  for (const ImageDetails& image : images) {
+    nlohmann::json labels = image.resolved.config.config.labels;
+    if (!MatchesFilters(image, labels, filters)) continue;
+    list.push_back({
+        {"Id", image.id},
+        {"ParentId", ""},
+        {"RepoTags", RepoTags(image)},
+        {"RepoDigests", RepoDigests(image)},
+        {"Created", absl::ToUnixSeconds(image.created)},
+        {"Size", image.size},
+        {"SharedSize", -1},
+        {"VirtualSize", image.size},
+        {"Labels", labels.empty() ? nlohmann::json() : labels},
+        {"Containers", -1},
+    });
+  }
+  return HttpResponse::Json(200, list);
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Inspect(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(ImageDetails image, images_.Find(request.Param("name")));
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json config, images_.ConfigJson(image));
+  const contd::images::ImageConfig& parsed = image.resolved.config;
+  return HttpResponse::Json(200, {
+                                     {"Id", image.id},
+                                     {"RepoTags", RepoTags(image)},
+                                     {"RepoDigests", RepoDigests(image)},
+                                     {"Parent", ""},
+                                     {"Comment", ""},
+                                     {"Created", DockerTime(image.created)},
+                                     {"DockerVersion", config.value("docker_version", "")},
+                                     {"Author", parsed.author},
+                                     {"Config", config.value("config", nlohmann::json::object())},
+                                     {"Architecture", parsed.platform.architecture},
+                                     {"Variant", parsed.platform.variant.empty()
+                                                     ? nlohmann::json()
+                                                     : nlohmann::json(parsed.platform.variant)},
+                                     {"Os", parsed.platform.os},
+                                     {"Size", image.size},
+                                     {"VirtualSize", image.size},
+                                     {"GraphDriver", {{"Data", nullptr}, {"Name", "overlayfs"}}},
+                                     {"RootFS", {{"Type", "layers"}, {"Layers", parsed.diff_ids}}},
+                                     {"Metadata", {{"LastTagTime", "0001-01-01T00:00:00Z"}}},
+                                 });
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::History(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(ImageDetails image, images_.Find(request.Param("name")));
+  const auto& history = image.resolved.config.history;
+  nlohmann::json entries = nlohmann::json::array();
+  size_t layer = image.resolved.manifest.layers.size();
+  // Newest first, as Docker; the image's ID on the newest entry only.
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    int64_t size = 0;
+    if (!it->empty_layer && layer > 0) size = image.resolved.manifest.layers[--layer].size;
+    absl::Time created = absl::UnixEpoch();
+    std::string error;
+    (void)absl::ParseTime(absl::RFC3339_full, it->created, &created, &error);
+    entries.push_back({{"Id", it == history.rbegin() ? image.id : "<missing>"},
+                       {"Created", absl::ToUnixSeconds(created)},
+                       {"CreatedBy", it->created_by},
+                       {"Tags", it == history.rbegin() ? RepoTags(image) : nlohmann::json()},
+                       {"Size", size},
+                       {"Comment", it->comment}});
+  }
+  return HttpResponse::Json(200, entries);
+}
+
+}  // namespace gantry::engined

@@ -1,0 +1,191 @@
+#include "engined/containers/container.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/errors.h"
+
+namespace gantry::engined {
+namespace {
+
+absl::StatusOr<absl::Time> ParseDockerTime(const nlohmann::json& value, absl::string_view field) {
+  absl::Time time;
+  std::string error;
+  if (!value.is_string()) return absl::InvalidArgumentError(absl::StrCat(field, ": not a time"));
+  if (value.get<std::string>() == "0001-01-01T00:00:00Z") return absl::UnixEpoch();
+  if (!absl::ParseTime(absl::RFC3339_full, value.get<std::string>(), &time, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", error));
+  }
+  return time;
+}
+
+}  // namespace
+
+std::string DockerTime(absl::Time time) {
+  if (time == absl::UnixEpoch()) return "0001-01-01T00:00:00Z";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
+}
+
+std::string HumanDuration(absl::Duration duration) {
+  const int64_t seconds = absl::ToInt64Seconds(duration);
+  const int64_t minutes = absl::ToInt64Minutes(duration);
+  const int64_t hours = static_cast<int64_t>(std::lround(absl::ToDoubleHours(duration)));
+  if (seconds < 1) return "Less than a second";
+  if (seconds == 1) return "1 second";
+  if (seconds < 60) return absl::StrCat(seconds, " seconds");
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return absl::StrCat(minutes, " minutes");
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return absl::StrCat(hours, " hours");
+  if (hours < 24 * 7 * 2) return absl::StrCat(hours / 24, " days");
+  if (hours < 24 * 30 * 2) return absl::StrCat(hours / 24 / 7, " weeks");
+  if (hours < 24 * 365 * 2) return absl::StrCat(hours / 24 / 30, " months");
+  return absl::StrCat(hours / 24 / 365, " years");
+}
+
+std::string Container::StatusText(absl::Time now) const {
+  if (state.status == "paused") {
+    return absl::StrCat("Up ", HumanDuration(now - state.started_at), " (Paused)");
+  }
+  if (state.status == "running") return absl::StrCat("Up ", HumanDuration(now - state.started_at));
+  if (state.status == "restarting") {
+    return absl::StrCat("Restarting (", state.exit_code, ") ",
+                        HumanDuration(now - state.finished_at), " ago");
+  }
+  if (state.status == "removing") return "Removal In Progress";
+  if (state.status == "dead") return "Dead";
+  if (state.started_at == absl::UnixEpoch()) return "Created";
+  if (state.finished_at == absl::UnixEpoch()) return "";
+  return absl::StrCat("Exited (", state.exit_code, ") ", HumanDuration(now - state.finished_at),
+                      " ago");
+}
+
+nlohmann::json Container::ToStored() const {
+  return {
+      {"Id", id},
+      {"Name", name},
+      {"Created", DockerTime(created)},
+      {"Image", image},
+      {"ImageID", image_id},
+      {"Config", config},
+      {"HostConfig", host_config},
+      {"Path", path},
+      {"Args", args},
+      {"State",
+       {{"Status", state.status},
+        {"Pid", state.pid},
+        {"ExitCode", state.exit_code},
+        {"OOMKilled", state.oom_killed},
+        {"Error", state.error},
+        {"StartedAt", DockerTime(state.started_at)},
+        {"FinishedAt", DockerTime(state.finished_at)}}},
+      {"RestartCount", restart_count},
+      {"StoppedByUser", stopped_by_user},
+      {"LogPath", log_path},
+      {"ResolvConfPath", resolv_conf_path},
+      {"HostnamePath", hostname_path},
+      {"HostsPath", hosts_path},
+  };
+}
+
+absl::StatusOr<Container> Container::FromStored(const nlohmann::json& stored) {
+  try {
+    Container c;
+    c.id = stored.at("Id").get<std::string>();
+    c.name = stored.at("Name").get<std::string>();
+    GANTRY_ASSIGN_OR_RETURN(c.created, ParseDockerTime(stored.at("Created"), "Created"));
+    c.image = stored.at("Image").get<std::string>();
+    c.image_id = stored.at("ImageID").get<std::string>();
+    c.config = stored.at("Config");
+    c.host_config = stored.at("HostConfig");
+    c.path = stored.at("Path").get<std::string>();
+    c.args = stored.at("Args").get<std::vector<std::string>>();
+    const nlohmann::json& state = stored.at("State");
+    c.state.status = state.at("Status").get<std::string>();
+    c.state.pid = state.at("Pid").get<int>();
+    c.state.exit_code = state.at("ExitCode").get<int>();
+    c.state.oom_killed = state.at("OOMKilled").get<bool>();
+    c.state.error = state.at("Error").get<std::string>();
+    GANTRY_ASSIGN_OR_RETURN(c.state.started_at,
+                            ParseDockerTime(state.at("StartedAt"), "State.StartedAt"));
+    GANTRY_ASSIGN_OR_RETURN(c.state.finished_at,
+                            ParseDockerTime(state.at("FinishedAt"), "State.FinishedAt"));
+    c.restart_count = stored.at("RestartCount").get<int>();
+    c.stopped_by_user = stored.at("StoppedByUser").get<bool>();
+    c.log_path = stored.at("LogPath").get<std::string>();
+    c.resolv_conf_path = stored.at("ResolvConfPath").get<std::string>();
+    c.hostname_path = stored.at("HostnamePath").get<std::string>();
+    c.hosts_path = stored.at("HostsPath").get<std::string>();
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat("stored container: ", e.what()));
+  }
+}
+
+nlohmann::json Container::Inspect() const {
+  const bool running = state.Running();
+  return {
+      {"Id", id},
+      {"Created", DockerTime(created)},
+      {"Path", path},
+      {"Args", args},
+      {"State",
+       {{"Status", state.status},
+        {"Running", running},
+        {"Paused", state.status == "paused"},
+        {"Restarting", state.status == "restarting"},
+        {"OOMKilled", state.oom_killed},
+        {"Dead", state.status == "dead"},
+        {"Pid", running ? state.pid : 0},
+        {"ExitCode", state.exit_code},
+        {"Error", state.error},
+        {"StartedAt", DockerTime(state.started_at)},
+        {"FinishedAt", DockerTime(state.finished_at)}}},
+      {"Image", image_id},
+      {"ResolvConfPath", resolv_conf_path},
+      {"HostnamePath", hostname_path},
+      {"HostsPath", hosts_path},
+      {"LogPath", log_path},
+      {"Name", "/" + name},
+      {"RestartCount", restart_count},
+      {"Driver", "overlayfs"},
+      {"Platform", "linux"},
+      {"MountLabel", ""},
+      {"ProcessLabel", ""},
+      {"AppArmorProfile", ""},
+      {"ExecIDs", nullptr},
+      {"HostConfig", host_config},
+      {"GraphDriver", {{"Data", nullptr}, {"Name", "overlayfs"}}},
+      {"Mounts", nlohmann::json::array()},
+      {"Config", config},
+      {"NetworkSettings",
+       {{"Bridge", ""},
+        {"SandboxID", ""},
+        {"SandboxKey", ""},
+        {"Ports", nlohmann::json::object()},
+        {"Networks", nlohmann::json::object()}}},
+  };
+}
+
+nlohmann::json Container::Summary() const {
+  std::vector<std::string> command = {path};
+  command.insert(command.end(), args.begin(), args.end());
+  return {
+      {"Id", id},
+      {"Names", {"/" + name}},
+      {"Image", image},
+      {"ImageID", image_id},
+      {"Command", absl::StrJoin(command, " ")},
+      {"Created", absl::ToUnixSeconds(created)},
+      {"Ports", nlohmann::json::array()},
+      {"Labels", config.value("Labels", nlohmann::json::object())},
+      {"State", state.status},
+      {"Status", StatusText(absl::Now())},
+      {"HostConfig", {{"NetworkMode", host_config.value("NetworkMode", "default")}}},
+      {"NetworkSettings", {{"Networks", nlohmann::json::object()}}},
+      {"Mounts", nlohmann::json::array()},
+  };
+}
+
+}  // namespace gantry::engined

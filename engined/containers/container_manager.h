@@ -1,0 +1,135 @@
+// The containers' lifecycle, as dockerd's daemon package: create (image
+// defaults merged, snapshot prepared, contd container record), start (OCI
+// spec, task with FIFOs and json-file log), the exit monitor with restart
+// policies and auto-remove, stop/kill/pause, wait conditions, attach, and
+// restore after an engined restart without touching running containers.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "engined/containers/container.h"
+#include "engined/containers/container_io.h"
+#include "engined/containers/container_store.h"
+#include "engined/contd/contd_client.h"
+#include "engined/images/image_service.h"
+
+namespace gantry::engined {
+
+struct ContainerPaths {
+  std::string data_root;  // containers/<id>/: log, hosts, hostname, resolv.conf
+  std::string exec_root;  // containers/<id>/: stdio FIFOs
+};
+
+enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
+
+class ContainerManager {
+ public:
+  ContainerManager(ContdClient& contd, ImageService& images, ContainerStore& store,
+                   ContainerPaths paths);
+  ~ContainerManager();
+  ContainerManager(const ContainerManager&) = delete;
+  ContainerManager& operator=(const ContainerManager&) = delete;
+
+  // engined is stopping: waits and attached clients end now (the
+  // containers run on), so the HTTP server can close their connections.
+  void Shutdown();
+  bool ShuttingDown() const { return shutting_down_; }
+
+  // Loads the stored containers, reconnects to their running tasks, records
+  // the exits that happened meanwhile and restarts per their policies.
+  absl::Status Restore();
+
+  // POST /containers/create: the new container's ID. `config` and
+  // `host_config` are Docker's JSON; errors name the field.
+  absl::StatusOr<std::string> Create(const std::string& name, nlohmann::json config,
+                                     nlohmann::json host_config);
+  // NOT_MODIFIED-like: returns false when it was already running.
+  absl::StatusOr<bool> Start(const std::string& ref);
+  // Returns false when it was not running.
+  absl::StatusOr<bool> Stop(const std::string& ref, std::optional<int> timeout_seconds,
+                            const std::string& signal);
+  absl::Status Restart(const std::string& ref, std::optional<int> timeout_seconds);
+  absl::Status Kill(const std::string& ref, const std::string& signal);
+  absl::Status Pause(const std::string& ref);
+  absl::Status Unpause(const std::string& ref);
+  absl::Status Remove(const std::string& ref, bool force);
+  absl::Status Rename(const std::string& ref, const std::string& new_name);
+  absl::Status Resize(const std::string& ref, uint32_t height, uint32_t width);
+  // `ps -ef`-like: the task's PIDs.
+  absl::StatusOr<std::vector<uint32_t>> Pids(const std::string& ref);
+
+  // By full ID, name, or unique ID prefix. NOT_FOUND "No such container: ref".
+  absl::StatusOr<Container> Get(const std::string& ref);
+  std::vector<Container> List();
+  bool ImageInUse(const std::string& image_id);
+
+  // Blocks until `condition` holds; the exit code.
+  absl::StatusOr<int> Wait(const std::string& ref, WaitCondition condition);
+
+  // Feeds the container's live output to `sink` until it exits (`on_end`).
+  // The handle is for Detach.
+  struct Attachment {
+    std::string id;
+    int handle = 0;
+  };
+  absl::StatusOr<Attachment> Attach(const std::string& ref, ContainerIo::Sink sink,
+                                    std::function<void()> on_end);
+  void Detach(const Attachment& attachment);
+  absl::Status WriteStdin(const std::string& id, absl::string_view data);
+  // The client's stdin ended: the container's ends too when it asked for
+  // that (StdinOnce, as `docker run -i`).
+  absl::Status StdinEnded(const std::string& id);
+
+ private:
+  struct Entry {
+    std::mutex mu;  // guards everything below
+    std::condition_variable changed;
+    Container container;
+    std::unique_ptr<ContainerIo> io;
+    uint64_t exits = 0;
+    bool removed = false;
+    // The attached client's stdin ended before the process started: its
+    // stdin is closed once it runs (docker run -i with piped input).
+    bool close_stdin_at_start = false;
+    std::unique_ptr<grpc::ClientContext> wait_context;  // the monitor's Tasks.Wait
+    std::mutex lifecycle;  // serializes start/stop/remove of this container
+  };
+
+  absl::StatusOr<std::shared_ptr<Entry>> Find(const std::string& ref);
+  absl::Status Save(Entry& entry);                      // entry.mu held
+  absl::StatusOr<ContainerIo*> EnsureIo(Entry& entry);  // entry.mu held
+  absl::Status StartLocked(const std::shared_ptr<Entry>& entry);
+  absl::Status KillTask(const std::string& id, int signal, bool all);
+  absl::Status CloseTaskStdin(const std::string& id);
+  void Monitor(std::shared_ptr<Entry> entry);
+  void OnExit(const std::shared_ptr<Entry>& entry, int exit_code, absl::Time exited_at);
+  absl::Status RemoveLocked(const std::shared_ptr<Entry>& entry);
+  absl::Status WriteEtcFiles(Container& container);
+  std::string ContainerDir(const std::string& id) const;
+  std::string FifoDir(const std::string& id) const;
+  void Spawn(std::function<void()> fn);
+
+  ContdClient& contd_;
+  ImageService& images_;
+  ContainerStore& store_;
+  const ContainerPaths paths_;
+
+  std::mutex mu_;  // guards entries_ and threads_
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> shutting_down_ = false;
+};
+
+}  // namespace gantry::engined

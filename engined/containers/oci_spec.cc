@@ -1,0 +1,300 @@
+#include "engined/containers/oci_spec.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/errors.h"
+#include "common/oci_defaults/capabilities.h"
+#include "common/oci_defaults/seccomp_profile.h"
+
+namespace gantry::engined {
+namespace {
+
+constexpr int64_t kDefaultShmSize = 64 << 20;
+
+// moby's oci.DefaultSpec masked and read-only paths.
+const char* const kMaskedPaths[] = {"/proc/asound",
+                                    "/proc/acpi",
+                                    "/proc/kcore",
+                                    "/proc/keys",
+                                    "/proc/latency_stats",
+                                    "/proc/timer_list",
+                                    "/proc/timer_stats",
+                                    "/proc/sched_debug",
+                                    "/proc/scsi",
+                                    "/sys/firmware",
+                                    "/sys/devices/virtual/powercap"};
+const char* const kReadonlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                      "/proc/sysrq-trigger"};
+
+nlohmann::json Mount(std::string destination, std::string type, std::string source,
+                     std::vector<std::string> options) {
+  return {{"destination", std::move(destination)},
+          {"type", std::move(type)},
+          {"source", std::move(source)},
+          {"options", std::move(options)}};
+}
+
+// moby's default device cgroup rules: deny all, then the devices every
+// container gets.
+nlohmann::json DefaultDeviceRules() {
+  nlohmann::json rules = nlohmann::json::array({{{"allow", false}, {"access", "rwm"}}});
+  const struct {
+    int major, minor;
+  } kAllowed[] = {{1, 5}, {1, 3}, {1, 9}, {1, 8}, {5, 0}, {5, 1}, {1, 7}};
+  for (const auto& d : kAllowed) {
+    rules.push_back({{"allow", true},
+                     {"type", "c"},
+                     {"major", d.major},
+                     {"minor", d.minor},
+                     {"access", "rwm"}});
+  }
+  // /dev/pts/* and /dev/ptmx; /dev/net/tun is not in Docker's list since 20.10.
+  rules.push_back({{"allow", true}, {"type", "c"}, {"major", 136}, {"access", "rwm"}});
+  rules.push_back({{"allow", true}, {"type", "c"}, {"major", 5}, {"minor", 2}, {"access", "rwm"}});
+  return rules;
+}
+
+// "uid[:gid]" with numbers, or "root". Names other than root need the
+// image's /etc/passwd, which is not read yet.
+absl::StatusOr<nlohmann::json> ProcessUser(const std::string& user) {
+  if (user.empty() || user == "root" || user == "0") return nlohmann::json{{"uid", 0}, {"gid", 0}};
+  std::vector<std::string> parts = absl::StrSplit(user, absl::MaxSplits(':', 1));
+  uint32_t uid = 0, gid = 0;
+  if (!absl::SimpleAtoi(parts[0], &uid) ||
+      (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &gid))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Config.User: \"", user, "\": only numeric uid[:gid] (or root) is supported"));
+  }
+  if (parts.size() == 1) gid = uid;
+  return nlohmann::json{{"uid", uid}, {"gid", gid}};
+}
+
+std::vector<std::string> StringList(const nlohmann::json& value) {
+  if (!value.is_array()) return {};
+  return value.get<std::vector<std::string>>();
+}
+
+// HostConfig.Binds entries "/host:/ctr[:opts]".
+absl::Status AddBinds(const nlohmann::json& host_config, nlohmann::json& mounts) {
+  for (const std::string& bind : StringList(host_config.value("Binds", nlohmann::json()))) {
+    std::vector<std::string> parts = absl::StrSplit(bind, ':');
+    if (parts.size() < 2 || parts.size() > 3 || !absl::StartsWith(parts[0], "/") ||
+        !absl::StartsWith(parts[1], "/")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "HostConfig.Binds: \"", bind, "\": expected /host/path:/container/path[:ro|rw]"));
+    }
+    std::vector<std::string> options = {"rbind"};
+    std::string propagation = "rprivate";
+    if (parts.size() == 3) {
+      for (absl::string_view option : absl::StrSplit(parts[2], ',')) {
+        if (option == "ro" || option == "rw") {
+          options.emplace_back(option);
+        } else if (option == "shared" || option == "rshared" || option == "slave" ||
+                   option == "rslave" || option == "private" || option == "rprivate") {
+          propagation = std::string(option);
+        } else if (option != "z" && option != "Z") {
+          return absl::InvalidArgumentError(
+              absl::StrCat("HostConfig.Binds: \"", bind, "\": unknown option ", option));
+        }
+      }
+    }
+    options.push_back(propagation);
+    mounts.push_back(Mount(parts[1], "bind", parts[0], options));
+  }
+  return absl::OkStatus();
+}
+
+// HostConfig.Tmpfs {"/path": "size=..,mode=.."}.
+void AddTmpfs(const nlohmann::json& host_config, nlohmann::json& mounts) {
+  const nlohmann::json tmpfs = host_config.value("Tmpfs", nlohmann::json::object());
+  if (!tmpfs.is_object()) return;
+  for (const auto& [path, opts] : tmpfs.items()) {
+    std::vector<std::string> options = {"nosuid", "nodev", "noexec"};
+    if (opts.is_string() && !opts.get<std::string>().empty()) {
+      for (absl::string_view o : absl::StrSplit(opts.get<std::string>(), ','))
+        options.emplace_back(o);
+    }
+    mounts.push_back(Mount(path, "tmpfs", "tmpfs", options));
+  }
+}
+
+absl::Status AddResources(const nlohmann::json& hc, nlohmann::json& resources) {
+  const int64_t memory = hc.value("Memory", int64_t{0});
+  const int64_t swap = hc.value("MemorySwap", int64_t{0});
+  if (memory < 0) return absl::InvalidArgumentError("HostConfig.Memory: must not be negative");
+  if (memory > 0 && memory < 6 * 1024 * 1024) {
+    return absl::InvalidArgumentError("HostConfig.Memory: Minimum memory limit allowed is 6MB");
+  }
+  if (memory > 0) {
+    resources["memory"]["limit"] = memory;
+    // Docker's default: swap as large as the memory limit.
+    if (swap == 0) resources["memory"]["swap"] = memory * 2;
+    if (swap > 0) {
+      if (swap < memory) {
+        return absl::InvalidArgumentError(
+            "HostConfig.MemorySwap: Minimum memoryswap limit should be larger than memory limit");
+      }
+      resources["memory"]["swap"] = swap;
+    }
+    if (swap == -1) resources["memory"]["swap"] = -1;
+  }
+  if (const int64_t nano = hc.value("NanoCpus", int64_t{0}); nano != 0) {
+    if (nano < 0) return absl::InvalidArgumentError("HostConfig.NanoCpus: must not be negative");
+    constexpr int64_t kPeriod = 100000;
+    resources["cpu"]["period"] = kPeriod;
+    resources["cpu"]["quota"] = nano * kPeriod / 1000000000;
+  }
+  if (const int64_t shares = hc.value("CpuShares", int64_t{0}); shares > 0) {
+    resources["cpu"]["shares"] = shares;
+  }
+  if (const std::string cpus = hc.value("CpusetCpus", ""); !cpus.empty()) {
+    resources["cpu"]["cpus"] = cpus;
+  }
+  if (const nlohmann::json pids = hc.value("PidsLimit", nlohmann::json());
+      pids.is_number_integer() && pids.get<int64_t>() > 0) {
+    resources["pids"]["limit"] = pids.get<int64_t>();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<nlohmann::json> Rlimits(const nlohmann::json& host_config) {
+  nlohmann::json rlimits = nlohmann::json::array();
+  const nlohmann::json ulimits = host_config.value("Ulimits", nlohmann::json::array());
+  if (!ulimits.is_array()) return rlimits;
+  for (const nlohmann::json& u : ulimits) {
+    const std::string name = u.value("Name", "");
+    if (name.empty()) return absl::InvalidArgumentError("HostConfig.Ulimits: Name is empty");
+    rlimits.push_back({{"type", absl::StrCat("RLIMIT_", absl::AsciiStrToUpper(name))},
+                       {"soft", u.value("Soft", int64_t{0})},
+                       {"hard", u.value("Hard", int64_t{0})}});
+  }
+  return rlimits;
+}
+
+}  // namespace
+
+std::string CgroupPath(const std::string& id) { return absl::StrCat("/gantry/", id); }
+
+absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
+  const nlohmann::json& config = c.config;
+  const nlohmann::json& hc = c.host_config;
+  const bool privileged = hc.value("Privileged", false);
+
+  std::vector<std::string> security_opts = StringList(hc.value("SecurityOpt", nlohmann::json()));
+  bool seccomp = !privileged;
+  bool no_new_privileges = false;
+  for (const std::string& opt : security_opts) {
+    if (opt == "seccomp=unconfined" || opt == "seccomp:unconfined") {
+      seccomp = false;
+    } else if (opt == "no-new-privileges" || opt == "no-new-privileges:true" ||
+               opt == "no-new-privileges=true") {
+      no_new_privileges = true;
+    } else if (opt == "no-new-privileges:false" || opt == "no-new-privileges=false") {
+      no_new_privileges = false;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("HostConfig.SecurityOpt: \"", opt, "\" is not supported"));
+    }
+  }
+
+  std::vector<std::string> caps;
+  if (privileged) {
+    caps = oci_defaults::AllCapabilities();
+    const int last = oci_defaults::LastKernelCapability();
+    caps.erase(std::remove_if(caps.begin(), caps.end(),
+                              [last](const std::string& cap) {
+                                return oci_defaults::CapabilityNumber(cap) > last;
+                              }),
+               caps.end());
+  } else {
+    absl::StatusOr<std::vector<std::string>> merged = oci_defaults::MergeCapabilities(
+        oci_defaults::DockerDefaultCapabilities(), StringList(hc.value("CapAdd", nlohmann::json())),
+        StringList(hc.value("CapDrop", nlohmann::json())));
+    if (!merged.ok()) return Annotate(merged.status(), "HostConfig.CapAdd/CapDrop");
+    caps = *std::move(merged);
+  }
+
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json user, ProcessUser(config.value("User", "")));
+  std::vector<std::string> args = {c.path};
+  args.insert(args.end(), c.args.begin(), c.args.end());
+  nlohmann::json process = {
+      {"terminal", c.tty()},
+      {"user", user},
+      {"args", args},
+      {"env", StringList(config.value("Env", nlohmann::json()))},
+      {"cwd", config.value("WorkingDir", "").empty() ? "/" : config.value("WorkingDir", "")},
+      {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+      {"noNewPrivileges", no_new_privileges},
+  };
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json rlimits, Rlimits(hc));
+  if (!rlimits.empty()) process["rlimits"] = rlimits;
+
+  const int64_t shm_size =
+      hc.value("ShmSize", int64_t{0}) > 0 ? hc.value("ShmSize", int64_t{0}) : kDefaultShmSize;
+  nlohmann::json mounts = nlohmann::json::array({
+      Mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+      Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      Mount("/dev/pts", "devpts", "devpts",
+            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+      Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+      Mount("/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "noexec", "nodev"}),
+      Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+      Mount("/dev/shm", "tmpfs", "shm",
+            {"nosuid", "noexec", "nodev", "mode=1777", absl::StrCat("size=", shm_size)}),
+      Mount("/etc/resolv.conf", "bind", c.resolv_conf_path, {"rbind", "rprivate"}),
+      Mount("/etc/hostname", "bind", c.hostname_path, {"rbind", "rprivate"}),
+      Mount("/etc/hosts", "bind", c.hosts_path, {"rbind", "rprivate"}),
+  });
+  GANTRY_RETURN_IF_ERROR(AddBinds(hc, mounts));
+  AddTmpfs(hc, mounts);
+
+  const std::string network_mode = hc.value("NetworkMode", "default");
+  nlohmann::json namespaces = nlohmann::json::array(
+      {{{"type", "mount"}}, {{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}});
+  if (network_mode == "host") {
+    // The host's network, so also its hostname, as Docker does.
+  } else {
+    namespaces.push_back({{"type", "network"}});
+  }
+
+  nlohmann::json resources = {
+      {"devices", privileged ? nlohmann::json::array({{{"allow", true}, {"access", "rwm"}}})
+                             : DefaultDeviceRules()}};
+  GANTRY_RETURN_IF_ERROR(AddResources(hc, resources));
+
+  nlohmann::json linux = {
+      {"namespaces", namespaces},
+      {"resources", resources},
+      {"cgroupsPath", CgroupPath(c.id)},
+  };
+  if (!privileged) {
+    linux["maskedPaths"] = kMaskedPaths;
+    linux["readonlyPaths"] = kReadonlyPaths;
+  }
+  if (seccomp) {
+    absl::StatusOr<nlohmann::json> profile =
+        oci_defaults::DockerDefaultSeccomp(caps, oci_defaults::SeccompPlatform::Host());
+    if (!profile.ok()) return Annotate(profile.status(), "seccomp profile");
+    linux["seccomp"] = *std::move(profile);
+  }
+
+  nlohmann::json spec = {
+      {"ociVersion", "1.0.2"},
+      {"process", process},
+      {"root", {{"path", "rootfs"}, {"readonly", hc.value("ReadonlyRootfs", false)}}},
+      {"mounts", mounts},
+      {"linux", linux},
+  };
+  if (network_mode != "host") {
+    spec["hostname"] =
+        config.value("Hostname", "").empty() ? c.ShortId() : config.value("Hostname", "");
+  }
+  return spec;
+}
+
+}  // namespace gantry::engined

@@ -1,0 +1,22 @@
+// The OCI runtime spec engined generates for a container, as dockerd's
+// (moby's oci/defaults.go and daemon/oci_linux.go): Docker's default
+// capabilities, seccomp profile, masked and read-only paths, device rules,
+// 64 MiB /dev/shm, hostname = short ID, and /etc/hosts, /etc/hostname and
+// /etc/resolv.conf bind-mounted from the container's directory.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "engined/containers/container.h"
+
+namespace gantry::engined {
+
+// The spec for `container` (Config and HostConfig already validated and
+// merged with the image's). Errors name the HostConfig field.
+absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& container);
+
+// The cgroup engined puts a container in (cgroupfs driver: "/gantry/<id>").
+std::string CgroupPath(const std::string& id);
+
+}  // namespace gantry::engined

@@ -1,0 +1,256 @@
+#include "engined/images/image_service.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/errors.h"
+#include "common/proto_time.h"
+#include "contd/registry/reference.h"
+
+namespace gantry::engined {
+namespace {
+
+bool IsHex(absl::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+  });
+}
+
+// Docker's short form of a digest: the first 12 hex digits.
+std::string ShortId(absl::string_view digest) {
+  return std::string(absl::StripPrefix(digest, "sha256:").substr(0, 12));
+}
+
+bool IsLayer(absl::string_view media_type) {
+  return absl::StrContains(media_type, ".layer.") || absl::StrContains(media_type, "rootfs");
+}
+
+absl::Status NoSuchImage(absl::string_view reference) {
+  return absl::NotFoundError(absl::StrCat("No such image: ", reference));
+}
+
+// The Docker progress message for one contd pull event about a layer.
+nlohmann::json LayerProgress(const contd::v1::PullImageProgress& event) {
+  nlohmann::json message = {{"id", ShortId(event.digest())},
+                            {"progressDetail", nlohmann::json::object()}};
+  const std::string& status = event.status();
+  if (status == "downloading") {
+    message["status"] = "Downloading";
+    message["progressDetail"] = {{"current", event.done()}, {"total", event.total()}};
+  } else if (status == "exists") {
+    message["status"] = "Already exists";
+  } else if (status == "verifying") {
+    message["status"] = "Verifying Checksum";
+  } else if (status == "extracting") {
+    message["status"] = "Extracting";
+    if (event.total() > 0) {
+      message["progressDetail"] = {{"current", event.done()}, {"total", event.total()}};
+    }
+  } else if (status == "done") {
+    message["status"] = "Pull complete";
+  } else {
+    message["status"] = status;
+  }
+  return message;
+}
+
+}  // namespace
+
+std::string FamiliarName(absl::string_view normalized) {
+  absl::string_view name = normalized;
+  if (absl::ConsumePrefix(&name, "docker.io/")) absl::ConsumePrefix(&name, "library/");
+  return std::string(name);
+}
+
+absl::StatusOr<std::string> NormalizeImageName(absl::string_view reference) {
+  GANTRY_ASSIGN_OR_RETURN(registry::Reference parsed, registry::Reference::Parse(reference));
+  if (parsed.tag().empty() && !parsed.digest().has_value()) {
+    parsed = parsed.WithTag(registry::kDefaultTag);
+  }
+  return parsed.String();
+}
+
+absl::StatusOr<std::vector<contd::v1::Image>> ImageService::Records() {
+  contd::v1::ListImagesRequest request;
+  contd::v1::ListImagesResponse response;
+  auto context = ContdClient::Context();
+  GANTRY_RETURN_IF_ERROR(
+      FromGrpc(contd_.images().List(context.get(), request, &response), "list images"));
+  return std::vector<contd::v1::Image>(response.images().begin(), response.images().end());
+}
+
+absl::StatusOr<ImageDetails> ImageService::Details(const contd::v1::Image& record) {
+  ImageDetails details;
+  details.target = record.target();
+  GANTRY_ASSIGN_OR_RETURN(details.resolved, contd::images::ResolveImage(
+                                                [this](const contd::images::Descriptor& d) {
+                                                  return contd_.ReadBlob(d.digest);
+                                                },
+                                                record.target(), contd::images::HostPlatform()));
+  details.id = details.resolved.manifest.config.digest;
+  details.names.push_back(record.name());
+  absl::Time created;
+  std::string error;
+  details.created =
+      absl::ParseTime(absl::RFC3339_full, details.resolved.config.created, &created, &error)
+          ? created
+          : TimeFromProto(record.created_at());
+  for (const auto& layer : details.resolved.manifest.layers) details.size += layer.size;
+  return details;
+}
+
+absl::StatusOr<nlohmann::json> ImageService::ConfigJson(const ImageDetails& image) {
+  GANTRY_ASSIGN_OR_RETURN(std::string text, contd_.ReadBlob(image.id));
+  nlohmann::json config = nlohmann::json::parse(text, nullptr, false);
+  if (config.is_discarded()) {
+    return absl::DataLossError(absl::StrCat(image.id, ": the image config is not JSON"));
+  }
+  return config;
+}
+
+absl::StatusOr<std::vector<ImageDetails>> ImageService::List() {
+  GANTRY_ASSIGN_OR_RETURN(std::vector<contd::v1::Image> records, Records());
+  std::map<std::string, ImageDetails> by_id;
+  for (const contd::v1::Image& record : records) {
+    absl::StatusOr<ImageDetails> details = Details(record);
+    // An image whose content is incomplete (another platform, a pull
+    // record without blobs) is not runnable here; Docker hides it too.
+    if (!details.ok()) continue;
+    auto [it, inserted] = by_id.emplace(details->id, *details);
+    if (!inserted) it->second.names.push_back(record.name());
+  }
+  std::vector<ImageDetails> images;
+  for (auto& [id, details] : by_id) images.push_back(std::move(details));
+  std::sort(images.begin(), images.end(),
+            [](const ImageDetails& a, const ImageDetails& b) { return a.created > b.created; });
+  return images;
+}
+
+absl::StatusOr<ImageDetails> ImageService::Find(absl::string_view reference) {
+  absl::StatusOr<std::string> name = NormalizeImageName(reference);
+  if (name.ok()) {
+    contd::v1::GetImageRequest request;
+    request.set_name(*name);
+    contd::v1::GetImageResponse response;
+    auto context = ContdClient::Context();
+    grpc::Status status = contd_.images().Get(context.get(), request, &response);
+    if (status.ok()) {
+      GANTRY_ASSIGN_OR_RETURN(ImageDetails details, Details(response.image()));
+      // Every name of the image, not only the one asked for.
+      GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> all, List());
+      for (ImageDetails& image : all) {
+        if (image.id == details.id) return std::move(image);
+      }
+      return details;
+    }
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpc(status, reference);
+  }
+  absl::string_view id = reference;
+  absl::ConsumePrefix(&id, "sha256:");
+  if (!IsHex(id)) return NoSuchImage(reference);
+  GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, List());
+  std::vector<ImageDetails*> matches;
+  for (ImageDetails& image : images) {
+    if (absl::StartsWith(absl::StripPrefix(image.id, "sha256:"), id)) matches.push_back(&image);
+  }
+  if (matches.empty()) return NoSuchImage(reference);
+  if (matches.size() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("image ID prefix ", reference, " is ambiguous: ", matches.size(), " images"));
+  }
+  return std::move(*matches.front());
+}
+
+absl::Status ImageService::Pull(absl::string_view reference,
+                                const std::function<void(const nlohmann::json&)>& progress) {
+  GANTRY_ASSIGN_OR_RETURN(std::string name, NormalizeImageName(reference));
+  GANTRY_ASSIGN_OR_RETURN(registry::Reference parsed, registry::Reference::Parse(name));
+  progress(
+      nlohmann::json{{"status", absl::StrCat("Pulling from ", FamiliarName(parsed.Name()))},
+                     {"id", parsed.digest().has_value() ? parsed.digest()->str() : parsed.tag()}});
+  const absl::StatusOr<ImageDetails> before = Find(name);
+
+  contd::v1::PullImageRequest request;
+  request.set_reference(name);
+  request.set_snapshotter(kSnapshotter);
+  auto context = ContdClient::Context(absl::InfiniteDuration());
+  auto stream = contd_.images().Pull(context.get(), request);
+  contd::v1::PullImageProgress event;
+  std::string manifest_digest;
+  while (stream->Read(&event)) {
+    if (event.has_image()) manifest_digest = event.image().target().digest();
+    if (IsLayer(event.media_type())) progress(LayerProgress(event));
+  }
+  GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), absl::StrCat("pull ", reference)));
+  progress(nlohmann::json{{"status", absl::StrCat("Digest: ", manifest_digest)}});
+  const bool unchanged = before.ok() && before->target.digest() == manifest_digest;
+  progress(nlohmann::json{{"status", absl::StrCat(unchanged ? "Status: Image is up to date for "
+                                                            : "Status: Downloaded newer image for ",
+                                                  FamiliarName(name))}});
+  return absl::OkStatus();
+}
+
+absl::Status ImageService::Tag(absl::string_view source, absl::string_view target_reference) {
+  GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(source));
+  GANTRY_ASSIGN_OR_RETURN(std::string name, NormalizeImageName(target_reference));
+  contd::v1::Image record;
+  record.set_name(name);
+  *record.mutable_target() = image.target;
+  contd::v1::CreateImageRequest create;
+  *create.mutable_image() = record;
+  contd::v1::CreateImageResponse created;
+  auto context = ContdClient::Context();
+  grpc::Status status = contd_.images().Create(context.get(), create, &created);
+  if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    return FromGrpc(status, absl::StrCat("tag ", target_reference));
+  }
+  contd::v1::UpdateImageRequest update;
+  *update.mutable_image() = record;
+  update.mutable_update_mask()->add_paths("target");
+  contd::v1::UpdateImageResponse updated;
+  auto update_context = ContdClient::Context();
+  return FromGrpc(contd_.images().Update(update_context.get(), update, &updated),
+                  absl::StrCat("tag ", target_reference));
+}
+
+absl::StatusOr<nlohmann::json> ImageService::Remove(
+    absl::string_view reference, bool force,
+    const std::function<bool(const std::string&)>& in_use) {
+  GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(reference));
+  absl::StatusOr<std::string> asked_name = NormalizeImageName(reference);
+  const bool by_name = asked_name.ok() && std::find(image.names.begin(), image.names.end(),
+                                                    *asked_name) != image.names.end();
+  // A name is untagged alone while the image keeps other names; an ID (or
+  // the last name) removes the image, which a container may still need.
+  std::vector<std::string> untag =
+      by_name && image.names.size() > 1 ? std::vector<std::string>{*asked_name} : image.names;
+  const bool deletes_image = untag.size() == image.names.size();
+  if (deletes_image && in_use(image.id) && !force) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "conflict: unable to remove repository reference \"", reference,
+        "\" (must force) - container is using its referenced image ", ShortId(image.id)));
+  }
+  if (!by_name && image.names.size() > 1 && !force) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("conflict: unable to delete ", ShortId(image.id),
+                     " (must be forced) - image is referenced in multiple repositories"));
+  }
+  nlohmann::json records = nlohmann::json::array();
+  for (const std::string& name : untag) {
+    contd::v1::DeleteImageRequest request;
+    request.set_name(name);
+    request.set_sync(true);
+    google::protobuf::Empty empty;
+    auto context = ContdClient::Context();
+    GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.images().Delete(context.get(), request, &empty), name));
+    records.push_back({{"Untagged", FamiliarName(name)}});
+  }
+  if (deletes_image) records.push_back({{"Deleted", image.id}});
+  return records;
+}
+
+}  // namespace gantry::engined

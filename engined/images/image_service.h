@@ -1,0 +1,70 @@
+// Images as the Docker API shows them, kept in contd: a name is a contd
+// image record ("docker.io/library/busybox:latest"), and an image's ID is
+// its config digest, as Docker's with the containerd image store.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "contd/images/image_resolver.h"
+#include "engined/contd/contd_client.h"
+
+namespace gantry::engined {
+
+struct ImageDetails {
+  std::string id;  // "sha256:<config digest>"
+  // The normalized names pointing at it ("docker.io/library/busybox:latest").
+  std::vector<std::string> names;
+  contd::v1::Descriptor target;
+  contd::images::ResolvedImage resolved;
+  absl::Time created;  // the config's, else the record's
+  int64_t size = 0;    // layers as stored (compressed)
+};
+
+// "docker.io/library/busybox:latest" -> "busybox:latest", as Docker prints
+// names (reference.FamiliarString).
+std::string FamiliarName(absl::string_view normalized);
+// A user's image reference normalized, with ":latest" when it has neither
+// tag nor digest. INVALID_ARGUMENT naming the reference.
+absl::StatusOr<std::string> NormalizeImageName(absl::string_view reference);
+
+class ImageService {
+ public:
+  explicit ImageService(ContdClient& contd) : contd_(contd) {}
+
+  // By name ("busybox", "busybox:1", "host:5000/x@sha256:..."), by full ID
+  // or by an unambiguous ID prefix (12 hex digits or more... any length, as
+  // Docker). NOT_FOUND "No such image: <ref>".
+  absl::StatusOr<ImageDetails> Find(absl::string_view reference);
+  // The image's config document as stored (Docker's image JSON).
+  absl::StatusOr<nlohmann::json> ConfigJson(const ImageDetails& image);
+  // Every image, one entry per ID, newest first.
+  absl::StatusOr<std::vector<ImageDetails>> List();
+
+  // Pulls through contd, reporting Docker's JSON progress messages (the
+  // docker CLI draws them as bars) to `progress`.
+  absl::Status Pull(absl::string_view reference,
+                    const std::function<void(const nlohmann::json&)>& progress);
+  // Points `target_reference` at the image `source` names.
+  absl::Status Tag(absl::string_view source, absl::string_view target_reference);
+  // Removes a name; by ID (or the last name), the image: Docker's
+  // [{"Untagged": ...}, {"Deleted": ...}] records. `in_use` tells whether a
+  // container uses an image ID; such an image is only untagged with force,
+  // and a conflict without.
+  absl::StatusOr<nlohmann::json> Remove(absl::string_view reference, bool force,
+                                        const std::function<bool(const std::string&)>& in_use);
+
+ private:
+  absl::StatusOr<ImageDetails> Details(const contd::v1::Image& record);
+  absl::StatusOr<std::vector<contd::v1::Image>> Records();
+
+  ContdClient& contd_;
+};
+
+}  // namespace gantry::engined

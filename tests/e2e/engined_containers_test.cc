@@ -1,0 +1,203 @@
+// The everyday container scenario through engined (and the contd it starts)
+// with the real docker CLI: pull from Debian's docker-registry on loopback,
+// run with env/workdir/stdin/TTY/exit codes, detached runs, ps, logs,
+// inspect, top, pause, stop, restart policies, rm, and errors; then an
+// engined killed with SIGKILL leaves its containers running and managed.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "tests/e2e/engined_process.h"
+#include "tests/integration/registry_test_util.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+using engined_test::Describe;
+using engined_test::Engined;
+using ocirun_test::ProcessResult;
+
+// The registry with the busybox fixture as <domain>/busybox:latest.
+class Registry {
+ public:
+  Registry() : registry_(dir_.path()) {
+    registry_test::PushFixture(registry_.domain(), "busybox", {"--dest-tls-verify=false"});
+  }
+  std::string image() const { return registry_.domain() + "/busybox"; }
+
+ private:
+  gantry::testing::TempDir dir_{"engined-registry"};
+  registry_test::TestRegistry registry_;
+};
+
+class Cli {
+ public:
+  explicit Cli(const Engined& engined) : host_("unix://" + engined.socket()) {}
+  ProcessResult operator()(std::vector<std::string> args, const std::string& input = "") const {
+    std::vector<std::string> argv = {engined_test::kDockerCli, "-H", host_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return ocirun_test::RunProcess(argv, input, std::chrono::seconds(60));
+  }
+  // Runs and requires exit 0; the trimmed stdout.
+  std::string Ok(std::vector<std::string> args, const std::string& input = "") const {
+    ProcessResult r = (*this)(args, input);
+    INFO("docker " << absl::StrJoin(args, " ") << ": " << Describe(r));
+    REQUIRE(r.exit_code == 0);
+    return std::string(absl::StripTrailingAsciiWhitespace(r.out));
+  }
+
+ private:
+  std::string host_;
+};
+
+// Polls `condition` for up to `seconds`.
+template <typename Fn>
+bool Eventually(Fn condition, int seconds = 15) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+// Mount points under `dir` (the leak check: nothing may stay mounted).
+int MountsUnder(const std::string& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  int count = 0;
+  while (std::getline(mounts, line)) count += absl::StrContains(line, " " + dir) ? 1 : 0;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][containers]") {
+  Registry registry;
+  Engined engined;
+  Cli docker(engined);
+  const std::string image = registry.image();
+
+  SECTION("pull, images, inspect") {
+    ProcessResult pull = docker({"pull", image});
+    INFO(Describe(pull));
+    REQUIRE(pull.exit_code == 0);
+    CHECK(absl::StrContains(pull.out, "Pull complete"));
+    CHECK(absl::StrContains(pull.out, "Status: Downloaded newer image for " + image + ":latest"));
+    CHECK(absl::StrContains(docker.Ok({"pull", image}), "Image is up to date"));
+    const std::string images = docker.Ok({"images", "--format", "{{.Repository}}:{{.Tag}}"});
+    CHECK(images == image + ":latest");
+    CHECK(docker.Ok({"image", "inspect", "-f", "{{.Os}}/{{.Architecture}} {{len .RootFS.Layers}}",
+                     image}) == "linux/amd64 2");
+  }
+
+  SECTION("run: output, exit codes, env, workdir, stdin, tty, --rm") {
+    // Not pulled yet: the CLI pulls on "No such image".
+    ProcessResult hello = docker({"run", "--rm", image, "echo", "hello"});
+    INFO(Describe(hello));
+    CHECK(hello.exit_code == 0);
+    CHECK(absl::StrContains(hello.err, "Unable to find image"));
+    CHECK(hello.out == "hello\n");
+    CHECK(docker({"run", "--rm", image, "sh", "-c", "exit 3"}).exit_code == 3);
+    CHECK(docker.Ok({"run", "--rm", "-e", "FOO=bar", "-w", "/tmp", image, "sh", "-c",
+                     "echo $FOO; pwd; hostname | wc -c"}) == "bar\n/tmp\n13");
+    CHECK(docker.Ok({"run", "--rm", "-i", image, "tr", "a-z", "A-Z"}, "quiet input\n") ==
+          "QUIET INPUT");
+    ProcessResult errors = docker({"run", "--rm", image, "sh", "-c", "echo out; echo err >&2"});
+    CHECK(errors.out == "out\n");
+    CHECK(errors.err == "err\n");
+    CHECK(docker.Ok({"run", "--rm", "-t", image, "tty"}) == "/dev/pts/0");
+    CHECK(docker.Ok({"ps", "-aq"}).empty());
+  }
+
+  SECTION("detached containers: ps, logs, inspect, top, pause, stop, rm") {
+    docker.Ok({"pull", "-q", image});
+    const std::string id = docker.Ok(
+        {"run", "-d", "--name", "web", image, "sh", "-c", "echo started; exec sleep 300"});
+    CHECK(id.size() == 64);
+    CHECK(docker.Ok({"ps", "--no-trunc", "--format", "{{.Names}} {{.Image}} {{.Command}}"}) ==
+          "web " + image + " \"sh -c echo started; exec sleep 300\"");
+    CHECK(absl::StartsWith(docker.Ok({"ps", "--filter", "name=web", "--format", "{{.Status}}"}),
+                           "Up "));
+    CHECK(Eventually([&] { return docker.Ok({"logs", "web"}) == "started"; }));
+    CHECK(docker.Ok({"inspect", "-f", "{{.State.Running}} {{.Config.Hostname}} {{.Name}}",
+                     "web"}) == "true " + id.substr(0, 12) + " /web");
+    CHECK(absl::StrContains(docker.Ok({"top", "web"}), "sleep 300"));
+    docker.Ok({"pause", id.substr(0, 8)});
+    CHECK(docker.Ok({"inspect", "-f", "{{.State.Status}}", "web"}) == "paused");
+    docker.Ok({"unpause", "web"});
+    ProcessResult busy = docker({"rm", "web"});
+    CHECK(busy.exit_code != 0);
+    CHECK(absl::StrContains(busy.err, "Stop the container before attempting removal"));
+    docker.Ok({"stop", "-t", "1", "web"});
+    CHECK(docker.Ok({"inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"}) ==
+          "exited 137");
+    CHECK(docker.Ok({"ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"}) == "web");
+    docker.Ok({"rename", "web", "web2"});
+    docker.Ok({"rm", "web2"});
+    CHECK(docker.Ok({"ps", "-aq"}).empty());
+    ProcessResult gone = docker({"inspect", "web2"});
+    CHECK(gone.exit_code != 0);
+    CHECK(absl::StrContains(gone.err, "No such object: web2"));
+  }
+
+  SECTION("restart policies and errors") {
+    docker.Ok({"pull", "-q", image});
+    docker.Ok(
+        {"run", "-d", "--name", "flaky", "--restart", "on-failure:2", image, "sh", "-c", "exit 1"});
+    CHECK(Eventually([&] {
+      return docker.Ok({"inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"}) ==
+             "2 exited";
+    }));
+    docker.Ok({"rm", "flaky"});
+    ProcessResult missing = docker({"run", "--rm", registry.image() + "-missing", "true"});
+    CHECK(missing.exit_code == 125);
+    CHECK(absl::StrContains(missing.err, "busybox-missing"));
+    ProcessResult bad = docker({"run", "--rm", "--name", "bad name", image, "true"});
+    CHECK(bad.exit_code == 125);
+    CHECK(absl::StrContains(bad.err, "Invalid container name"));
+    ProcessResult no_such = docker({"start", "nothing-here"});
+    CHECK(absl::StrContains(no_such.err, "No such container: nothing-here"));
+  }
+
+  CHECK(docker.Ok({"ps", "-aq"}).empty());
+  CHECK(MountsUnder(engined.dir()) == 0);
+}
+
+TEST_CASE("engined killed with SIGKILL leaves containers running, and manages them after a restart",
+          "[docker][containers][restart]") {
+  Registry registry;
+  auto engined = std::make_unique<Engined>();
+  const auto shared_dir = engined->shared_dir();
+  const std::string dir = engined->dir();
+  {
+    Cli docker(*engined);
+    docker.Ok({"pull", "-q", registry.image()});
+    docker.Ok({"run", "-d", "--name", "counter", registry.image(), "sh", "-c",
+               "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"});
+  }
+  const std::string pid_before = Cli(*engined).Ok({"inspect", "-f", "{{.State.Pid}}", "counter"});
+  engined->Kill();  // SIGKILL: contd and the shim stay
+  REQUIRE(::kill(std::stoi(pid_before), 0) == 0);
+  engined = std::make_unique<Engined>(shared_dir);
+  Cli docker(*engined);
+  CHECK(docker.Ok({"inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "counter"}) ==
+        "running " + pid_before);
+  docker.Ok({"stop", "-t", "1", "counter"});
+  // The log has every number with no gap, across the restart.
+  std::vector<std::string> lines = absl::StrSplit(docker.Ok({"logs", "counter"}), '\n');
+  REQUIRE(lines.size() > 5);
+  for (size_t i = 0; i < lines.size(); ++i) CHECK(lines[i] == std::to_string(i));
+  docker.Ok({"rm", "counter"});
+  CHECK(MountsUnder(dir) == 0);
+}

@@ -1,0 +1,103 @@
+// A private engined for end-to-end tests (its own socket, data and exec
+// roots, and the contd it starts), and the docker CLIs that drive it.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/unix_socket.h"
+#include "tests/integration/ocirun_test_util.h"
+#include "tests/temp_dir.h"
+
+namespace engined_test {
+
+using ocirun_test::ProcessResult;
+using ocirun_test::RunProcess;
+
+inline constexpr const char* kEngined = GANTRY_BINARY_DIR "/engined/engined";
+inline constexpr const char* kDockerCli = "/usr/local/bin/docker";  // 28.x
+inline constexpr const char* kDebianDocker = "/usr/bin/docker";     // 20.10
+
+inline std::string Describe(const ProcessResult& r) {
+  return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n", r.err);
+}
+
+// A private engined: its own socket, data and exec roots, no daemon.json.
+class Engined {
+ public:
+  explicit Engined(std::vector<std::string> extra = {})
+      : Engined(std::make_shared<gantry::testing::TempDir>("engined-e2e"), std::move(extra)) {}
+  // On the directories of an earlier engined (a restart).
+  Engined(std::shared_ptr<gantry::testing::TempDir> dir, std::vector<std::string> extra = {})
+      : dir_(std::move(dir)) {
+    AddBuildTreeToPath();
+    std::vector<std::string> argv = {kEngined,
+                                     "-H",
+                                     "unix://" + socket(),
+                                     "--data-root",
+                                     dir_->path() + "/data",
+                                     "--exec-root",
+                                     dir_->path() + "/exec",
+                                     "--config-file",
+                                     dir_->path() + "/daemon.json",
+                                     "--group",
+                                     "root"};
+    // The given daemon.json must exist: an empty one.
+    REQUIRE(gantry::WriteFileAtomic(dir_->path() + "/daemon.json", "{}").ok());
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<ocirun_test::Subprocess>(argv);
+    for (int i = 0; i < 800 && !Answers(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    REQUIRE(Answers());
+  }
+  ~Engined() {
+    if (process_) Stop();
+  }
+
+  std::string socket() const { return dir_->path() + "/engined.sock"; }
+  const std::string& dir() const { return dir_->path(); }
+  const std::shared_ptr<gantry::testing::TempDir>& shared_dir() const { return dir_; }
+  // SIGKILL, as a crash: engined's contd and the containers stay.
+  void Kill() { Stop(SIGKILL); }
+  ProcessResult Stop(int signal = SIGTERM) {
+    ::kill(process_->pid(), signal);
+    ProcessResult result = process_->Finish(std::chrono::seconds(10));
+    process_.reset();
+    return result;
+  }
+
+ private:
+  // engined finds contd, contd finds contd-shim and ocirun, on PATH (they
+  // are not beside each other in the build tree as they are when installed).
+  static void AddBuildTreeToPath() {
+    const std::string dirs =
+        GANTRY_BINARY_DIR "/contd:" GANTRY_BINARY_DIR "/shim:" GANTRY_BINARY_DIR "/ocirun";
+    const char* path = ::getenv("PATH");
+    if (path != nullptr && absl::StartsWith(path, dirs)) return;
+    ::setenv("PATH", absl::StrCat(dirs, ":", path ? path : "/usr/bin:/bin").c_str(), 1);
+  }
+  bool Answers() const { return gantry::ConnectUnixSocket(socket()).ok(); }
+
+  std::shared_ptr<gantry::testing::TempDir> dir_;
+  std::unique_ptr<ocirun_test::Subprocess> process_;
+};
+
+inline ProcessResult Docker(const char* cli, const std::string& host,
+                            std::vector<std::string> args) {
+  std::vector<std::string> argv = {cli, "-H", host};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv);
+}
+
+}  // namespace engined_test
