@@ -4,13 +4,6 @@
 #include "common/errors.h"
 
 namespace gantry::contd::images {
-namespace {
-
-// Manifests and configs are small; a larger "manifest" is refused rather
-// than read into memory (containerd's limit is the same).
-constexpr int64_t kMaxDocumentSize = 4 << 20;
-// Indexes may point at indexes; a loop must not recurse for ever.
-constexpr int kMaxIndexDepth = 4;
 
 absl::StatusOr<std::string> ReadDocument(content::ContentStore& store, absl::string_view ns,
                                          const Descriptor& d) {
@@ -26,8 +19,6 @@ absl::StatusOr<std::string> ReadDocument(content::ContentStore& store, absl::str
   }
   return store.ReadAt(ns, d.digest, 0, d.size);
 }
-
-}  // namespace
 
 absl::StatusOr<ResolvedImage> ResolveImage(content::ContentStore& store, absl::string_view ns,
                                            const v1::Descriptor& target, const Platform& platform) {

@@ -3,6 +3,7 @@
 // and the layers' chain IDs, all read from the content store.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,18 @@
 #include "contd/v1/types.pb.h"
 
 namespace gantry::contd::images {
+
+// Manifests and configs are small; a larger "manifest" is refused rather
+// than read into memory (containerd's limit is the same).
+inline constexpr int64_t kMaxDocumentSize = 4 << 20;
+// Indexes may point at indexes; a loop must not recurse for ever.
+inline constexpr int kMaxIndexDepth = 4;
+
+// The bytes of a manifest, index or config of the namespace's content.
+// FAILED_PRECONDITION when the descriptor says more than kMaxDocumentSize
+// bytes or another size than the content store has.
+absl::StatusOr<std::string> ReadDocument(content::ContentStore& store, absl::string_view ns,
+                                         const Descriptor& d);
 
 struct ResolvedImage {
   Descriptor manifest_descriptor;  // the target itself unless it is an index
