@@ -106,16 +106,23 @@ class ArchiveEnv {
 
   std::string Path(const std::string& name) const { return env_.dir() + "/" + name; }
 
-  grpc::Status Pull(const std::string& ns, const std::string& reference) {
+  // The fixture image put in the registry by skopeo and pulled (without
+  // unpacking) into `ns`; its name.
+  std::string PullFixture(const std::string& ns) {
+    registry_test::PushFixture(registry_.domain(), "busybox:latest", {"--dest-tls-verify=false"});
+    const std::string name = registry_.domain() + "/busybox:latest";
     v1::PullImageRequest request;
-    request.set_reference(reference);
+    request.set_reference(name);
     request.set_unpack(false);
     auto context = Context(ns);
     auto stream = images->Pull(context.get(), request);
     v1::PullImageProgress event;
     while (stream->Read(&event)) {
     }
-    return stream->Finish();
+    grpc::Status status = stream->Finish();
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return name;
   }
 
   // The archive's bytes, or the error.
@@ -286,9 +293,7 @@ TEST_CASE("an image pulled by contd exports as an archive that skopeo reads as b
   ArchiveEnv env;
   const nlohmann::json fixtures = Fixtures();
   const std::string domain = env.registry_.domain();
-  registry_test::PushFixture(domain, "busybox:latest", {"--dest-tls-verify=false"});
-  const std::string name = domain + "/busybox:latest";
-  REQUIRE(env.Pull("pulls", name).ok());
+  const std::string name = env.PullFixture("pulls");
   const std::string manifest = fixtures["oci"]["manifest"]["digest"];
   const std::string config = fixtures["config"]["digest"];
 
@@ -422,11 +427,7 @@ TEST_CASE("docker-archive and OCI archives made by skopeo import and their rootf
 TEST_CASE("an exported image imports into another namespace with the same digests",
           "[contd][archive][roundtrip]") {
   ArchiveEnv env;
-  const nlohmann::json fixtures = Fixtures();
-  const std::string domain = env.registry_.domain();
-  registry_test::PushFixture(domain, "busybox:latest", {"--dest-tls-verify=false"});
-  const std::string name = domain + "/busybox:latest";
-  REQUIRE(env.Pull("pulls", name).ok());
+  const std::string name = env.PullFixture("pulls");
   v1::Image pulled;
   REQUIRE(env.GetImage("pulls", name, &pulled).ok());
 
@@ -625,4 +626,95 @@ TEST_CASE("a docker 20.10 docker-archive (<id>/layer.tar, shared layers as symli
   Run({kSkopeo, "inspect", "--config", "--raw", "docker-archive:" + env.Path("legacy-export.tar")},
       &raw_config);
   CHECK(gantry::Digest::FromBytes(raw_config).str() == config_digest);
+}
+
+TEST_CASE("an OCI archive whose image is a multi-platform index imports and exports one platform",
+          "[contd][archive][index]") {
+  ArchiveEnv env;
+  const nlohmann::json fixtures = Fixtures();
+  const nlohmann::json amd64 = {{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                {"digest", fixtures["oci"]["manifest"]["digest"]},
+                                {"size", fixtures["oci"]["manifest"]["size"]},
+                                {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}};
+  // An arm64 manifest the archive does not carry, as a one-platform export has it.
+  nlohmann::json arm64 = amd64;
+  arm64["digest"] = gantry::Digest::FromBytes("not in the archive").str();
+  arm64["platform"]["architecture"] = "arm64";
+  const std::string index = nlohmann::json{
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.index.v1+json"},
+      {"manifests",
+       {arm64, amd64}}}.dump();
+  const std::string index_digest = gantry::Digest::FromBytes(index).str();
+  const std::string archive = EditedFixture(env.Path("multi"), [&](const std::string& root) {
+    WriteFileOrFail(root + "/blobs/sha256/" + index_digest.substr(7), index);
+    const nlohmann::json top = {
+        {"schemaVersion", 2},
+        {"manifests",
+         {{{"mediaType", "application/vnd.oci.image.index.v1+json"},
+           {"digest", index_digest},
+           {"size", index.size()},
+           {"annotations", {{"io.containerd.image.name", "example.com/multi:v1"}}}}}}};
+    WriteFileOrFail(root + "/index.json", top.dump());
+  });
+  const std::string name = "example.com/multi:v1";
+
+  SECTION("the host's platform is unpacked; the missing one is not needed") {
+    ImportOutcome imported = env.Import("multi", archive);
+    INFO(imported.status.error_message());
+    REQUIRE(imported.status.ok());
+    REQUIRE(imported.images.size() == 1);
+    CHECK(imported.images[0].name() == name);
+    CHECK(imported.images[0].target().digest() == index_digest);
+    CheckBusyboxRootfs(env.Rootfs("multi", imported.chain_id));
+
+    // Exported for the host: the index and its amd64 manifest, which
+    // skopeo picks from it.
+    auto [status, bytes] = env.Export("multi", {name});
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    const std::string tar = env.Path("multi-export.tar");
+    WriteFileOrFail(tar, bytes);
+    std::string raw_config;
+    Run({kSkopeo, "inspect", "--config", "--raw", "oci-archive:" + tar + ":v1"}, &raw_config);
+    CHECK(gantry::Digest::FromBytes(raw_config).str() == fixtures["config"]["digest"]);
+    ImportOutcome again = env.Import("multi-copy", bytes);
+    INFO(again.status.error_message());
+    REQUIRE(again.status.ok());
+    CHECK(again.images[0].target().digest() == index_digest);
+
+    // Every platform: the arm64 manifest is not there to export.
+    auto [all, none] = env.Export("multi", {name}, true);
+    CHECK(all.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK_THAT(all.error_message(), Catch::Contains(arm64["digest"].get<std::string>()));
+    CHECK(none.empty());
+  }
+
+  SECTION("unpacking the platform the archive lacks is refused") {
+    auto context = Context("multi");
+    auto stream = env.images->Import(context.get());
+    v1::ImportImageRequest first;
+    first.set_platform("linux/arm64");
+    first.set_data(archive);
+    stream->Write(first);
+    stream->WritesDone();
+    v1::ImportImageProgress event;
+    while (stream->Read(&event)) {
+    }
+    grpc::Status status = stream->Finish();
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(),
+               Catch::Contains(arm64["digest"].get<std::string>() + " is not in the archive"));
+    CHECK(env.Blobs("multi").empty());
+  }
+
+  SECTION("a gzip-compressed archive is read as well") {
+    WriteFileOrFail(env.Path("multi.tar"), archive);
+    Run({"/usr/bin/gzip", "-f", env.Path("multi.tar")});
+    ImportOutcome imported =
+        env.Import("multi", ReadFileOrFail(env.Path("multi.tar.gz")), {"native", false, "", ""});
+    INFO(imported.status.error_message());
+    REQUIRE(imported.status.ok());
+    CHECK(imported.images[0].target().digest() == index_digest);
+  }
 }
