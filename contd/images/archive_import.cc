@@ -218,13 +218,16 @@ class ArchiveImport {
       GANTRY_ASSIGN_OR_RETURN(const std::string path, MemberPath(raw != nullptr ? raw : ""));
       if (path.empty()) continue;  // the root itself
       const std::string what = absl::StrCat("member ", Quoted(path));
+      // A later member of the same name replaces an earlier one, as tar does.
       if (const char* target = archive_entry_hardlink(entry)) {
+        members_.erase(path);
         GANTRY_ASSIGN_OR_RETURN(links_[path], PathInArchive("", target, what));
         continue;
       }
       switch (archive_entry_filetype(entry)) {
         case AE_IFLNK: {
           const char* target = archive_entry_symlink(entry);
+          members_.erase(path);
           GANTRY_ASSIGN_OR_RETURN(
               links_[path], PathInArchive(DirOf(path), target != nullptr ? target : "", what));
           break;
