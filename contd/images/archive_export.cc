@@ -318,6 +318,7 @@ absl::Status ImageExporter::Export(absl::string_view ns, const std::vector<std::
                                    const ExportOptions& options, const ArchiveWriteFn& write) {
   if (names.empty()) return absl::InvalidArgumentError("export: no image named");
   ExportPlan plan(content_, ns, options);
+  std::set<std::string> exported;
   for (const std::string& name : names) {
     absl::StatusOr<v1::Image> image = images_.Get(ns, name);
     if (absl::IsNotFound(image.status())) {
@@ -329,6 +330,7 @@ absl::Status ImageExporter::Export(absl::string_view ns, const std::vector<std::
       }
     }
     GANTRY_RETURN_IF_ERROR(image.status());
+    if (!exported.insert(image->name()).second) continue;  // named twice
     GANTRY_RETURN_IF_ERROR(plan.AddImage(*image));
   }
 

@@ -297,7 +297,8 @@ TEST_CASE("an image pulled by contd exports as an archive that skopeo reads as b
   const std::string manifest = fixtures["oci"]["manifest"]["digest"];
   const std::string config = fixtures["config"]["digest"];
 
-  auto [status, bytes] = env.Export("pulls", {name});
+  // Named twice, exported once.
+  auto [status, bytes] = env.Export("pulls", {name, name});
   INFO(status.error_message());
   REQUIRE(status.ok());
   const std::string tar = env.Path("export.tar");
