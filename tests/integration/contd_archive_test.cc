@@ -15,8 +15,10 @@
 #include "common/file_util.h"
 #include "common/json_util.h"
 #include "contd/v1/content.grpc.pb.h"
+#include "contd/v1/event_types.pb.h"
 #include "contd/v1/images.grpc.pb.h"
 #include "contd/v1/snapshots.grpc.pb.h"
+#include "tests/integration/contd_event_subscriber.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/integration/ocirun_test_util.h"
 #include "tests/integration/registry_test_util.h"
@@ -434,6 +436,7 @@ TEST_CASE("an exported image imports into another namespace with the same digest
 
   auto [status, bytes] = env.Export("pulls", {name});
   REQUIRE(status.ok());
+  gantry::testing::Subscriber events(env.contd_->Connect(), {"topic~=/images/"});
   ImportOutcome imported = env.Import("copy", bytes);
   INFO(imported.status.error_message());
   REQUIRE(imported.status.ok());
@@ -447,6 +450,20 @@ TEST_CASE("an exported image imports into another namespace with the same digest
   for (const auto& blob : env.Blobs("pulls")) original.insert(blob.digest());
   CHECK(copied == original);
   CheckBusyboxRootfs(env.Rootfs("copy", imported.chain_id));
+
+  // /images/create, then /images/update when the same archive comes again.
+  REQUIRE(env.Import("copy", bytes).status.ok());
+  v1::Envelope created = events.Next();
+  CHECK(created.topic() == "/images/create");
+  CHECK(created.namespace_() == "copy");
+  v1::ImageCreate create_event;
+  REQUIRE(created.event().UnpackTo(&create_event));
+  CHECK(create_event.name() == name);
+  v1::Envelope updated = events.Next();
+  CHECK(updated.topic() == "/images/update");
+  v1::ImageUpdate update_event;
+  REQUIRE(updated.event().UnpackTo(&update_event));
+  CHECK(update_event.name() == name);
 }
 
 TEST_CASE("images an archive leaves unnamed get the given name, base name or digest",
