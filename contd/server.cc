@@ -129,8 +129,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                             snapshotters, options.default_snapshotter);
   server->pusher_ = std::make_unique<images::ImagePusher>(*server->registry_, *server->content_,
                                                           *server->images_);
-  server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_,
-                                                            *server->puller_, *server->pusher_);
+  images::ImagePuller* puller = server->puller_.get();
+  server->importer_ = std::make_unique<images::ImageImporter>(
+      *server->content_, *server->images_,
+      [puller](absl::string_view name) { return puller->FindSnapshotter(name); });
+  server->exporter_ = std::make_unique<images::ImageExporter>(*server->content_, *server->images_);
+  server->images_service_ =
+      std::make_unique<ImagesService>(*server->images_, server->events_, *server->puller_,
+                                      *server->pusher_, *server->importer_, *server->exporter_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

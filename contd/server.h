@@ -103,6 +103,8 @@ class Server {
   std::unique_ptr<registry::RegistryClient> registry_;
   std::unique_ptr<images::ImagePuller> puller_;
   std::unique_ptr<images::ImagePusher> pusher_;
+  std::unique_ptr<images::ImageImporter> importer_;
+  std::unique_ptr<images::ImageExporter> exporter_;
   std::unique_ptr<ImagesService> images_service_;
   std::unique_ptr<SnapshotsService> snapshots_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -6,16 +6,19 @@
 #include "common/errors.h"
 
 namespace gantry::contd::images {
-namespace {
 
-// Manifests and configs are small; a larger "manifest" is refused rather
-// than read into memory (containerd's limit is the same).
-constexpr int64_t kMaxDocumentSize = 4 << 20;
-// Indexes may point at indexes; a loop must not recurse for ever.
-constexpr int kMaxIndexDepth = 4;
+DocumentReader StoreReader(content::ContentStore& store, absl::string_view ns) {
+  return [&store, ns = std::string(ns)](const Descriptor& d) -> absl::StatusOr<std::string> {
+    GANTRY_ASSIGN_OR_RETURN(v1::ContentInfo info, store.Info(ns, d.digest));
+    return store.ReadAt(ns, d.digest, 0, std::min(info.size(), d.size + 1));
+  };
+}
 
-// Reads a document through `read`, refusing one too large to hold and one
-// whose size is not the descriptor's.
+absl::StatusOr<std::string> ReadDocument(content::ContentStore& store, absl::string_view ns,
+                                         const Descriptor& d) {
+  return ReadDocument(StoreReader(store, ns), d);
+}
+
 absl::StatusOr<std::string> ReadDocument(const DocumentReader& read, const Descriptor& d) {
   if (d.size > kMaxDocumentSize) {
     return absl::FailedPreconditionError(absl::StrCat(d.media_type, " ", d.digest, ": ", d.size,
@@ -30,16 +33,9 @@ absl::StatusOr<std::string> ReadDocument(const DocumentReader& read, const Descr
   return text;
 }
 
-}  // namespace
-
 absl::StatusOr<ResolvedImage> ResolveImage(content::ContentStore& store, absl::string_view ns,
                                            const v1::Descriptor& target, const Platform& platform) {
-  return ResolveImage(
-      [&store, ns](const Descriptor& d) -> absl::StatusOr<std::string> {
-        GANTRY_ASSIGN_OR_RETURN(v1::ContentInfo info, store.Info(ns, d.digest));
-        return store.ReadAt(ns, d.digest, 0, std::min(info.size(), d.size + 1));
-      },
-      target, platform);
+  return ResolveImage(StoreReader(store, ns), target, platform);
 }
 
 absl::StatusOr<ResolvedImage> ResolveImage(const DocumentReader& read, const v1::Descriptor& target,

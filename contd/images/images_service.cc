@@ -1,6 +1,8 @@
 #include "contd/images/images_service.h"
 
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
@@ -9,6 +11,39 @@
 #include "contd/v1/event_types.pb.h"
 
 namespace gantry::contd {
+namespace {
+
+// A pull's or import's event as its stream message.
+template <typename Message>
+Message ProgressMessage(const images::PullProgress& p) {
+  Message message;
+  message.set_digest(p.digest);
+  message.set_media_type(p.media_type);
+  message.set_status(p.status);
+  message.set_done(p.done);
+  message.set_total(p.total);
+  message.set_diff_id(p.diff_id);
+  message.set_chain_id(p.chain_id);
+  return message;
+}
+
+// /images/create for a new record, /images/update for one pointed elsewhere.
+void PublishStored(EventExchange& events, const std::string& ns, const v1::Image& image,
+                   bool created) {
+  if (created) {
+    v1::ImageCreate event;
+    event.set_name(image.name());
+    *event.mutable_labels() = image.labels();
+    PublishOrLog(events, ns, topics::kImageCreate, event);
+  } else {
+    v1::ImageUpdate event;
+    event.set_name(image.name());
+    *event.mutable_labels() = image.labels();
+    PublishOrLog(events, ns, topics::kImageUpdate, event);
+  }
+}
+
+}  // namespace
 
 grpc::Status ImagesService::Get(grpc::ServerContext* context, const v1::GetImageRequest* request,
                                 v1::GetImageResponse* response) {
@@ -87,30 +122,13 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context, const v1::PullIma
     // write at a time.
     std::mutex mu;
     options.progress = [&](const images::PullProgress& p) {
-      v1::PullImageProgress message;
-      message.set_digest(p.digest);
-      message.set_media_type(p.media_type);
-      message.set_status(p.status);
-      message.set_done(p.done);
-      message.set_total(p.total);
-      message.set_diff_id(p.diff_id);
-      message.set_chain_id(p.chain_id);
+      const auto message = ProgressMessage<v1::PullImageProgress>(p);
       std::lock_guard lock(mu);
       writer->Write(message);
     };
     GANTRY_ASSIGN_OR_RETURN(images::PullResult pulled,
                             puller_.Pull(ns, request->reference(), options));
-    if (pulled.created) {
-      v1::ImageCreate event;
-      event.set_name(pulled.image.name());
-      *event.mutable_labels() = pulled.image.labels();
-      PublishOrLog(events_, ns, topics::kImageCreate, event);
-    } else {
-      v1::ImageUpdate event;
-      event.set_name(pulled.image.name());
-      *event.mutable_labels() = pulled.image.labels();
-      PublishOrLog(events_, ns, topics::kImageUpdate, event);
-    }
+    PublishStored(events_, ns, pulled.image, pulled.created);
     v1::PullImageProgress last;
     last.set_digest(pulled.image.target().digest());
     last.set_media_type(pulled.image.target().media_type());
@@ -142,6 +160,72 @@ grpc::Status ImagesService::Push(grpc::ServerContext* context, const v1::PushIma
     last.set_manifest_digest(digest);
     writer->Write(last);
     return absl::OkStatus();
+  });
+}
+
+grpc::Status ImagesService::Import(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::ImportImageProgress, v1::ImportImageRequest>* stream) {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
+    v1::ImportImageRequest first;
+    if (!stream->Read(&first)) {
+      return absl::InvalidArgumentError("import: the request stream is empty");
+    }
+    images::ImportOptions options;
+    options.snapshotter = first.snapshotter();
+    options.unpack = !first.has_unpack() || first.unpack();
+    options.name = first.name();
+    options.base_name = first.base_name();
+    options.cancelled = [context] { return context->IsCancelled(); };
+    if (!first.platform().empty()) {
+      absl::StatusOr<images::Platform> platform = images::ParsePlatform(first.platform());
+      GANTRY_RETURN_IF_ERROR(Annotate(platform.status(), "platform"));
+      options.platform = *platform;
+    }
+    options.progress = [&](const images::PullProgress& p) {
+      stream->Write(ProgressMessage<v1::ImportImageProgress>(p));
+    };
+    std::string pending = std::move(*first.mutable_data());
+    auto read = [&]() -> absl::StatusOr<std::string> {
+      if (!pending.empty()) return std::exchange(pending, std::string());
+      v1::ImportImageRequest next;
+      while (stream->Read(&next)) {
+        if (!next.data().empty()) return std::move(*next.mutable_data());
+      }
+      if (context->IsCancelled()) return absl::CancelledError("import cancelled");
+      return std::string();
+    };
+    GANTRY_ASSIGN_OR_RETURN(std::vector<images::ImportedImage> imported,
+                            importer_.Import(ns, read, options));
+    v1::ImportImageProgress last;
+    last.set_status("done");
+    for (images::ImportedImage& image : imported) {
+      PublishStored(events_, ns, image.image, image.created);
+      *last.add_images() = std::move(image.image);
+    }
+    stream->Write(last);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ImagesService::Export(grpc::ServerContext* context,
+                                   const v1::ExportImageRequest* request,
+                                   grpc::ServerWriter<v1::ExportImageChunk>* writer) {
+  return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
+    images::ExportOptions options;
+    options.all_platforms = request->all_platforms();
+    if (!request->platform().empty()) {
+      absl::StatusOr<images::Platform> platform = images::ParsePlatform(request->platform());
+      GANTRY_RETURN_IF_ERROR(Annotate(platform.status(), "platform"));
+      options.platform = *platform;
+    }
+    v1::ExportImageChunk chunk;
+    auto write = [&](absl::string_view data) -> absl::Status {
+      chunk.set_data(std::string(data));
+      if (!writer->Write(chunk)) return absl::CancelledError("export: the client went away");
+      return absl::OkStatus();
+    };
+    return exporter_.Export(ns, {request->names().begin(), request->names().end()}, options, write);
   });
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "contd/events/exchange.h"
+#include "contd/images/archive_export.h"
+#include "contd/images/archive_import.h"
 #include "contd/images/image_store.h"
 #include "contd/images/puller.h"
 #include "contd/images/pusher.h"
@@ -13,8 +15,14 @@ namespace gantry::contd {
 class ImagesService final : public v1::Images::Service {
  public:
   ImagesService(images::ImageStore& store, EventExchange& events, images::ImagePuller& puller,
-                images::ImagePusher& pusher)
-      : store_(store), events_(events), puller_(puller), pusher_(pusher) {}
+                images::ImagePusher& pusher, images::ImageImporter& importer,
+                images::ImageExporter& exporter)
+      : store_(store),
+        events_(events),
+        puller_(puller),
+        pusher_(pusher),
+        importer_(importer),
+        exporter_(exporter) {}
 
   grpc::Status Get(grpc::ServerContext* context, const v1::GetImageRequest* request,
                    v1::GetImageResponse* response) override;
@@ -34,12 +42,22 @@ class ImagesService final : public v1::Images::Service {
                     grpc::ServerWriter<v1::PullImageProgress>* writer) override;
   grpc::Status Push(grpc::ServerContext* context, const v1::PushImageRequest* request,
                     grpc::ServerWriter<v1::PushImageProgress>* writer) override;
+  // Reads the archive from the request stream, streams each blob's and
+  // layer's progress, then the images; publishes /images/create or
+  // /images/update for each.
+  grpc::Status Import(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ImportImageProgress, v1::ImportImageRequest>* stream) override;
+  grpc::Status Export(grpc::ServerContext* context, const v1::ExportImageRequest* request,
+                      grpc::ServerWriter<v1::ExportImageChunk>* writer) override;
 
  private:
   images::ImageStore& store_;
   EventExchange& events_;
   images::ImagePuller& puller_;
   images::ImagePusher& pusher_;
+  images::ImageImporter& importer_;
+  images::ImageExporter& exporter_;
 };
 
 }  // namespace gantry::contd

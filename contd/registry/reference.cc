@@ -141,6 +141,16 @@ std::string Reference::String() const {
   return s;
 }
 
+std::string Reference::FamiliarString() const {
+  const std::string full = String();
+  if (domain_ != kDefaultDomain) return full;
+  absl::string_view rest = absl::string_view(full).substr(domain_.size() + 1);
+  if (absl::StartsWith(rest, "library/") && !absl::StrContains(path_.substr(8), '/')) {
+    rest.remove_prefix(8);
+  }
+  return std::string(rest);
+}
+
 Reference Reference::WithTag(std::string tag) const {
   Reference r = *this;
   r.tag_ = std::move(tag);

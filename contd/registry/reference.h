@@ -33,6 +33,9 @@ class Reference {
   std::string Object() const;
   // The full normalized reference.
   std::string String() const;
+  // The short form Docker shows and writes in `docker save`'s RepoTags:
+  // String() without "docker.io/" and "library/" ("busybox:latest").
+  std::string FamiliarString() const;
 
   // The same repository with another tag or digest (and nothing else).
   Reference WithTag(std::string tag) const;

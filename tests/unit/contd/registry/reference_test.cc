@@ -57,3 +57,12 @@ TEST_CASE("invalid references fail naming the reference and the rule", "[referen
   CHECK_FALSE(Reference::Parse(std::string(300, 'a')).ok());
   CHECK(Reference::Parse("a__b/c.d/e--f").ok());
 }
+
+TEST_CASE("the familiar form drops docker.io/ and library/ as docker images shows it",
+          "[reference]") {
+  CHECK(MustParse("busybox:latest").FamiliarString() == "busybox:latest");
+  CHECK(MustParse("docker.io/library/busybox").FamiliarString() == "busybox");
+  CHECK(MustParse("user/app:1.0").FamiliarString() == "user/app:1.0");
+  CHECK(MustParse("library/a/b:t").FamiliarString() == "library/a/b:t");
+  CHECK(MustParse("myhost:5000/library/x:t").FamiliarString() == "myhost:5000/library/x:t");
+}
