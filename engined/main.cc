@@ -17,12 +17,14 @@
 #include "common/log.h"
 #include "common/socket_file.h"
 #include "engined/api/containers_router.h"
+#include "engined/api/exec_router.h"
 #include "engined/api/images_router.h"
 #include "engined/api/router.h"
 #include "engined/api/system_router.h"
 #include "engined/config/daemon_config.h"
 #include "engined/containers/container_manager.h"
 #include "engined/containers/container_store.h"
+#include "engined/containers/exec_manager.h"
 #include "engined/contd/contd_client.h"
 #include "engined/daemon/contd_supervisor.h"
 #include "engined/daemon/host_info.h"
@@ -228,6 +230,7 @@ int main(int argc, char** argv) {
   gantry::engined::ImageService images(**contd);
   gantry::engined::ContainerManager containers(
       **contd, images, **store, {.data_root = flags.data_root, .exec_root = flags.exec_root});
+  gantry::engined::ExecManager execs(**contd, containers, flags.exec_root);
   if (absl::Status status = containers.Restore(); !status.ok()) {
     ::unlink(pid_file.c_str());
     return Fail(status);
@@ -253,6 +256,8 @@ int main(int argc, char** argv) {
   containers_router.AddRoutes(router);
   gantry::engined::ImagesRouter images_router(images, containers);
   images_router.AddRoutes(router);
+  gantry::engined::ExecRouter exec_router(execs);
+  exec_router.AddRoutes(router);
 
   gantry::engined::HttpServer server(*options, [&router](gantry::engined::RawRequest request) {
     return router.Handle(std::move(request));
@@ -267,6 +272,7 @@ int main(int argc, char** argv) {
   const int signal = gantry::WaitForStopSignal(stop_signals);
   gantry::log::Info("engined: received signal ", signal, ", shutting down");
   containers.Shutdown();
+  execs.Shutdown();
   server.Stop();
   ::unlink(pid_file.c_str());
   return 0;

@@ -27,13 +27,6 @@ absl::StatusOr<std::optional<int>> OptionalSeconds(const HttpRequest& request) {
   return std::optional<int>(static_cast<int>(*t));
 }
 
-// Output of a container without a terminal is multiplexed; with one, raw.
-std::string StreamContentType(bool tty, const HttpRequest& request) {
-  if (tty) return "application/vnd.docker.raw-stream";
-  return request.version >= ApiVersion{1, 42} ? "application/vnd.docker.multiplexed-stream"
-                                              : "application/vnd.docker.raw-stream";
-}
-
 // Docker's list filters: id, name, label, status, ancestor, exited.
 bool MatchesFilters(const Container& c, const Filters& filters) {
   for (const auto& [name, values] : filters) {
@@ -82,18 +75,6 @@ class OutputWriter {
 };
 
 }  // namespace
-
-std::string StdcopyFrame(int stream, absl::string_view data) {
-  std::string frame(8, '\0');
-  frame[0] = static_cast<char>(stream);
-  const uint32_t size = static_cast<uint32_t>(data.size());
-  frame[4] = static_cast<char>(size >> 24);
-  frame[5] = static_cast<char>(size >> 16);
-  frame[6] = static_cast<char>(size >> 8);
-  frame[7] = static_cast<char>(size);
-  frame.append(data.data(), data.size());
-  return frame;
-}
 
 void ContainersRouter::AddRoutes(Router& router) {
   auto simple = [](auto fn) {
@@ -207,56 +188,24 @@ absl::StatusOr<HttpResponse> ContainersRouter::Wait(const HttpRequest& request) 
 
 absl::StatusOr<HttpResponse> ContainersRouter::Attach(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(Container c, containers_.Get(request.Param("id")));
-  const bool want_stdin = request.query.GetBool("stdin");
-  const bool want_stdout = request.query.GetBool("stdout");
-  const bool want_stderr = request.query.GetBool("stderr");
   HttpResponse response;
   response.status = 101;
   response.SetHeader("Content-Type", StreamContentType(c.tty(), request));
-  response.hijack = [this, id = c.id, tty = c.tty(), want_stdin, want_stdout,
-                     want_stderr](std::unique_ptr<Connection> owned) {
-    std::shared_ptr<Connection> connection(std::move(owned));
-    std::mutex mu;
-    std::condition_variable ended_cv;
-    bool ended = false;
-    OutputWriter writer(!tty,
-                        [&connection](absl::string_view data) { return connection->Write(data); });
-    absl::StatusOr<ContainerManager::Attachment> attachment = containers_.Attach(
-        id,
-        [&](int stream, absl::string_view data) {
-          if ((stream == 1 && want_stdout) || (stream == 2 && want_stderr)) {
-            (void)writer.Send(stream, data);
-          }
-        },
-        [&] {
-          std::lock_guard lock(mu);
-          ended = true;
-          ended_cv.notify_all();
-        });
-    if (!attachment.ok()) {
-      (void)connection->Write(absl::StrCat(attachment.status().message(), "\n"));
-      return;
-    }
-    std::thread input;
-    if (want_stdin) {
-      input = std::thread([this, connection, id] {
-        char buffer[16 * 1024];
-        for (;;) {
-          absl::StatusOr<size_t> n = connection->Read(buffer, sizeof(buffer));
-          if (!n.ok() || *n == 0) break;
-          if (!containers_.WriteStdin(id, absl::string_view(buffer, *n)).ok()) break;
-        }
-        (void)containers_.StdinEnded(id);
-      });
-    }
-    {
-      std::unique_lock lock(mu);
-      ended_cv.wait(lock, [&] { return ended; });
-    }
-    // The client learns of the end, closes its side, and the input thread
-    // reads EOF.
-    (void)connection->CloseWrite();
-    if (input.joinable()) input.join();
+  AttachSession session{
+      .tty = c.tty(),
+      .stdin = request.query.GetBool("stdin"),
+      .stdout = request.query.GetBool("stdout"),
+      .stderr = request.query.GetBool("stderr"),
+      .attach =
+          [this, id = c.id](ContainerIo::Sink sink, std::function<void()> on_end) {
+            return containers_.Attach(id, std::move(sink), std::move(on_end)).status();
+          },
+      .write_stdin =
+          [this, id = c.id](absl::string_view data) { return containers_.WriteStdin(id, data); },
+      .stdin_ended = [this, id = c.id] { (void)containers_.StdinEnded(id); },
+  };
+  response.hijack = [session](std::unique_ptr<Connection> connection) {
+    RunAttachSession(std::move(connection), session);
   };
   return response;
 }

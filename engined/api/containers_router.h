@@ -3,6 +3,7 @@
 // wait and logs stream on threads of their own.
 #pragma once
 
+#include "engined/api/attach_session.h"
 #include "engined/api/router.h"
 #include "engined/containers/container_manager.h"
 
@@ -23,9 +24,5 @@ class ContainersRouter {
 
   ContainerManager& containers_;
 };
-
-// Docker's stdcopy framing of one chunk: [stream, 0, 0, 0, size (big
-// endian)] then the bytes.
-std::string StdcopyFrame(int stream, absl::string_view data);
 
 }  // namespace gantry::engined

@@ -1,6 +1,7 @@
 #include "engined/containers/container.h"
 
 #include <cmath>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -21,6 +22,18 @@ absl::StatusOr<absl::Time> ParseDockerTime(const nlohmann::json& value, absl::st
 }
 
 }  // namespace
+
+std::string NewRandomId() {
+  static thread_local std::random_device device;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (int i = 0; i < 32; ++i) {
+    const unsigned value = device() & 0xff;
+    hex += kDigits[value >> 4];
+    hex += kDigits[value & 0xf];
+  }
+  return hex;
+}
 
 std::string DockerTime(absl::Time time) {
   if (time == absl::UnixEpoch()) return "0001-01-01T00:00:00Z";

@@ -61,6 +61,9 @@ struct Container {
   std::string StatusText(absl::Time now) const;
 };
 
+// 64 random hex digits: a container or exec ID, as Docker's.
+std::string NewRandomId();
+
 // Docker's humanized durations ("Less than a second", "5 minutes", "About an hour").
 std::string HumanDuration(absl::Duration duration);
 // RFC 3339 with nanoseconds, and Go's zero time for the epoch, as Docker prints.

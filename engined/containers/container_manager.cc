@@ -25,18 +25,6 @@ constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec
 constexpr char kRuntimeName[] = "io.gantry.ocirun.v1";
 constexpr int kDefaultStopTimeoutSeconds = 10;
 
-std::string RandomHex(size_t bytes) {
-  static thread_local std::random_device device;
-  std::string hex;
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (size_t i = 0; i < bytes; ++i) {
-    const unsigned value = device() & 0xff;
-    hex += kDigits[value >> 4];
-    hex += kDigits[value & 0xf];
-  }
-  return hex;
-}
-
 // Docker's random names, adjective_scientist, from a shorter list.
 std::string RandomName() {
   static const char* const kLeft[] = {"admiring", "bold",    "brave",  "clever", "eager",
@@ -266,7 +254,7 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
   GANTRY_RETURN_IF_ERROR(MergeImageConfig(image.resolved.config.config, config));
 
   Container c;
-  c.id = RandomHex(32);
+  c.id = NewRandomId();
   c.name = requested_name.empty() ? RandomName() : requested_name;
   c.created = absl::Now();
   c.image = image_ref;

@@ -176,7 +176,51 @@ absl::StatusOr<nlohmann::json> Rlimits(const nlohmann::json& host_config) {
   return rlimits;
 }
 
+// Docker's default set with CapAdd/CapDrop, or all the kernel knows.
+absl::StatusOr<std::vector<std::string>> Capabilities(const nlohmann::json& hc, bool privileged) {
+  if (privileged) {
+    std::vector<std::string> caps = oci_defaults::AllCapabilities();
+    const int last = oci_defaults::LastKernelCapability();
+    caps.erase(std::remove_if(caps.begin(), caps.end(),
+                              [last](const std::string& cap) {
+                                return oci_defaults::CapabilityNumber(cap) > last;
+                              }),
+               caps.end());
+    return caps;
+  }
+  absl::StatusOr<std::vector<std::string>> merged = oci_defaults::MergeCapabilities(
+      oci_defaults::DockerDefaultCapabilities(), StringList(hc.value("CapAdd", nlohmann::json())),
+      StringList(hc.value("CapDrop", nlohmann::json())));
+  if (!merged.ok()) return Annotate(merged.status(), "HostConfig.CapAdd/CapDrop");
+  return *std::move(merged);
+}
+
 }  // namespace
+
+absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& c, const nlohmann::json& exec) {
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
+  nlohmann::json process = spec["process"];
+  const std::vector<std::string> cmd = StringList(exec.value("Cmd", nlohmann::json()));
+  if (cmd.empty()) return absl::InvalidArgumentError("Cmd: No exec command specified");
+  process["args"] = cmd;
+  process["terminal"] = exec.value("Tty", false);
+  std::vector<std::string> env = process["env"].get<std::vector<std::string>>();
+  for (const std::string& entry : StringList(exec.value("Env", nlohmann::json()))) {
+    const std::string key = entry.substr(0, entry.find('='));
+    std::erase_if(env, [&key](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+    env.push_back(entry);
+  }
+  process["env"] = env;
+  if (const std::string cwd = exec.value("WorkingDir", ""); !cwd.empty()) process["cwd"] = cwd;
+  if (const std::string user = exec.value("User", ""); !user.empty()) {
+    GANTRY_ASSIGN_OR_RETURN(process["user"], ProcessUser(user));
+  }
+  if (exec.value("Privileged", false)) {
+    GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> caps, Capabilities(c.host_config, true));
+    process["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  }
+  return process;
+}
 
 std::string CgroupPath(const std::string& id) { return absl::StrCat("/gantry/", id); }
 
@@ -202,22 +246,7 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
     }
   }
 
-  std::vector<std::string> caps;
-  if (privileged) {
-    caps = oci_defaults::AllCapabilities();
-    const int last = oci_defaults::LastKernelCapability();
-    caps.erase(std::remove_if(caps.begin(), caps.end(),
-                              [last](const std::string& cap) {
-                                return oci_defaults::CapabilityNumber(cap) > last;
-                              }),
-               caps.end());
-  } else {
-    absl::StatusOr<std::vector<std::string>> merged = oci_defaults::MergeCapabilities(
-        oci_defaults::DockerDefaultCapabilities(), StringList(hc.value("CapAdd", nlohmann::json())),
-        StringList(hc.value("CapDrop", nlohmann::json())));
-    if (!merged.ok()) return Annotate(merged.status(), "HostConfig.CapAdd/CapDrop");
-    caps = *std::move(merged);
-  }
+  GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> caps, Capabilities(hc, privileged));
 
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json user, ProcessUser(config.value("User", "")));
   std::vector<std::string> args = {c.path};

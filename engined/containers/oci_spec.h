@@ -16,6 +16,12 @@ namespace gantry::engined {
 // merged with the image's). Errors name the HostConfig field.
 absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& container);
 
+// The OCI process of `docker exec` in `container`: the container's process
+// (user, capabilities, env) with the ExecConfig's Cmd, Env, WorkingDir,
+// User, Tty and Privileged applied. Errors name the field.
+absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& container,
+                                                const nlohmann::json& exec_config);
+
 // The cgroup engined puts a container in (cgroupfs driver: "/gantry/<id>").
 std::string CgroupPath(const std::string& id);
 

@@ -151,6 +151,27 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     CHECK(absl::StrContains(gone.err, "No such object: web2"));
   }
 
+  SECTION("exec: output, exit codes, env, workdir, stdin, tty, detached, errors") {
+    docker.Ok({"pull", "-q", image});
+    docker.Ok({"run", "-d", "--name", "box", image, "sleep", "300"});
+    CHECK(docker.Ok({"exec", "box", "echo", "hi"}) == "hi");
+    ProcessResult code = docker({"exec", "-e", "A=b", "-w", "/tmp", "box", "sh", "-c",
+                                 "echo $A; pwd; echo oops >&2; exit 4"});
+    CHECK(code.exit_code == 4);
+    CHECK(code.out == "b\n/tmp\n");
+    CHECK(code.err == "oops\n");
+    CHECK(docker.Ok({"exec", "-i", "box", "cat"}, "piped\n") == "piped");
+    CHECK(docker.Ok({"exec", "-t", "box", "tty"}) == "/dev/pts/0");
+    docker.Ok({"exec", "-d", "box", "sh", "-c", "echo detached > /tmp/d"});
+    CHECK(Eventually([&] { return docker({"exec", "box", "cat", "/tmp/d"}).out == "detached\n"; }));
+    ProcessResult missing = docker({"exec", "box", "nosuchcmd"});
+    CHECK(missing.exit_code == 126);
+    CHECK(absl::StrContains(missing.err, "nosuchcmd"));
+    docker.Ok({"rm", "-f", "box"});
+    ProcessResult stopped = docker({"exec", "box", "true"});
+    CHECK(absl::StrContains(stopped.err, "No such container: box"));
+  }
+
   SECTION("restart policies and errors") {
     docker.Ok({"pull", "-q", image});
     docker.Ok(
