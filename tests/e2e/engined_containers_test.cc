@@ -5,6 +5,7 @@
 // engined killed with SIGKILL leaves its containers running and managed.
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <chrono>
 #include <fstream>
@@ -170,6 +171,46 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     docker.Ok({"rm", "-f", "box"});
     ProcessResult stopped = docker({"exec", "box", "true"});
     CHECK(absl::StrContains(stopped.err, "No such container: box"));
+  }
+
+  SECTION("logs (follow, tail, timestamps), stats and events") {
+    docker.Ok({"pull", "-q", image});
+    const std::string since = std::to_string(::time(nullptr) - 1);
+    docker.Ok({"run", "-d", "--name", "talk", image, "sh", "-c",
+               "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done"});
+    // Follows until the container exits, with every line once.
+    CHECK(docker.Ok({"logs", "-f", "talk"}) == "line1\nline2\nline3\nline4\nline5");
+    CHECK(docker.Ok({"logs", "--tail", "2", "talk"}) == "line4\nline5");
+    const std::string stamped = docker.Ok({"logs", "-t", "--tail", "1", "talk"});
+    CHECK(absl::EndsWith(stamped, "Z line5"));
+    CHECK(stamped[4] == '-');
+    CHECK(stamped[10] == 'T');
+    docker.Ok({"rm", "talk"});
+
+    docker.Ok(
+        {"run", "-d", "--name", "busy", "-m", "64m", image, "sh", "-c", "while true; do :; done"});
+    const std::string stats = docker.Ok(
+        {"stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}"});
+    INFO(stats);
+    std::vector<std::string> fields = absl::StrSplit(stats, ' ');
+    REQUIRE(fields.size() == 6);  // name, cpu, used, "/", limit, pids
+    CHECK(fields[0] == "busy");
+    double cpu = 0;
+    CHECK(absl::SimpleAtod(absl::StripSuffix(fields[1], "%"), &cpu));
+    CHECK(cpu > 20);  // a busy loop: about one core
+    CHECK(fields[4] == "64MiB");
+    CHECK(fields[5] == "1");
+    docker.Ok({"rm", "-f", "busy"});
+
+    const std::string until = std::to_string(::time(nullptr) + 1);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const std::string events =
+        docker.Ok({"events", "--since", since, "--until", until, "--filter", "container=busy",
+                   "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"});
+    // As dockerd's for docker rm -f: kill, die, destroy.
+    CHECK(events ==
+          "container create busy\ncontainer start busy\ncontainer kill busy\n"
+          "container die busy\ncontainer destroy busy");
   }
 
   SECTION("restart policies and errors") {
