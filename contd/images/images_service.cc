@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "contd/events/topics.h"
+#include "contd/leases/request_lease.h"
 #include "contd/service_call.h"
 #include "contd/v1/event_types.pb.h"
 
@@ -66,6 +67,8 @@ grpc::Status ImagesService::Delete(grpc::ServerContext* context,
     v1::ImageDelete event;
     event.set_name(request->name());
     PublishOrLog(events_, ns, topics::kImageDelete, event);
+    if (request->sync()) return collector_.Collect().status();
+    collector_.Schedule();
     return absl::OkStatus();
   });
 }
@@ -75,6 +78,7 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context, const v1::PullIma
   return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     images::PullOptions options;
     options.snapshotter = request->snapshotter();
+    options.lease = RequestLease(*context);
     options.unpack = !request->has_unpack() || request->unpack();
     // A client that went away gets no image record.
     options.cancelled = [context] { return context->IsCancelled(); };

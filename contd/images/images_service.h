@@ -3,6 +3,7 @@
 #pragma once
 
 #include "contd/events/exchange.h"
+#include "contd/gc/collector.h"
 #include "contd/images/image_store.h"
 #include "contd/images/puller.h"
 #include "contd/images/pusher.h"
@@ -13,8 +14,8 @@ namespace gantry::contd {
 class ImagesService final : public v1::Images::Service {
  public:
   ImagesService(images::ImageStore& store, EventExchange& events, images::ImagePuller& puller,
-                images::ImagePusher& pusher)
-      : store_(store), events_(events), puller_(puller), pusher_(pusher) {}
+                images::ImagePusher& pusher, gc::Collector& collector)
+      : store_(store), events_(events), puller_(puller), pusher_(pusher), collector_(collector) {}
 
   grpc::Status Get(grpc::ServerContext* context, const v1::GetImageRequest* request,
                    v1::GetImageResponse* response) override;
@@ -24,12 +25,13 @@ class ImagesService final : public v1::Images::Service {
                       v1::CreateImageResponse* response) override;
   grpc::Status Update(grpc::ServerContext* context, const v1::UpdateImageRequest* request,
                       v1::UpdateImageResponse* response) override;
-  // request.sync is accepted but has nothing to wait for until garbage
-  // collection exists.
+  // Collects what the image held in the background, or before returning
+  // with request.sync.
   grpc::Status Delete(grpc::ServerContext* context, const v1::DeleteImageRequest* request,
                       google::protobuf::Empty* response) override;
   // Streams each blob's progress, then the image; publishes /images/create
-  // or /images/update.
+  // or /images/update. Under the call's lease ("containerd-lease"), else a
+  // temporary one.
   grpc::Status Pull(grpc::ServerContext* context, const v1::PullImageRequest* request,
                     grpc::ServerWriter<v1::PullImageProgress>* writer) override;
   grpc::Status Push(grpc::ServerContext* context, const v1::PushImageRequest* request,
@@ -40,6 +42,7 @@ class ImagesService final : public v1::Images::Service {
   EventExchange& events_;
   images::ImagePuller& puller_;
   images::ImagePusher& pusher_;
+  gc::Collector& collector_;
 };
 
 }  // namespace gantry::contd

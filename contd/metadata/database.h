@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,13 @@ class Database {
   // Namespaces that objects have been created in, sorted.
   absl::StatusOr<std::vector<std::string>> ListNamespaces();
 
+  // Garbage collection holds this exclusively from its mark to the end of
+  // its sweep. A writer that creates an object and then references it (a
+  // lease resource, an image record) in separate transactions holds it
+  // shared across both, so the collector never sees the object between
+  // them (containerd's metadata.DB write lock). Never taken recursively.
+  std::shared_mutex& gc_lock() { return gc_lock_; }
+
  private:
   Database(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   absl::Status InTransaction(absl::string_view begin,
@@ -100,6 +108,7 @@ class Database {
   // One connection shared by all threads: SQLite serializes writers anyway,
   // and contd's metadata traffic is small.
   std::mutex mu_;
+  std::shared_mutex gc_lock_;
 };
 
 }  // namespace gantry::contd::metadata
