@@ -99,8 +99,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // A deleted lease (a pull's temporary one too) leaves its resources for a
   // collection soon after; the collector exists by the time any is deleted.
   Server* self = server.get();
-  server->leases_ = std::make_unique<metadata::LeaseStore>(*server->metadata_,
-                                                           [self] { self->gc_->Schedule(); });
+  server->leases_ =
+      std::make_unique<metadata::LeaseStore>(*server->metadata_, [self] { self->gc_->Schedule(); });
   server->version_ = std::make_unique<VersionService>(options.version, options.revision);
   server->introspection_ = std::make_unique<IntrospectionService>(
       std::move(uuid), started_at, Plugins(server->metadata_->path()));
@@ -117,8 +117,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->events_service_ = std::make_unique<EventsService>(server->events_);
   GANTRY_ASSIGN_OR_RETURN(server->content_,
                           content::ContentStore::Open(options.root, *server->metadata_));
-  server->content_service_ = std::make_unique<ContentService>(*server->content_, server->events_,
-                                                             *server->leases_);
+  server->content_service_ =
+      std::make_unique<ContentService>(*server->content_, server->events_, *server->leases_);
   server->images_ = std::make_unique<images::ImageStore>(*server->metadata_);
   GANTRY_ASSIGN_OR_RETURN(
       server->overlay_,
@@ -129,20 +129,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                               *server->metadata_, absl::StrCat(options.root, "/snapshots/native")));
   const std::map<std::string, snapshots::Snapshotter*> snapshotters = {
       {"overlayfs", server->overlay_.get()}, {"native", server->native_.get()}};
-  server->snapshots_service_ =
-      std::make_unique<SnapshotsService>(snapshotters, options.default_snapshotter, *server->leases_);
-  server->gc_ = std::make_unique<gc::Collector>(*server->metadata_, *server->content_, snapshotters);
+  server->snapshots_service_ = std::make_unique<SnapshotsService>(
+      snapshotters, options.default_snapshotter, *server->leases_);
+  server->gc_ =
+      std::make_unique<gc::Collector>(*server->metadata_, *server->content_, snapshotters);
   server->leases_service_ = std::make_unique<LeasesService>(*server->leases_, *server->gc_);
   GANTRY_ASSIGN_OR_RETURN(server->registry_, registry::RegistryClient::Create(options.registry));
-  server->puller_ =
-      std::make_unique<images::ImagePuller>(*server->registry_, *server->content_, *server->images_,
-                                            snapshotters, options.default_snapshotter,
-                                            server->leases_.get());
+  server->puller_ = std::make_unique<images::ImagePuller>(
+      *server->registry_, *server->content_, *server->images_, snapshotters,
+      options.default_snapshotter, server->leases_.get());
   server->pusher_ = std::make_unique<images::ImagePusher>(*server->registry_, *server->content_,
                                                           *server->images_);
-  server->images_service_ = std::make_unique<ImagesService>(*server->images_, server->events_,
-                                                            *server->puller_, *server->pusher_,
-                                                            *server->gc_);
+  server->images_service_ = std::make_unique<ImagesService>(
+      *server->images_, server->events_, *server->puller_, *server->pusher_, *server->gc_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

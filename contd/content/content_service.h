@@ -13,8 +13,7 @@ namespace gantry::contd {
 
 class ContentService final : public v1::Content::Service {
  public:
-  ContentService(content::ContentStore& store, EventExchange& events,
-                 metadata::LeaseStore& leases)
+  ContentService(content::ContentStore& store, EventExchange& events, metadata::LeaseStore& leases)
       : store_(store), events_(events), leases_(leases) {}
 
   grpc::Status Info(grpc::ServerContext* context, const v1::ContentInfoRequest* request,

@@ -64,7 +64,9 @@ Collector::~Collector() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Collector::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Collector::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Collector::Schedule() {
   {
@@ -155,7 +157,8 @@ absl::Status Collector::CollectNamespace(const std::string& ns, CollectStats& st
   }
   GANTRY_ASSIGN_OR_RETURN(std::vector<v1::ContentStatus> ingests, content_.ListStatuses(ns, {}));
   for (const v1::ContentStatus& ingest : ingests) {
-    const absl::Time updated = absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ingest.updated_at()));
+    const absl::Time updated =
+        absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ingest.updated_at()));
     if (reached.ingests.count(ingest.ref()) != 0 || now - updated < options_.ingest_expiry) {
       continue;
     }

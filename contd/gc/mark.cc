@@ -163,16 +163,16 @@ class Marker {
 absl::StatusOr<Reachable> Mark(Connection& conn, absl::string_view ns, absl::Time now,
                                const BlobReader& read_blob) {
   std::set<std::string> blobs;
-  GANTRY_RETURN_IF_ERROR(
-      ForEachRow(conn, "SELECT digest FROM content_blobs WHERE namespace = ?", ns,
-                 [&](const Statement& r) { blobs.insert(r.ColumnText(0)); }));
+  GANTRY_RETURN_IF_ERROR(ForEachRow(conn, "SELECT digest FROM content_blobs WHERE namespace = ?",
+                                    ns,
+                                    [&](const Statement& r) { blobs.insert(r.ColumnText(0)); }));
   GANTRY_ASSIGN_OR_RETURN(auto content_labels, LoadLabels(conn, ns, "content_labels", "digest"));
   std::map<SnapshotRef, SnapshotRow> snapshots;
-  GANTRY_RETURN_IF_ERROR(ForEachRow(
-      conn, "SELECT snapshotter, key, parent FROM snapshots WHERE namespace = ?", ns,
-      [&](const Statement& r) {
-        snapshots[{r.ColumnText(0), r.ColumnText(1)}].parent = r.ColumnText(2);
-      }));
+  GANTRY_RETURN_IF_ERROR(
+      ForEachRow(conn, "SELECT snapshotter, key, parent FROM snapshots WHERE namespace = ?", ns,
+                 [&](const Statement& r) {
+                   snapshots[{r.ColumnText(0), r.ColumnText(1)}].parent = r.ColumnText(2);
+                 }));
   GANTRY_RETURN_IF_ERROR(ForEachRow(
       conn, "SELECT snapshotter, key, label, value FROM snapshot_labels WHERE namespace = ?", ns,
       [&](const Statement& r) {
@@ -194,11 +194,12 @@ absl::StatusOr<Reachable> Mark(Connection& conn, absl::string_view ns, absl::Tim
   GANTRY_ASSIGN_OR_RETURN(auto image_labels, LoadLabels(conn, ns, "image_labels", "name"));
   for (const auto& [name, labels] : image_labels) marker.LabelRefs(labels);
   // Containers: their snapshots, and their labels' references.
-  GANTRY_RETURN_IF_ERROR(ForEachRow(
-      conn, "SELECT snapshotter, snapshot_key FROM containers WHERE namespace = ?", ns,
-      [&](const Statement& r) {
-        if (!r.ColumnText(1).empty()) marker.Snapshot({r.ColumnText(0), r.ColumnText(1)});
-      }));
+  GANTRY_RETURN_IF_ERROR(
+      ForEachRow(conn, "SELECT snapshotter, snapshot_key FROM containers WHERE namespace = ?", ns,
+                 [&](const Statement& r) {
+                   if (!r.ColumnText(1).empty())
+                     marker.Snapshot({r.ColumnText(0), r.ColumnText(1)});
+                 }));
   GANTRY_ASSIGN_OR_RETURN(auto container_labels,
                           LoadLabels(conn, ns, "container_labels", "container_id"));
   for (const auto& [id, labels] : container_labels) marker.LabelRefs(labels);

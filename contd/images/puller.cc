@@ -85,7 +85,8 @@ absl::StatusOr<std::unique_ptr<content::ContentWriter>> ImagePuller::OpenIngest(
       return absl::OkStatus();
     };
     std::vector<v1::LeaseResource> unused;
-    absl::Status opened = leases_ != nullptr ? leases_->CreateLeased(ns, lease, open) : open(unused);
+    absl::Status opened =
+        leases_ != nullptr ? leases_->CreateLeased(ns, lease, open) : open(unused);
     if (opened.ok()) return writer;
     if (!absl::IsUnavailable(opened) || absl::Now() > deadline) return opened;
     absl::SleepFor(absl::Milliseconds(100));
@@ -117,7 +118,6 @@ absl::Status ImagePuller::AddLabels(absl::string_view ns, const std::string& dig
   }
   return Annotate(content_.Update(ns, info, mask).status(), absl::StrCat("label ", digest));
 }
-
 
 std::string ImageName(const registry::Reference& ref) {
   if (ref.tag().empty() && !ref.digest().has_value()) {
@@ -152,8 +152,8 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
   std::optional<TemporaryLease> temporary;
   if (leases_ != nullptr && lease.empty()) {
     google::protobuf::Map<std::string, std::string> labels;
-    labels[gc::kExpireLabel] =
-        absl::FormatTime(absl::RFC3339_full, absl::Now() + kTemporaryLeaseExpiry, absl::UTCTimeZone());
+    labels[gc::kExpireLabel] = absl::FormatTime(
+        absl::RFC3339_full, absl::Now() + kTemporaryLeaseExpiry, absl::UTCTimeZone());
     GANTRY_ASSIGN_OR_RETURN(v1::Lease created, leases_->Create(ns, "", labels));
     lease = created.id();
     temporary.emplace(*leases_, std::string(ns), lease);
@@ -281,9 +281,9 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     }
     if (parent.has_value()) {
       result.chain_id = parent->str();
-      GANTRY_RETURN_IF_ERROR(AddLabels(
-          ns, manifest->config.digest,
-          {{absl::StrCat(gc::kRefSnapshotLabel, snapshotter_name), result.chain_id}}));
+      GANTRY_RETURN_IF_ERROR(
+          AddLabels(ns, manifest->config.digest,
+                    {{absl::StrCat(gc::kRefSnapshotLabel, snapshotter_name), result.chain_id}}));
     }
   }
   // containerd's references between the blobs: once the lease is gone they

@@ -22,26 +22,27 @@ absl::StatusOr<snapshots::Info> LeasedSnapshotter::Stat(absl::string_view ns,
   return info;
 }
 
-absl::StatusOr<std::vector<snapshots::Mount>> LeasedSnapshotter::Prepare(
-    absl::string_view ns, absl::string_view key, absl::string_view parent,
+absl::StatusOr<std::vector<snapshots::Mount>> LeasedSnapshotter::CreateLeased(
+    CreateFn create, absl::string_view ns, absl::string_view key, absl::string_view parent,
     const snapshots::Labels& labels) {
   std::vector<snapshots::Mount> mounts;
   GANTRY_RETURN_IF_ERROR(Leased(ns, key, [&]() -> absl::Status {
-    GANTRY_ASSIGN_OR_RETURN(mounts, inner_.Prepare(ns, key, parent, labels));
+    GANTRY_ASSIGN_OR_RETURN(mounts, (inner_.*create)(ns, key, parent, labels));
     return absl::OkStatus();
   }));
   return mounts;
 }
 
+absl::StatusOr<std::vector<snapshots::Mount>> LeasedSnapshotter::Prepare(
+    absl::string_view ns, absl::string_view key, absl::string_view parent,
+    const snapshots::Labels& labels) {
+  return CreateLeased(&snapshots::Snapshotter::Prepare, ns, key, parent, labels);
+}
+
 absl::StatusOr<std::vector<snapshots::Mount>> LeasedSnapshotter::View(
     absl::string_view ns, absl::string_view key, absl::string_view parent,
     const snapshots::Labels& labels) {
-  std::vector<snapshots::Mount> mounts;
-  GANTRY_RETURN_IF_ERROR(Leased(ns, key, [&]() -> absl::Status {
-    GANTRY_ASSIGN_OR_RETURN(mounts, inner_.View(ns, key, parent, labels));
-    return absl::OkStatus();
-  }));
-  return mounts;
+  return CreateLeased(&snapshots::Snapshotter::View, ns, key, parent, labels);
 }
 
 absl::Status LeasedSnapshotter::Commit(absl::string_view ns, absl::string_view name,

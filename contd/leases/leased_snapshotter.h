@@ -49,6 +49,13 @@ class LeasedSnapshotter final : public snapshots::Snapshotter {
   absl::Status Cleanup() override { return inner_.Cleanup(); }
 
  private:
+  using CreateFn = absl::StatusOr<std::vector<snapshots::Mount>> (snapshots::Snapshotter::*)(
+      absl::string_view, absl::string_view, absl::string_view, const snapshots::Labels&);
+  // Prepare or View of the inner snapshotter, leased.
+  absl::StatusOr<std::vector<snapshots::Mount>> CreateLeased(CreateFn create, absl::string_view ns,
+                                                             absl::string_view key,
+                                                             absl::string_view parent,
+                                                             const snapshots::Labels& labels);
   // Runs `create` and leases snapshot `key`.
   absl::Status Leased(absl::string_view ns, absl::string_view key,
                       const std::function<absl::Status()>& create);

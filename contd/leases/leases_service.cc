@@ -25,8 +25,7 @@ grpc::Status LeasesService::Delete(grpc::ServerContext* context,
   });
 }
 
-grpc::Status LeasesService::List(grpc::ServerContext* context,
-                                 const v1::ListLeasesRequest* request,
+grpc::Status LeasesService::List(grpc::ServerContext* context, const v1::ListLeasesRequest* request,
                                  v1::ListLeasesResponse* response) {
   return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(

@@ -19,8 +19,7 @@ class LeasesService final : public v1::Leases::Service {
                       google::protobuf::Empty* response) override;
   grpc::Status List(grpc::ServerContext* context, const v1::ListLeasesRequest* request,
                     v1::ListLeasesResponse* response) override;
-  grpc::Status AddResource(grpc::ServerContext* context,
-                           const v1::AddLeaseResourceRequest* request,
+  grpc::Status AddResource(grpc::ServerContext* context, const v1::AddLeaseResourceRequest* request,
                            google::protobuf::Empty* response) override;
   grpc::Status DeleteResource(grpc::ServerContext* context,
                               const v1::DeleteLeaseResourceRequest* request,

@@ -99,11 +99,10 @@ absl::StatusOr<v1::Lease> LeaseStore::Create(
   GANTRY_RETURN_IF_ERROR(db_.Write([&](Connection& conn) -> absl::Status {
     GANTRY_RETURN_IF_ERROR(RecordNamespace(conn, ns));
     GANTRY_ASSIGN_OR_RETURN(Statement insert, conn.Prepare("INSERT INTO leases VALUES (?, ?, ?)"));
-    absl::Status inserted =
-        insert.Bind(1, ns)
-            .Bind(2, lease.id())
-            .Bind(3, TimeUtil::TimestampToNanoseconds(lease.created_at()))
-            .Run();
+    absl::Status inserted = insert.Bind(1, ns)
+                                .Bind(2, lease.id())
+                                .Bind(3, TimeUtil::TimestampToNanoseconds(lease.created_at()))
+                                .Run();
     if (absl::IsAlreadyExists(inserted)) {
       return absl::AlreadyExistsError(
           absl::StrCat("lease \"", lease.id(), "\" already exists in namespace \"", ns, "\""));
@@ -153,7 +152,8 @@ absl::StatusOr<std::vector<v1::Lease>> LeaseStore::List(absl::string_view ns,
   }));
   std::vector<v1::Lease> matching;
   for (v1::Lease& lease : leases) {
-    if (filter.Match([&lease](const std::vector<std::string>& p) { return LeaseField(lease, p); })) {
+    if (filter.Match(
+            [&lease](const std::vector<std::string>& p) { return LeaseField(lease, p); })) {
       matching.push_back(std::move(lease));
     }
   }
@@ -166,8 +166,9 @@ absl::Status LeaseStore::AddResource(absl::string_view ns, absl::string_view id,
   GANTRY_RETURN_IF_ERROR(ValidateResource(resource));
   return db_.Write([&](Connection& conn) -> absl::Status {
     GANTRY_RETURN_IF_ERROR(RequireLease(conn, ns, id));
-    GANTRY_ASSIGN_OR_RETURN(Statement insert,
-                            conn.Prepare("INSERT OR IGNORE INTO lease_resources VALUES (?, ?, ?, ?)"));
+    GANTRY_ASSIGN_OR_RETURN(
+        Statement insert,
+        conn.Prepare("INSERT OR IGNORE INTO lease_resources VALUES (?, ?, ?, ?)"));
     return insert.Bind(1, ns).Bind(2, id).Bind(3, resource.type()).Bind(4, resource.id()).Run();
   });
 }

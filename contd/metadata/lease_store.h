@@ -63,9 +63,9 @@ class LeaseStore {
   // no lease (id "") only runs `create`. The resources are added when
   // `create` succeeds or returns ALREADY_EXISTS (the object is there), and
   // its status is returned.
-  absl::Status CreateLeased(absl::string_view ns, absl::string_view id,
-                            const std::function<absl::Status(std::vector<v1::LeaseResource>& made)>&
-                                create);
+  absl::Status CreateLeased(
+      absl::string_view ns, absl::string_view id,
+      const std::function<absl::Status(std::vector<v1::LeaseResource>& made)>& create);
 
  private:
   Database& db_;

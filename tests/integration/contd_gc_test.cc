@@ -12,7 +12,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/digest.h"
-#include "contd/registry/blob_io.h"
 #include "tests/integration/contd_pull_env.h"
 #include "tests/layer_tar.h"
 
@@ -40,51 +39,15 @@ OtherImage PushOtherImage(const std::string& domain) {
   for (char& c : noise) c = static_cast<char>(rng());
   gantry::testing::LayerTar tar;
   tar.File("etc/motd", "hello from the other image\n").File("opt/noise.bin", noise);
-  const std::string layer = tar.Bytes();
-  const gantry::Digest layer_digest = gantry::Digest::FromBytes(layer);
-  const std::string config =
-      nlohmann::json{
-          {"architecture", "amd64"},
-          {"os", "linux"},
-          {"config", {{"Cmd", {"sh"}}}},
-          {"rootfs",
-           {{"type", "layers"},
-            {"diff_ids", {fixtures["diff_ids"][0].get<std::string>(), layer_digest.str()}}}}}
-          .dump();
-  const gantry::Digest config_digest = gantry::Digest::FromBytes(config);
-  auto client = pull_test::RegistryClient();
-  const auto repo = pull_test::Ref(domain + "/busybox");
-  gantry::registry::StringBlobSource layer_source(layer);
-  REQUIRE(client
-              ->PushBlob(repo,
-                         {"application/vnd.oci.image.layer.v1.tar", layer_digest,
-                          static_cast<int64_t>(layer.size())},
-                         layer_source)
-              .ok());
-  gantry::registry::StringBlobSource config_source(config);
-  REQUIRE(client
-              ->PushBlob(repo,
-                         {"application/vnd.oci.image.config.v1+json", config_digest,
-                          static_cast<int64_t>(config.size())},
-                         config_source)
-              .ok());
+  pull_test::LayerBlob own = pull_test::NewLayer(tar.Bytes());
   const nlohmann::json base = fixtures["oci"]["layers"][0];
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", gantry::registry::kOciManifest},
-      {"config",
-       {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-        {"digest", config_digest.str()},
-        {"size", config.size()}}},
-      {"layers",
-       {{{"mediaType", base["mediaType"]}, {"digest", base["digest"]}, {"size", base["size"]}},
-        {{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
-         {"digest", layer_digest.str()},
-         {"size", layer.size()}}}}};
-  auto pushed = client->PushManifest(repo.WithTag("other"), gantry::registry::kOciManifest,
-                                     manifest.dump());
-  REQUIRE(pushed.ok());
-  return {pushed->str(), config_digest.str(), layer_digest.str()};
+  pull_test::LayerBlob shared = {base["mediaType"].get<std::string>(),
+                                 *gantry::Digest::Parse(base["digest"].get<std::string>()),
+                                 base["size"].get<int64_t>(), ""};
+  const pull_test::PushedImage pushed =
+      pull_test::PushImage(pull_test::Ref(domain + "/busybox:other"), {shared, own},
+                           {fixtures["diff_ids"][0].get<std::string>(), own.digest.str()});
+  return {pushed.manifest, pushed.config, own.digest.str()};
 }
 
 std::string BlobFile(PullEnv& env, const std::string& digest) {
@@ -238,9 +201,9 @@ TEST_CASE("removing images returns disk space: what another image uses stays", "
   WARN("contd root: " << both << " bytes with both images, " << one << " with one");
   CHECK(both - one > (2 << 20));
   // The remaining image still runs.
-  CHECK(absl::StrContains(env.RunOnImage(busybox.image.name(), busybox_chain[1], "cat /etc/motd")
-                              .output,
-                          "hello from layer 2"));
+  CHECK(absl::StrContains(
+      env.RunOnImage(busybox.image.name(), busybox_chain[1], "cat /etc/motd").output,
+      "hello from layer 2"));
 
   DeleteImage(env, domain + "/busybox:latest");
   v1::ListContentResponse listed;
@@ -339,8 +302,7 @@ TEST_CASE("a container keeps its snapshot and a lease its content until they go"
   CHECK(DeleteLease(env, "keep").error_code() == grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_CASE("collections running throughout a pull leave a complete image that runs",
-          "[contd][gc]") {
+TEST_CASE("collections running throughout a pull leave a complete image that runs", "[contd][gc]") {
   PullEnv env;
   const std::string domain = env.registry_.domain();
   registry_test::PushFixture(domain, "busybox:latest", {"--dest-tls-verify=false"});

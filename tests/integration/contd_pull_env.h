@@ -18,6 +18,7 @@
 #include "common/digest.h"
 #include "common/json_log.h"
 #include "common/json_util.h"
+#include "contd/registry/blob_io.h"
 #include "contd/registry/registry_client.h"
 #include "contd/v1/containers.grpc.pb.h"
 #include "contd/v1/content.grpc.pb.h"
@@ -274,5 +275,58 @@ inline int64_t DiskUsage(const std::string& dir) {
   return std::stoll(du.out);
 }
 
+// A layer of an image to push: its bytes, or (bytes empty) a blob the
+// repository has already.
+struct LayerBlob {
+  std::string media_type;
+  gantry::Digest digest;
+  int64_t size = 0;
+  std::string bytes;
+};
+
+inline LayerBlob NewLayer(std::string bytes) {
+  const gantry::Digest digest = gantry::Digest::FromBytes(bytes);
+  const auto size = static_cast<int64_t>(bytes.size());
+  return {"application/vnd.oci.image.layer.v1.tar", digest, size, std::move(bytes)};
+}
+
+struct PushedImage {
+  std::string manifest;  // digest
+  std::string config;    // digest
+};
+
+// Pushes the layers that have bytes, an amd64 config with `diff_ids`, and an
+// OCI manifest of them tagged as `tagged` says.
+inline PushedImage PushImage(const gantry::registry::Reference& tagged,
+                             const std::vector<LayerBlob>& layers,
+                             const std::vector<std::string>& diff_ids) {
+  auto client = RegistryClient();
+  const std::string config =
+      nlohmann::json{{"architecture", "amd64"},
+                     {"os", "linux"},
+                     {"config", {{"Cmd", {"sh"}}}},
+                     {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
+          .dump();
+  std::vector<LayerBlob> blobs = layers;
+  blobs.push_back({"application/vnd.oci.image.config.v1+json", gantry::Digest::FromBytes(config),
+                   static_cast<int64_t>(config.size()), config});
+  nlohmann::json descriptors = nlohmann::json::array();
+  for (const LayerBlob& blob : blobs) {
+    descriptors.push_back(
+        {{"mediaType", blob.media_type}, {"digest", blob.digest.str()}, {"size", blob.size}});
+    if (blob.bytes.empty()) continue;
+    gantry::registry::StringBlobSource source(blob.bytes);
+    REQUIRE(client->PushBlob(tagged, {blob.media_type, blob.digest, blob.size}, source).ok());
+  }
+  const nlohmann::json config_descriptor = descriptors.back();
+  descriptors.erase(descriptors.size() - 1);
+  const nlohmann::json manifest = {{"schemaVersion", 2},
+                                   {"mediaType", gantry::registry::kOciManifest},
+                                   {"config", config_descriptor},
+                                   {"layers", descriptors}};
+  auto pushed = client->PushManifest(tagged, gantry::registry::kOciManifest, manifest.dump());
+  REQUIRE(pushed.ok());
+  return {pushed->str(), blobs.back().digest.str()};
+}
 
 }  // namespace pull_test

@@ -29,9 +29,9 @@
 #include "contd/v1/images.grpc.pb.h"
 #include "contd/v1/snapshots.grpc.pb.h"
 #include "contd/v1/tasks.grpc.pb.h"
+#include "tests/integration/contd_pull_env.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/integration/ocirun_test_util.h"
-#include "tests/integration/contd_pull_env.h"
 #include "tests/integration/registry_test_util.h"
 
 namespace {
@@ -92,10 +92,10 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
   }
 
   // The whole stack: a container rootfs on top of the image's layers.
-  const pull_test::TaskRun run = env.RunOnImage(
-      by_tag.image.name(), chain_id,
-      "cat /etc/os-release 2>/dev/null || echo hi; cat /etc/motd; ls /opt/opaque; "
-      "test -e /etc/removed-by-layer2 || echo whiteout-applied");
+  const pull_test::TaskRun run =
+      env.RunOnImage(by_tag.image.name(), chain_id,
+                     "cat /etc/os-release 2>/dev/null || echo hi; cat /etc/motd; ls /opt/opaque; "
+                     "test -e /etc/removed-by-layer2 || echo whiteout-applied");
   CHECK(run.exit_status == 0);
   CHECK(absl::StrContains(run.output, "hello from layer 2"));
   CHECK(absl::StrContains(run.output, "new.txt"));
@@ -219,7 +219,6 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
           "[contd][pull][resume]") {
   PullEnv env;
   const std::string domain = env.registry_.domain();
-  auto client = RegistryClient();
   const auto repo = Ref(domain + "/big");
   // 64 MiB of random bytes as the one "layer" (pulled without unpacking):
   // more than the progress stream lets through before the test reads it.
@@ -230,38 +229,7 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
     std::memcpy(&data[i], &v, 8);
   }
   const gantry::Digest layer = gantry::Digest::FromBytes(data);
-  gantry::registry::StringBlobSource layer_source(data);
-  REQUIRE(client
-              ->PushBlob(repo,
-                         {"application/vnd.oci.image.layer.v1.tar", layer,
-                          static_cast<int64_t>(data.size())},
-                         layer_source)
-              .ok());
-  const std::string config =
-      nlohmann::json{{"architecture", "amd64"},
-                     {"os", "linux"},
-                     {"rootfs", {{"type", "layers"}, {"diff_ids", {layer.str()}}}}}
-          .dump();
-  const gantry::Digest config_digest = gantry::Digest::FromBytes(config);
-  gantry::registry::StringBlobSource config_source(config);
-  REQUIRE(client
-              ->PushBlob(repo,
-                         {"application/vnd.oci.image.config.v1+json", config_digest,
-                          static_cast<int64_t>(config.size())},
-                         config_source)
-              .ok());
-  nlohmann::json manifest = {{"schemaVersion", 2},
-                             {"mediaType", gantry::registry::kOciManifest},
-                             {"config",
-                              {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                               {"digest", config_digest.str()},
-                               {"size", config.size()}}},
-                             {"layers",
-                              {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
-                                {"digest", layer.str()},
-                                {"size", data.size()}}}}};
-  REQUIRE(client->PushManifest(repo.WithTag("v1"), gantry::registry::kOciManifest, manifest.dump())
-              .ok());
+  pull_test::PushImage(repo.WithTag("v1"), {pull_test::NewLayer(data)}, {layer.str()});
 
   PullOutcome cut = env.Pull(
       domain + "/big:v1",

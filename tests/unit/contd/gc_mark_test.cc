@@ -50,9 +50,8 @@ class World {
     const std::string digest = gantry::Digest::FromBytes(bytes).str();
     bytes_[digest] = bytes;
     REQUIRE(db_->Write([&](Connection& conn) -> absl::Status {
-                 GANTRY_RETURN_IF_ERROR(
-                     conn.Exec(absl::StrCat("INSERT OR IGNORE INTO namespaces VALUES ('", ns,
-                                            "', 0)")));
+                 GANTRY_RETURN_IF_ERROR(conn.Exec(
+                     absl::StrCat("INSERT OR IGNORE INTO namespaces VALUES ('", ns, "', 0)")));
                  auto insert = conn.Prepare("INSERT INTO content_blobs VALUES (?, ?, ?, 0, 0)");
                  GANTRY_RETURN_IF_ERROR(insert.status());
                  GANTRY_RETURN_IF_ERROR(
@@ -95,7 +94,8 @@ class World {
     absl::StatusOr<Reachable> reached;
     REQUIRE(db_->Read([&](Connection& conn) -> absl::Status {
                  reached = gantry::contd::gc::Mark(
-                     conn, ns, now, [this](absl::string_view digest) -> absl::StatusOr<std::string> {
+                     conn, ns, now,
+                     [this](absl::string_view digest) -> absl::StatusOr<std::string> {
                        auto it = bytes_.find(std::string(digest));
                        if (it == bytes_.end()) return absl::NotFoundError(std::string(digest));
                        return it->second;
@@ -113,14 +113,13 @@ class World {
 };
 
 std::string Descriptor(const char* media_type, const std::string& digest) {
-  return absl::StrCat(R"({"mediaType":")", media_type, R"(","digest":")", digest,
-                      R"(","size":1})");
+  return absl::StrCat(R"({"mediaType":")", media_type, R"(","digest":")", digest, R"(","size":1})");
 }
 
 std::string ManifestJson(const std::string& config, const std::vector<std::string>& layers) {
-  std::string json = absl::StrCat(R"({"schemaVersion":2,"mediaType":")", kManifestType,
-                                  R"(","config":)", Descriptor(kConfigType, config),
-                                  R"(,"layers":[)");
+  std::string json =
+      absl::StrCat(R"({"schemaVersion":2,"mediaType":")", kManifestType, R"(","config":)",
+                   Descriptor(kConfigType, config), R"(,"layers":[)");
   for (size_t i = 0; i < layers.size(); ++i) {
     absl::StrAppend(&json, i ? "," : "", Descriptor(kLayerType, layers[i]));
   }
@@ -138,8 +137,7 @@ std::string IndexJson(const std::vector<std::string>& manifests) {
 
 }  // namespace
 
-TEST_CASE("gc mark: an image keeps its index, manifest, config and layers, parsed",
-          "[contd][gc]") {
+TEST_CASE("gc mark: an image keeps its index, manifest, config and layers, parsed", "[contd][gc]") {
   World world;
   const std::string config = world.Blob("ns", R"({"config-of":"app"})");
   const std::string layer1 = world.Blob("ns", "layer one");
@@ -175,10 +173,10 @@ TEST_CASE("gc mark: gc.ref labels lead to content and snapshots, snapshots to th
   const std::string config =
       world.Blob("ns", "config", {{"containerd.io/gc.ref.snapshot.overlayfs", "chain2"}});
   // A manifest whose bytes are not JSON is kept through its labels alone.
-  const std::string manifest =
-      world.Blob("ns", "not json", {{"containerd.io/gc.ref.content.config", config},
-                                    {"containerd.io/gc.ref.content.l.0", layer},
-                                    {"containerd.io/gc.ref.contentious", "sha256:nothing"}});
+  const std::string manifest = world.Blob("ns", "not json",
+                                          {{"containerd.io/gc.ref.content.config", config},
+                                           {"containerd.io/gc.ref.content.l.0", layer},
+                                           {"containerd.io/gc.ref.contentious", "sha256:nothing"}});
   world.Image("ns", "app:v1", kManifestType, manifest);
 
   Reachable reached = world.Mark("ns");
@@ -231,8 +229,9 @@ TEST_CASE("gc mark: leases hold their resources until they expire; a flat lease 
 
   REQUIRE(leases.Create("ns", "pull", {}).ok());
   REQUIRE(leases.AddResource("ns", "pull", gantry::contd::metadata::ContentResource(parent)).ok());
-  REQUIRE(leases.AddResource("ns", "pull", gantry::contd::metadata::SnapshotResource("native", "top"))
-              .ok());
+  REQUIRE(
+      leases.AddResource("ns", "pull", gantry::contd::metadata::SnapshotResource("native", "top"))
+          .ok());
   REQUIRE(leases.AddResource("ns", "pull", gantry::contd::metadata::IngestResource("pull-x")).ok());
   google::protobuf::Map<std::string, std::string> flat;
   flat["containerd.io/gc.flat"] = "";
@@ -242,8 +241,9 @@ TEST_CASE("gc mark: leases hold their resources until they expire; a flat lease 
   google::protobuf::Map<std::string, std::string> expiring;
   expiring["containerd.io/gc.expire"] = "2030-01-01T00:00:00Z";
   REQUIRE(leases.Create("ns", "expiring", expiring).ok());
-  REQUIRE(leases.AddResource("ns", "expiring", gantry::contd::metadata::ContentResource(expired_blob))
-              .ok());
+  REQUIRE(
+      leases.AddResource("ns", "expiring", gantry::contd::metadata::ContentResource(expired_blob))
+          .ok());
 
   Reachable before = world.Mark("ns", absl::FromUnixSeconds(1767225600));  // 2026-01-01
   CHECK(before.content == std::set<std::string>{parent, child, flat_parent, expired_blob});
@@ -288,9 +288,9 @@ TEST_CASE("lease store: create, list with filters, resources, delete", "[contd][
   const std::string digest = gantry::Digest::FromBytes("x").str();
   REQUIRE(leases.AddResource("ns", "mine", gantry::contd::metadata::ContentResource(digest)).ok());
   REQUIRE(leases.AddResource("ns", "mine", gantry::contd::metadata::ContentResource(digest)).ok());
-  REQUIRE(leases.AddResource("ns", "mine",
-                             gantry::contd::metadata::SnapshotResource("overlayfs", "k"))
-              .ok());
+  REQUIRE(
+      leases.AddResource("ns", "mine", gantry::contd::metadata::SnapshotResource("overlayfs", "k"))
+          .ok());
   v1::LeaseResource bad;
   bad.set_type("volumes");
   bad.set_id("v");
