@@ -320,17 +320,8 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     dir_made = true;
     GANTRY_RETURN_IF_ERROR(WriteEtcFiles(c));
     GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
-    {
-      contd::v1::PrepareSnapshotRequest request;
-      request.set_snapshotter(kSnapshotter);
-      request.set_key(c.id);
-      if (!image.resolved.chain_ids.empty()) request.set_parent(image.resolved.chain_ids.back());
-      contd::v1::PrepareSnapshotResponse response;
-      auto context = ContdClient::Context();
-      GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.snapshots().Prepare(context.get(), request, &response),
-                                      "prepare the container's root filesystem"));
-      snapshot_made = true;
-    }
+    // The record first: it names the snapshot, so garbage collection in
+    // contd keeps the snapshot from the moment it exists.
     {
       contd::v1::CreateContainerRequest request;
       contd::v1::Container* record = request.mutable_container();
@@ -347,6 +338,17 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
       GANTRY_RETURN_IF_ERROR(
           FromGrpc(contd_.containers().Create(context.get(), request, &response), "create"));
       record_made = true;
+    }
+    {
+      contd::v1::PrepareSnapshotRequest request;
+      request.set_snapshotter(kSnapshotter);
+      request.set_key(c.id);
+      if (!image.resolved.chain_ids.empty()) request.set_parent(image.resolved.chain_ids.back());
+      contd::v1::PrepareSnapshotResponse response;
+      auto context = ContdClient::Context();
+      GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.snapshots().Prepare(context.get(), request, &response),
+                                      "prepare the container's root filesystem"));
+      snapshot_made = true;
     }
     auto entry = std::make_shared<Entry>();
     entry->container = c;
