@@ -248,11 +248,22 @@ TEST_CASE("engined killed with SIGKILL leaves containers running, and manages th
     docker.Ok({"run", "-d", "--name", "counter", registry.image(), "sh", "-c",
                "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"});
   }
+  // Exits (with a failure) while engined is down: its policy restarts it.
+  Cli(*engined).Ok({"run", "-d", "--name", "bouncer", "--restart", "always", registry.image(), "sh",
+                    "-c", "sleep 2; exit 1"});
   const std::string pid_before = Cli(*engined).Ok({"inspect", "-f", "{{.State.Pid}}", "counter"});
+  const int restarts_before =
+      std::stoi(Cli(*engined).Ok({"inspect", "-f", "{{.RestartCount}}", "bouncer"}));
   engined->Kill();  // SIGKILL: contd and the shim stay
   REQUIRE(::kill(std::stoi(pid_before), 0) == 0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   engined = std::make_unique<Engined>(shared_dir);
   Cli docker(*engined);
+  CHECK(Eventually([&] {
+    return std::stoi(docker.Ok({"inspect", "-f", "{{.RestartCount}}", "bouncer"})) >
+           restarts_before;
+  }));
+  docker.Ok({"rm", "-f", "bouncer"});
   CHECK(docker.Ok({"inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "counter"}) ==
         "running " + pid_before);
   docker.Ok({"stop", "-t", "1", "counter"});
@@ -262,4 +273,16 @@ TEST_CASE("engined killed with SIGKILL leaves containers running, and manages th
   for (size_t i = 0; i < lines.size(); ++i) CHECK(lines[i] == std::to_string(i));
   docker.Ok({"rm", "counter"});
   CHECK(MountsUnder(dir) == 0);
+}
+
+TEST_CASE("Debian's docker SDK for Python drives engined", "[sdk]") {
+  Registry registry;
+  Engined engined;
+  ProcessResult r = ocirun_test::RunProcess(
+      {"/usr/bin/python3", GANTRY_SOURCE_DIR "/tests/e2e/docker_sdk_scenario.py", engined.socket(),
+       registry.image()},
+      "", std::chrono::seconds(120));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(absl::StrContains(r.out, "docker SDK scenario passed"));
 }
