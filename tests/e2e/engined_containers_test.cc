@@ -213,6 +213,28 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
           "container die busy\ncontainer destroy busy");
   }
 
+  SECTION("cp into and out of running and stopped containers") {
+    docker.Ok({"pull", "-q", image});
+    docker.Ok({"run", "-d", "--name", "files", image, "sleep", "300"});
+    gantry::testing::TempDir host("engined-cp");
+    REQUIRE(gantry::WriteFileAtomic(host.path() + "/in.txt", "from the host\n").ok());
+    docker.Ok({"cp", host.path() + "/in.txt", "files:/tmp/"});
+    CHECK(docker.Ok({"exec", "files", "cat", "/tmp/in.txt"}) == "from the host");
+    docker.Ok({"cp", "files:/etc/passwd", host.path() + "/passwd"});
+    CHECK(absl::StartsWith(*gantry::ReadFile(host.path() + "/passwd"), "root:x:0:0:"));
+    docker.Ok({"cp", "files:/etc", host.path() + "/etc"});
+    CHECK(gantry::ReadFile(host.path() + "/etc/hostname").ok());
+    docker.Ok({"stop", "-t", "0", "files"});
+    // Stopped: its snapshot is mounted for the copy, and unmounted after.
+    docker.Ok({"cp", "files:/tmp/in.txt", host.path() + "/back.txt"});
+    CHECK(*gantry::ReadFile(host.path() + "/back.txt") == "from the host\n");
+    ProcessResult missing = docker({"cp", "files:/nonexistent", host.path() + "/x"});
+    CHECK(missing.exit_code != 0);
+    CHECK(absl::StrContains(missing.err, "Could not find the file /nonexistent"));
+    CHECK(MountsUnder(engined.dir() + "/exec") == 0);
+    docker.Ok({"rm", "files"});
+  }
+
   SECTION("restart policies and errors") {
     docker.Ok({"pull", "-q", image});
     docker.Ok(
