@@ -1,27 +1,39 @@
 // gantry: the user's command line, talking to engined's Docker Engine API.
-// For now only its global flags exist.
+// Commands live in cli/commands/, one file per group; this file only wires
+// the global flags and reports errors.
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-namespace {
-
-struct Flags {
-  std::string host = "unix:///run/gantry.sock";
-};
-
-}  // namespace
+#include "cli/commands/command_context.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"gantry: run and manage containers", "gantry"};
-  app.set_version_flag("--version", "gantry version " GANTRY_VERSION);
-  Flags flags;
-  app.add_option("-H,--host", flags.host, "engined address (unix://, tcp://)")
+  app.set_version_flag("-v,--version", "gantry version " GANTRY_VERSION);
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+  gantry::cli::CommandContext context;
+  app.add_option("-H,--host", context.host, "engined address (unix://, tcp://)")
       ->envname("GANTRY_HOST")
       ->capture_default_str();
+  gantry::cli::AddSystemCommands(app, context);
+  gantry::cli::AddImageCommands(app, context);
+  gantry::cli::AddContainerCommands(app, context);
+  gantry::cli::AddRunCommands(app, context);
+  gantry::cli::AddUnsupportedCommands(app, context);
   CLI11_PARSE(app, argc, argv);
 
-  std::cout << app.help();
-  return 0;
+  if (!context.action) {
+    std::cout << app.help();
+    return 0;
+  }
+  absl::StatusOr<int> code = context.action();
+  std::cout.flush();
+  if (!code.ok()) {
+    // Errors already reported item by item carry no message.
+    if (!code.status().message().empty()) std::cerr << code.status().message() << "\n";
+    return gantry::cli::ExitCodeOf(code.status());
+  }
+  return *code;
 }

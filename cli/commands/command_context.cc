@@ -1,0 +1,60 @@
+#include "cli/commands/command_context.h"
+
+#include <iostream>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace gantry::cli {
+namespace {
+constexpr char kExitCodePayload[] = "gantry.cli/exit-code";
+}  // namespace
+
+absl::Status WithExitCode(absl::Status status, int code) {
+  status.SetPayload(kExitCodePayload, absl::Cord(std::to_string(code)));
+  return status;
+}
+
+int ExitCodeOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kExitCodePayload);
+  int code = 1;
+  if (payload.has_value()) (void)absl::SimpleAtoi(std::string(*payload), &code);
+  return code;
+}
+
+absl::StatusOr<int> ForEachContainer(const std::vector<std::string>& names,
+                                     const std::function<absl::Status(const std::string&)>& fn) {
+  absl::Status failed;
+  for (const std::string& name : names) {
+    absl::Status status = fn(name);
+    if (status.ok()) {
+      std::cout << name << "\n";
+    } else if (status.code() == absl::StatusCode::kUnavailable ||
+               status.code() == absl::StatusCode::kPermissionDenied) {
+      return status;  // engined is not there: once is enough
+    } else {
+      std::cerr << status.message() << "\n";
+      failed = status;
+    }
+  }
+  std::cout.flush();
+  if (!failed.ok()) return WithExitCode(absl::CancelledError(""), 1);
+  return 0;
+}
+
+absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters) {
+  if (filters.empty()) return std::string();
+  nlohmann::json map = nlohmann::json::object();
+  for (const std::string& filter : filters) {
+    const size_t eq = filter.find('=');
+    if (eq == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid argument \"", filter, "\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"));
+    }
+    map[filter.substr(0, eq)].push_back(filter.substr(eq + 1));
+  }
+  return absl::StrCat("&filters=", QueryEscape(map.dump()));
+}
+
+}  // namespace gantry::cli
