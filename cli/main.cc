@@ -12,7 +12,6 @@ int main(int argc, char** argv) {
   CLI::App app{"gantry: run and manage containers", "gantry"};
   app.set_version_flag("-v,--version", "gantry version " GANTRY_VERSION);
   app.require_subcommand(0, 1);
-  app.fallthrough();
   gantry::cli::CommandContext context;
   app.add_option("-H,--host", context.host, "engined address (unix://, tcp://)")
       ->envname("GANTRY_HOST")

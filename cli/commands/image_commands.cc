@@ -61,7 +61,7 @@ absl::StatusOr<int> Images(CommandContext& context, ImagesFlags flags) {
   GANTRY_ASSIGN_OR_RETURN(
       json images, context.client().CallJson(
                        "GET", absl::StrCat("/images/json?all=", flags.all ? "1" : "0", filters)));
-  std::vector<json> rows = ImageRows(images, flags.no_trunc);
+  std::vector<json> rows = ImageRows(images, flags.no_trunc, flags.digests);
   if (flags.quiet) {
     for (const json& row : rows) std::cout << row["ID"].get<std::string>() << "\n";
     return 0;

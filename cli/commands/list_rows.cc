@@ -63,7 +63,8 @@ json ContainerRow(const json& c, bool no_trunc) {
     if (no_trunc || !absl::StrContains(n, "/")) names.push_back(n);
   }
   std::vector<std::string> labels;
-  for (const auto& [k, v] : c.value("Labels", json::object()).items()) {
+  const json label_map = c.value("Labels", json::object());
+  for (const auto& [k, v] : label_map.items()) {
     labels.push_back(absl::StrCat(k, "=", GoString(v)));
   }
   std::vector<std::string> mounts;
@@ -74,7 +75,8 @@ json ContainerRow(const json& c, bool no_trunc) {
   }
   std::vector<std::string> networks;
   if (c.contains("NetworkSettings") && c["NetworkSettings"].is_object()) {
-    for (const auto& [k, v] : c["NetworkSettings"].value("Networks", json::object()).items()) {
+    const json network_map = c["NetworkSettings"].value("Networks", json::object());
+    for (const auto& [k, v] : network_map.items()) {
       networks.push_back(k);
     }
   }
@@ -106,7 +108,7 @@ const json& ContainerHeaders() {
   return *headers;
 }
 
-std::vector<json> ImageRows(const json& images, bool no_trunc) {
+std::vector<json> ImageRows(const json& images, bool no_trunc, bool digest_rows) {
   std::vector<json> rows;
   for (const json& image : images) {
     const std::string id = image.value("Id", "");
@@ -115,7 +117,7 @@ std::vector<json> ImageRows(const json& images, bool no_trunc) {
                  {"CreatedSince", TimeAgo(created)},
                  {"CreatedAt", GoTimeString(created)},
                  {"Size", HumanSize(image.value("Size", 0.0), 3)},
-                 {"VirtualSize", HumanSize(image.value("Size", 0.0), 3)},
+                 {"VirtualSize", HumanSize(image.value("Size", 0.0))},
                  {"SharedSize", "N/A"},
                  {"UniqueSize", "N/A"},
                  {"Containers", "N/A"},
@@ -127,7 +129,7 @@ std::vector<json> ImageRows(const json& images, bool no_trunc) {
       }
     }
     if (const json& digests = image.value("RepoDigests", json::array());
-        digests.is_array() && !digests.empty() && digests[0].is_string()) {
+        digest_rows && digests.is_array() && !digests.empty() && digests[0].is_string()) {
       const std::string first = digests[0];
       base["Digest"] = first.substr(first.find('@') + 1);
     }

@@ -26,8 +26,10 @@ nlohmann::json ContainerRow(const nlohmann::json& container, bool no_trunc);
 const nlohmann::json& ContainerHeaders();
 
 // The rows of /images/json as `docker images` shows them: one per
-// repository:tag (an untagged image once, as <none> <none>).
-std::vector<nlohmann::json> ImageRows(const nlohmann::json& images, bool no_trunc);
+// repository:tag (an untagged image once, as <none> <none>); Digest is
+// <none> unless `digest_rows` (images --digests).
+std::vector<nlohmann::json> ImageRows(const nlohmann::json& images, bool no_trunc,
+                                      bool digest_rows);
 const nlohmann::json& ImageHeaders();
 
 }  // namespace gantry::cli

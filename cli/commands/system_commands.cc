@@ -96,7 +96,8 @@ absl::StatusOr<int> Info(CommandContext& context, const std::string& format) {
   GANTRY_ASSIGN_OR_RETURN(json info, context.client().CallJson("GET", "/info"));
   if (!format.empty()) return PrintWithTemplate(format, info);
   std::string runtimes;
-  for (const auto& [name, unused] : info.value("Runtimes", json::object()).items()) {
+  const json runtime_map = info.value("Runtimes", json::object());
+  for (const auto& [name, unused] : runtime_map.items()) {
     absl::StrAppend(&runtimes, runtimes.empty() ? "" : " ", name);
   }
   std::cout << "Client:\n Version:    " << GANTRY_VERSION << "\n\nServer:\n"
