@@ -7,6 +7,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
 
@@ -38,18 +40,23 @@ void AddContainerFlags(CLI::App& command, ContainerFlags& flags) {
   command.add_flag("-i,--interactive", flags.interactive, "Keep STDIN open even if not attached");
   command.add_flag("-t,--tty", flags.tty, "Allocate a pseudo-TTY");
   command.add_flag("--rm", flags.auto_remove, "Automatically remove the container when it exits");
-  command.add_option("-e,--env", flags.env, "Set environment variables");
+  command.add_option("-e,--env", flags.env, "Set environment variables")
+      ->allow_extra_args(false);
   command.add_option("-w,--workdir", flags.workdir, "Working directory inside the container");
   command.add_option("-u,--user", flags.user, "Username or UID (format: <name|uid>[:<group|gid>])");
   command.add_option("--entrypoint", flags.entrypoint, "Overwrite the default ENTRYPOINT of the image");
   command.add_option("-h,--hostname", flags.hostname, "Container host name");
-  command.add_option("-l,--label", flags.labels, "Set meta data on a container");
+  command.add_option("-l,--label", flags.labels, "Set meta data on a container")
+      ->allow_extra_args(false);
   command.add_option("--restart", flags.restart, "Restart policy to apply when a container exits");
   command.add_option("-m,--memory", flags.memory, "Memory limit");
   command.add_option("--cpus", flags.cpus, "Number of CPUs");
-  command.add_option("-v,--volume", flags.volumes, "Bind mount a volume");
-  command.add_option("--mount", flags.mounts, "Attach a filesystem mount to the container");
-  command.add_option("--tmpfs", flags.tmpfs, "Mount a tmpfs directory");
+  command.add_option("-v,--volume", flags.volumes, "Bind mount a volume")
+      ->allow_extra_args(false);
+  command.add_option("--mount", flags.mounts, "Attach a filesystem mount to the container")
+      ->allow_extra_args(false);
+  command.add_option("--tmpfs", flags.tmpfs, "Mount a tmpfs directory")
+      ->allow_extra_args(false);
   command.add_option("--network,--net", flags.network, "Connect a container to a network");
   command.add_option("--stop-signal", flags.stop_signal, "Signal to stop the container");
   command.add_option("--stop-timeout", flags.stop_timeout, "Timeout (in seconds) to stop a container");
@@ -179,21 +186,44 @@ absl::StatusOr<json> CreateContainerBody(const ContainerFlags& flags) {
                {"ReadonlyRootfs", flags.read_only},
                {"NetworkMode", flags.network.empty() ? "default" : flags.network}};
   if (flags.init) host["Init"] = true;
-  if (!flags.volumes.empty()) host["Binds"] = flags.volumes;
+  // --mount bind and tmpfs go as the equivalent Binds and Tmpfs entries,
+  // which every engine version reads (engined does not read Mounts yet);
+  // other types as Mounts.
+  json binds = json::array();
+  for (const std::string& volume : flags.volumes) binds.push_back(volume);
+  json tmpfs = json::object();
+  for (const std::string& entry : flags.tmpfs) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits(':', 1));
+    tmpfs[kv.first] = kv.second;
+  }
   json mounts = json::array();
   for (const std::string& text : flags.mounts) {
     GANTRY_ASSIGN_OR_RETURN(json mount, ParseMount(text));
-    mounts.push_back(mount);
-  }
-  if (!mounts.empty()) host["Mounts"] = mounts;
-  if (!flags.tmpfs.empty()) {
-    json tmpfs = json::object();
-    for (const std::string& entry : flags.tmpfs) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits(':', 1));
-      tmpfs[kv.first] = kv.second;
+    if (mount["Type"] == "bind") {
+      std::vector<std::string> options;
+      if (mount.value("ReadOnly", false)) options.push_back("ro");
+      if (mount.contains("BindOptions")) options.push_back(mount["BindOptions"]["Propagation"]);
+      binds.push_back(absl::StrCat(mount["Source"].get<std::string>(), ":",
+                                   mount["Target"].get<std::string>(),
+                                   options.empty() ? "" : ":", absl::StrJoin(options, ",")));
+    } else if (mount["Type"] == "tmpfs") {
+      std::vector<std::string> options;
+      if (mount.value("ReadOnly", false)) options.push_back("ro");
+      const json tmpfs_options = mount.value("TmpfsOptions", json::object());
+      if (tmpfs_options.contains("SizeBytes")) {
+        options.push_back(absl::StrCat("size=", tmpfs_options["SizeBytes"].get<int64_t>()));
+      }
+      if (tmpfs_options.contains("Mode")) {
+        options.push_back(absl::StrFormat("mode=%o", tmpfs_options["Mode"].get<int64_t>()));
+      }
+      tmpfs[mount["Target"].get<std::string>()] = absl::StrJoin(options, ",");
+    } else {
+      mounts.push_back(mount);
     }
-    host["Tmpfs"] = tmpfs;
   }
+  if (!binds.empty()) host["Binds"] = binds;
+  if (!tmpfs.empty()) host["Tmpfs"] = tmpfs;
+  if (!mounts.empty()) host["Mounts"] = mounts;
   if (!flags.restart.empty()) {
     GANTRY_ASSIGN_OR_RETURN(json policy, ParseRestartPolicy(flags.restart));
     if (flags.auto_remove && policy["Name"] != "no") {

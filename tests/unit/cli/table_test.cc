@@ -110,9 +110,12 @@ TEST_CASE("run flags become docker's create body", "[cli][run]") {
   CHECK((*body)["HostConfig"]["NanoCpus"] == 1500000000);
   CHECK((*body)["HostConfig"]["RestartPolicy"] ==
         json({{"Name", "on-failure"}, {"MaximumRetryCount", 2}}));
-  CHECK((*body)["HostConfig"]["Mounts"][0]["TmpfsOptions"]["SizeBytes"] == 1024 * 1024);
-  CHECK((*body)["HostConfig"]["Mounts"][1]["ReadOnly"] == true);
-  CHECK((*body)["HostConfig"]["Binds"] == json({"/x:/y:ro"}));
+  // --mount bind and tmpfs as the Binds and Tmpfs every engine reads.
+  CHECK((*body)["HostConfig"]["Tmpfs"] == json({{"/scratch", "size=1048576"}}));
+  CHECK((*body)["HostConfig"]["Binds"] == json({"/x:/y:ro", "/a:/b:ro"}));
+  CHECK_FALSE((*body)["HostConfig"].contains("Mounts"));
+  CHECK((*ParseMount("type=tmpfs,target=/t,tmpfs-size=1m"))["TmpfsOptions"]["SizeBytes"] ==
+        1024 * 1024);
   CHECK_FALSE(body->contains("Entrypoint"));
 
   flags.auto_remove = true;
