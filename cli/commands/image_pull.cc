@@ -1,5 +1,7 @@
 #include "cli/commands/image_pull.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/format/units.h"
@@ -10,17 +12,15 @@ namespace {
 
 using nlohmann::json;
 
-// Docker's bar: 50 columns of "=" up to ">", then "current/total".
+// Docker's bar: one "=" per 2 %, a ">", padding to 50, then the byte counts.
 std::string ProgressBar(const json& detail) {
   const double current = detail.value("current", 0.0);
   const double total = detail.value("total", 0.0);
   if (current <= 0 && total <= 0) return "";
-  if (total <= 0) return absl::StrFormat("%8s", HumanSize(current));
-  int filled = int(50 * std::min(current / total, 1.0));
-  std::string bar = absl::StrCat("[", std::string(std::max(filled - 1, 0), '='),
-                                 filled > 0 ? ">" : "", std::string(50 - std::max(filled, 0), ' '),
-                                 "] ");
-  return absl::StrCat(bar, absl::StrFormat("%8s", HumanSize(current)), "/", HumanSize(total));
+  if (total <= 0 || current > total) return absl::StrFormat("%8s", HumanSize(current));
+  const int filled = std::min(int(current / total * 100) / 2, 50);
+  return absl::StrCat("[", std::string(filled, '='), ">", std::string(50 - filled, ' '), "] ",
+                      absl::StrFormat("%8s", HumanSize(current)), "/", HumanSize(total));
 }
 
 }  // namespace

@@ -4,6 +4,15 @@
 // filters and formats, logs, inspect -f, top, pause, stop, rename, rm,
 // tag/rmi, and the errors for a missing image and an engined not there.
 // Where output shapes can be compared, docker's own output is the reference.
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
 #include <catch2/catch.hpp>
 
 #include "absl/strings/match.h"
@@ -34,6 +43,69 @@ std::vector<std::string> Cells(const std::string& line) {
   }
   return cells;
 }
+
+// `gantry ARGS` on a pseudo-terminal of `rows` x `columns`, as a user at a
+// terminal runs it.
+class OnTerminal {
+ public:
+  OnTerminal(const std::vector<std::string>& args, unsigned short rows, unsigned short columns) {
+    struct winsize size = {};
+    size.ws_row = rows;
+    size.ws_col = columns;
+    pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~OnTerminal() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+    ::close(master_);
+  }
+  void Type(const std::string& keys) {
+    REQUIRE(::write(master_, keys.data(), keys.size()) == ssize_t(keys.size()));
+  }
+  void Resize(unsigned short rows, unsigned short columns) {
+    struct winsize size = {};
+    size.ws_row = rows;
+    size.ws_col = columns;
+    // The kernel signals SIGWINCH to the terminal's foreground: gantry.
+    REQUIRE(::ioctl(master_, TIOCSWINSZ, &size) == 0);
+  }
+  // Reads until `text` shows (true) or 20 s pass; what was read is in seen().
+  bool WaitFor(const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!absl::StrContains(seen_, text)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      struct pollfd p = {master_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(master_, buffer, sizeof buffer);
+      if (n <= 0) return false;
+      seen_.append(buffer, size_t(n));
+    }
+    return true;
+  }
+  const std::string& seen() const { return seen_; }
+  int Wait() {
+    int status = 0;
+    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  int master_ = -1;
+  pid_t pid_ = -1;
+  std::string seen_;
+};
 
 }  // namespace
 
@@ -108,6 +180,36 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
                      "type=bind,source=" + engined.dir() + "/shared,target=/m,readonly", image,
                      "cat", "/m/file"}) == "from the host");
     CHECK(gantry.Ok({"ps", "-aq"}).empty());
+  }
+
+  SECTION("run -it: raw terminal, window size and its changes, exit status, detach keys") {
+    gantry.Ok({"pull", "-q", image});
+    {
+      OnTerminal user({kGantryCli, "-H", gantry.host(), "run", "-it", "--rm", image, "sh"}, 40,
+                      100);
+      REQUIRE(user.WaitFor("# "));
+      user.Type("stty size\r");
+      CHECK(user.WaitFor("40 100"));
+      user.Resize(30, 77);
+      // The resize reaches the container shortly after the signal.
+      CHECK(engined_test::Eventually([&] {
+        user.Type("stty size\r");
+        return user.WaitFor("30 77");
+      }));
+      user.Type("exit 7\r");
+      INFO(user.seen());
+      CHECK(user.Wait() == 7);
+    }
+    {
+      OnTerminal user(
+          {kGantryCli, "-H", gantry.host(), "run", "-it", "--name", "detached", image, "sh"}, 24,
+          80);
+      REQUIRE(user.WaitFor("# "));
+      user.Type("\x10\x11");  // ctrl-p ctrl-q
+      CHECK(user.Wait() == 0);
+    }
+    CHECK(gantry.Ok({"inspect", "-f", "{{.State.Status}}", "detached"}) == "running");
+    gantry.Ok({"rm", "-f", "detached"});
   }
 
   SECTION("detached containers: ps, logs, inspect, top, pause, stop, rename, rm") {
