@@ -4,9 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -189,9 +189,9 @@ EngineClient::EngineClient(std::string host) : host_(std::move(host)) {}
 
 absl::Status EngineClient::Unreachable(absl::string_view why) const {
   if (absl::StrContains(why, "Permission denied")) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "permission denied reaching engined at ", host_,
-        " — run as root or as a member of the gantry group"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("permission denied reaching engined at ", host_,
+                     " — run as root or as a member of the gantry group"));
   }
   return absl::UnavailableError(absl::StrCat("cannot reach engined at ", host_,
                                              " — is it running? start it with: sudo engined"));
@@ -208,16 +208,16 @@ absl::StatusOr<UniqueFd> EngineClient::Dial() {
     address = std::string(absl::StripSuffix(address, "/"));
     fd = ConnectTcp(address);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid host \"", host_, "\": expected unix:///path or tcp://host:port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid host \"", host_, "\": expected unix:///path or tcp://host:port"));
   }
   if (!fd.ok()) return Unreachable(fd.status().message());
   return fd;
 }
 
 absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(
-    const std::string& method, const std::string& target,
-    const std::optional<nlohmann::json>& body, bool upgrade, HijackedConnection* hijacked) {
+    const std::string& method, const std::string& target, const std::optional<nlohmann::json>& body,
+    bool upgrade, HijackedConnection* hijacked) {
   GANTRY_ASSIGN_OR_RETURN(UniqueFd fd, Dial());
   const int family = SocketFamily(fd.get());
   auto stream = std::make_unique<BeastResponseStream>(fd.Release(), family);
@@ -294,9 +294,8 @@ absl::StatusOr<HijackedConnection> EngineClient::Hijack(const std::string& metho
                                                         const std::optional<nlohmann::json>& body) {
   GANTRY_ASSIGN_OR_RETURN(std::string version, ApiVersion());
   HijackedConnection hijacked;
-  GANTRY_ASSIGN_OR_RETURN(
-      std::unique_ptr<ResponseStream> stream,
-      Send(method, absl::StrCat("/v", version, path), body, true, &hijacked));
+  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
+                          Send(method, absl::StrCat("/v", version, path), body, true, &hijacked));
   return hijacked;
 }
 

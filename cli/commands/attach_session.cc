@@ -22,8 +22,8 @@ constexpr char kCtrlQ = 0x11;
 void Resize(EngineClient& client, const std::string& id) {
   std::optional<WindowSize> size = GetWindowSize(STDOUT_FILENO);
   if (!size || size->rows == 0) return;
-  (void)client.Call("POST", absl::StrCat("/containers/", id, "/resize?h=", size->rows,
-                                         "&w=", size->columns));
+  (void)client.Call(
+      "POST", absl::StrCat("/containers/", id, "/resize?h=", size->rows, "&w=", size->columns));
 }
 
 }  // namespace
@@ -61,10 +61,10 @@ absl::StatusOr<std::unique_ptr<AttachSession>> AttachSession::Open(EngineClient&
                                                                    AttachOptions options) {
   GANTRY_ASSIGN_OR_RETURN(
       HijackedConnection hijacked,
-      client.Hijack("POST", absl::StrCat("/containers/", id, "/attach?stream=1&stdin=",
-                                         options.stdin ? "1" : "0", "&stdout=",
-                                         options.stdout ? "1" : "0", "&stderr=",
-                                         options.stderr ? "1" : "0")));
+      client.Hijack("POST", absl::StrCat("/containers/", id,
+                                         "/attach?stream=1&stdin=", options.stdin ? "1" : "0",
+                                         "&stdout=", options.stdout ? "1" : "0",
+                                         "&stderr=", options.stderr ? "1" : "0")));
   auto shared = std::make_shared<Shared>();
   shared->connection = std::move(hijacked.fd);
   return std::unique_ptr<AttachSession>(

@@ -14,8 +14,8 @@
 namespace gantry::cli {
 
 struct AttachOptions {
-  bool stdin = false;   // send our stdin
-  bool tty = false;     // the container has a TTY: raw bytes, detach keys
+  bool stdin = false;  // send our stdin
+  bool tty = false;    // the container has a TTY: raw bytes, detach keys
   bool stdout = true;
   bool stderr = true;
 };

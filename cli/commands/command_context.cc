@@ -50,7 +50,8 @@ absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters
     const size_t eq = filter.find('=');
     if (eq == std::string::npos) {
       return absl::InvalidArgumentError(
-          absl::StrCat("invalid argument \"", filter, "\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"));
+          absl::StrCat("invalid argument \"", filter,
+                       "\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"));
     }
     map[filter.substr(0, eq)].push_back(filter.substr(eq + 1));
   }

@@ -53,7 +53,8 @@ absl::StatusOr<int> Ps(CommandContext& context, const PsFlags& flags) {
   }
   std::string table = kPsTable;
   if (flags.size) table += "\t{{.Size}}";
-  GANTRY_ASSIGN_OR_RETURN(std::string text, FormatList(flags.format, rows, ContainerHeaders(), table));
+  GANTRY_ASSIGN_OR_RETURN(std::string text,
+                          FormatList(flags.format, rows, ContainerHeaders(), table));
   std::cout << text;
   return 0;
 }
@@ -78,10 +79,9 @@ struct LogsFlags {
 
 absl::StatusOr<int> Logs(CommandContext& context, const LogsFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(json inspect, InspectContainer(context.client(), flags.container));
-  std::string query = absl::StrCat("/containers/", flags.container,
-                                   "/logs?stdout=1&stderr=1&follow=", flags.follow ? "1" : "0",
-                                   "&timestamps=", flags.timestamps ? "1" : "0",
-                                   "&tail=", QueryEscape(flags.tail));
+  std::string query = absl::StrCat(
+      "/containers/", flags.container, "/logs?stdout=1&stderr=1&follow=", flags.follow ? "1" : "0",
+      "&timestamps=", flags.timestamps ? "1" : "0", "&tail=", QueryEscape(flags.tail));
   if (!flags.since.empty()) absl::StrAppend(&query, "&since=", QueryEscape(flags.since));
   if (!flags.until.empty()) absl::StrAppend(&query, "&until=", QueryEscape(flags.until));
   GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
@@ -147,7 +147,8 @@ absl::StatusOr<int> Inspect(CommandContext& context, const InspectFlags& flags) 
 absl::StatusOr<int> Top(CommandContext& context, const std::string& container,
                         const std::vector<std::string>& ps_args) {
   std::string query = absl::StrCat("/containers/", container, "/top");
-  if (!ps_args.empty()) absl::StrAppend(&query, "?ps_args=", QueryEscape(absl::StrJoin(ps_args, " ")));
+  if (!ps_args.empty())
+    absl::StrAppend(&query, "?ps_args=", QueryEscape(absl::StrJoin(ps_args, " ")));
   GANTRY_ASSIGN_OR_RETURN(json top, context.client().CallJson("GET", query));
   std::vector<std::string> lines;
   std::vector<std::string> titles;
@@ -180,13 +181,14 @@ absl::StatusOr<int> Start(CommandContext& context, const StartFlags& flags) {
   }
   GANTRY_ASSIGN_OR_RETURN(json inspect, InspectContainer(client, flags.containers[0]));
   const std::string id = inspect.value("Id", "");
+  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<AttachSession> session,
+                          AttachSession::Open(client, id,
+                                              {.stdin = flags.interactive &&
+                                                        inspect["Config"].value("OpenStdin", false),
+                                               .tty = HasTty(inspect)}));
   GANTRY_ASSIGN_OR_RETURN(
-      std::unique_ptr<AttachSession> session,
-      AttachSession::Open(client, id,
-                          {.stdin = flags.interactive && inspect["Config"].value("OpenStdin", false),
-                           .tty = HasTty(inspect)}));
-  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> wait,
-                          client.Open("POST", absl::StrCat("/containers/", id, "/wait?condition=next-exit")));
+      std::unique_ptr<ResponseStream> wait,
+      client.Open("POST", absl::StrCat("/containers/", id, "/wait?condition=next-exit")));
   GANTRY_RETURN_IF_ERROR(client.Call("POST", absl::StrCat("/containers/", id, "/start")).status());
   session->FollowWindowSize();
   if (session->Relay()) return 0;
@@ -198,7 +200,8 @@ absl::StatusOr<int> Attach(CommandContext& context, const std::string& container
   GANTRY_ASSIGN_OR_RETURN(json inspect, InspectContainer(client, container));
   const std::string id = inspect.value("Id", "");
   if (!inspect["State"].value("Running", false)) {
-    return absl::FailedPreconditionError("You cannot attach to a stopped container, start it first");
+    return absl::FailedPreconditionError(
+        "You cannot attach to a stopped container, start it first");
   }
   GANTRY_ASSIGN_OR_RETURN(
       std::unique_ptr<AttachSession> session,
@@ -280,8 +283,8 @@ void AddContainerCommands(CLI::App& app, CommandContext& context) {
   context.OnRun(start_cmd, [&context, start] { return Start(context, *start); });
 
   auto attach = std::make_shared<std::pair<std::string, bool>>();
-  CLI::App* attach_cmd =
-      app.add_subcommand("attach", "Attach local standard input, output, and error streams to a running container");
+  CLI::App* attach_cmd = app.add_subcommand(
+      "attach", "Attach local standard input, output, and error streams to a running container");
   attach_cmd->add_option("container", attach->first, "CONTAINER")->required();
   attach_cmd->add_flag("--no-stdin", attach->second, "Do not attach STDIN");
   context.OnRun(attach_cmd,
@@ -345,23 +348,25 @@ void AddContainerCommands(CLI::App& app, CommandContext& context) {
   rename_cmd->add_option("container", rename->first, "CONTAINER")->required();
   rename_cmd->add_option("name", rename->second, "NEW_NAME")->required();
   context.OnRun(rename_cmd, [&context, rename]() -> absl::StatusOr<int> {
-    GANTRY_RETURN_IF_ERROR(context.client()
-                               .Call("POST", absl::StrCat("/containers/", rename->first,
-                                                          "/rename?name=",
-                                                          QueryEscape(rename->second)))
-                               .status());
+    GANTRY_RETURN_IF_ERROR(
+        context.client()
+            .Call("POST", absl::StrCat("/containers/", rename->first,
+                                       "/rename?name=", QueryEscape(rename->second)))
+            .status());
     return 0;
   });
 
   auto wait = std::make_shared<std::vector<std::string>>();
-  CLI::App* wait_cmd = app.add_subcommand("wait", "Block until one or more containers stop, then print their exit codes");
+  CLI::App* wait_cmd = app.add_subcommand(
+      "wait", "Block until one or more containers stop, then print their exit codes");
   wait_cmd->add_option("containers", *wait, "CONTAINER [CONTAINER...]")->required();
   context.OnRun(wait_cmd, [&context, wait]() -> absl::StatusOr<int> {
     absl::Status failed;
     for (const std::string& c : *wait) {
       absl::StatusOr<int> code = [&]() -> absl::StatusOr<int> {
-        GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
-                                context.client().Open("POST", absl::StrCat("/containers/", c, "/wait")));
+        GANTRY_ASSIGN_OR_RETURN(
+            std::unique_ptr<ResponseStream> stream,
+            context.client().Open("POST", absl::StrCat("/containers/", c, "/wait")));
         return ExitCodeFrom(*stream);
       }();
       if (code.ok()) {

@@ -40,28 +40,28 @@ void AddContainerFlags(CLI::App& command, ContainerFlags& flags) {
   command.add_flag("-i,--interactive", flags.interactive, "Keep STDIN open even if not attached");
   command.add_flag("-t,--tty", flags.tty, "Allocate a pseudo-TTY");
   command.add_flag("--rm", flags.auto_remove, "Automatically remove the container when it exits");
-  command.add_option("-e,--env", flags.env, "Set environment variables")
-      ->allow_extra_args(false);
+  command.add_option("-e,--env", flags.env, "Set environment variables")->allow_extra_args(false);
   command.add_option("-w,--workdir", flags.workdir, "Working directory inside the container");
   command.add_option("-u,--user", flags.user, "Username or UID (format: <name|uid>[:<group|gid>])");
-  command.add_option("--entrypoint", flags.entrypoint, "Overwrite the default ENTRYPOINT of the image");
+  command.add_option("--entrypoint", flags.entrypoint,
+                     "Overwrite the default ENTRYPOINT of the image");
   command.add_option("-h,--hostname", flags.hostname, "Container host name");
   command.add_option("-l,--label", flags.labels, "Set meta data on a container")
       ->allow_extra_args(false);
   command.add_option("--restart", flags.restart, "Restart policy to apply when a container exits");
   command.add_option("-m,--memory", flags.memory, "Memory limit");
   command.add_option("--cpus", flags.cpus, "Number of CPUs");
-  command.add_option("-v,--volume", flags.volumes, "Bind mount a volume")
-      ->allow_extra_args(false);
+  command.add_option("-v,--volume", flags.volumes, "Bind mount a volume")->allow_extra_args(false);
   command.add_option("--mount", flags.mounts, "Attach a filesystem mount to the container")
       ->allow_extra_args(false);
-  command.add_option("--tmpfs", flags.tmpfs, "Mount a tmpfs directory")
-      ->allow_extra_args(false);
+  command.add_option("--tmpfs", flags.tmpfs, "Mount a tmpfs directory")->allow_extra_args(false);
   command.add_option("--network,--net", flags.network, "Connect a container to a network");
   command.add_option("--stop-signal", flags.stop_signal, "Signal to stop the container");
-  command.add_option("--stop-timeout", flags.stop_timeout, "Timeout (in seconds) to stop a container");
+  command.add_option("--stop-timeout", flags.stop_timeout,
+                     "Timeout (in seconds) to stop a container");
   command.add_flag("--privileged", flags.privileged, "Give extended privileges to this container");
-  command.add_flag("--read-only", flags.read_only, "Mount the container's root filesystem as read only");
+  command.add_flag("--read-only", flags.read_only,
+                   "Mount the container's root filesystem as read only");
   command.add_flag("--init", flags.init, "Run an init inside the container");
   // IMAGE and what follows belong to the container, flags included.
   command.prefix_command();
@@ -99,9 +99,8 @@ absl::StatusOr<json> ParseRestartPolicy(const std::string& text) {
   int retries = 0;
   if (!parts.second.empty()) {
     if (name != "on-failure" || !absl::SimpleAtoi(parts.second, &retries) || retries < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid restart policy format: maximum retry count must be an integer: ",
-                       text));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid restart policy format: maximum retry count must be an integer: ", text));
     }
   }
   if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure") {
@@ -134,9 +133,9 @@ absl::StatusOr<json> ParseMount(const std::string& text) {
     } else if (key == "tmpfs-mode") {
       tmpfs_options["Mode"] = std::strtol(value.c_str(), nullptr, 8);
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid argument \"", text, "\" for \"--mount\" flag: unexpected key '",
-                       key, "' in '", field, "'"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid argument \"", text,
+                                                     "\" for \"--mount\" flag: unexpected key '",
+                                                     key, "' in '", field, "'"));
     }
   }
   if (!mount.contains("Target")) {
@@ -204,8 +203,8 @@ absl::StatusOr<json> CreateContainerBody(const ContainerFlags& flags) {
       if (mount.value("ReadOnly", false)) options.push_back("ro");
       if (mount.contains("BindOptions")) options.push_back(mount["BindOptions"]["Propagation"]);
       binds.push_back(absl::StrCat(mount["Source"].get<std::string>(), ":",
-                                   mount["Target"].get<std::string>(),
-                                   options.empty() ? "" : ":", absl::StrJoin(options, ",")));
+                                   mount["Target"].get<std::string>(), options.empty() ? "" : ":",
+                                   absl::StrJoin(options, ",")));
     } else if (mount["Type"] == "tmpfs") {
       std::vector<std::string> options;
       if (mount.value("ReadOnly", false)) options.push_back("ro");

@@ -26,8 +26,8 @@ using nlohmann::json;
 std::string FullyQualified(const std::string& reference) {
   const size_t slash = reference.find('/');
   const std::string first = slash == std::string::npos ? "" : reference.substr(0, slash);
-  if (!first.empty() && (absl::StrContains(first, ".") || absl::StrContains(first, ":") ||
-                         first == "localhost")) {
+  if (!first.empty() &&
+      (absl::StrContains(first, ".") || absl::StrContains(first, ":") || first == "localhost")) {
     return reference;
   }
   return absl::StrCat("docker.io/", slash == std::string::npos ? "library/" : "", reference);
@@ -94,7 +94,8 @@ absl::StatusOr<int> Rmi(CommandContext& context, const RmiFlags& flags) {
       continue;
     }
     for (const json& item : *removed) {
-      if (item.contains("Untagged")) std::cout << "Untagged: " << GoString(item["Untagged"]) << "\n";
+      if (item.contains("Untagged"))
+        std::cout << "Untagged: " << GoString(item["Untagged"]) << "\n";
       if (item.contains("Deleted")) std::cout << "Deleted: " << GoString(item["Deleted"]) << "\n";
     }
   }
@@ -150,7 +151,8 @@ void AddRmiCommand(CLI::App& parent, const std::string& name, CommandContext& co
 
 void AddTagCommand(CLI::App& parent, CommandContext& context) {
   auto names = std::make_shared<std::pair<std::string, std::string>>();
-  CLI::App* tag = parent.add_subcommand("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE");
+  CLI::App* tag =
+      parent.add_subcommand("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE");
   tag->add_option("source", names->first, "SOURCE_IMAGE[:TAG]")->required();
   tag->add_option("target", names->second, "TARGET_IMAGE[:TAG]")->required();
   context.OnRun(tag, [&context, names] { return Tag(context, names->first, names->second); });

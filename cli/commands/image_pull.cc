@@ -50,7 +50,8 @@ std::string WithDefaultTag(const std::string& reference) {
 
 absl::Status ProgressDisplay::Show(const json& message) {
   if (message.contains("error")) {
-    return absl::UnknownError(message["error"].is_string() ? message["error"].get<std::string>() : message["error"].dump());
+    return absl::UnknownError(message["error"].is_string() ? message["error"].get<std::string>()
+                                                           : message["error"].dump());
   }
   const std::string id = message.value("id", "");
   const std::string status = message.value("status", "");

@@ -24,8 +24,8 @@ std::string Ports(const json& ports) {
     const std::string proto = port.value("Type", "tcp");
     const std::string priv = GoString(port.value("PrivatePort", json(0)));
     if (port.contains("PublicPort") && port["PublicPort"] != 0) {
-      out.push_back(absl::StrCat(port.value("IP", "0.0.0.0"), ":",
-                                 GoString(port["PublicPort"]), "->", priv, "/", proto));
+      out.push_back(absl::StrCat(port.value("IP", "0.0.0.0"), ":", GoString(port["PublicPort"]),
+                                 "->", priv, "/", proto));
     } else {
       out.push_back(absl::StrCat(priv, "/", proto));
     }
@@ -47,7 +47,6 @@ std::string Ellipsis(const std::string& text, size_t width) {
   }
   return text;
 }
-
 
 // The row docker's ps formatter shows for one container of /containers/json.
 json ContainerRow(const json& c, bool no_trunc) {
@@ -97,14 +96,15 @@ json ContainerRow(const json& c, bool no_trunc) {
           {"LocalVolumes", std::to_string(mounts.size())}};
 }
 
-
 const json& ContainerHeaders() {
-  static const json* headers = new json{
-      {"ID", "CONTAINER ID"},   {"Image", "IMAGE"},   {"Command", "COMMAND"},
-      {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
-      {"State", "STATE"},       {"Status", "STATUS"}, {"Size", "SIZE"},
-      {"Names", "NAMES"},       {"Labels", "LABELS"}, {"Mounts", "MOUNTS"},
-      {"Networks", "NETWORKS"}, {"LocalVolumes", "LOCAL VOLUMES"}};
+  static const json* headers =
+      new json{{"ID", "CONTAINER ID"},    {"Image", "IMAGE"},
+               {"Command", "COMMAND"},    {"CreatedAt", "CREATED AT"},
+               {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
+               {"State", "STATE"},        {"Status", "STATUS"},
+               {"Size", "SIZE"},          {"Names", "NAMES"},
+               {"Labels", "LABELS"},      {"Mounts", "MOUNTS"},
+               {"Networks", "NETWORKS"},  {"LocalVolumes", "LOCAL VOLUMES"}};
   return *headers;
 }
 
@@ -151,13 +151,17 @@ std::vector<json> ImageRows(const json& images, bool no_trunc, bool digest_rows)
 }
 
 const json& ImageHeaders() {
-  static const json* headers = new json{
-      {"Repository", "REPOSITORY"},   {"Tag", "TAG"},
-      {"ID", "IMAGE ID"},             {"CreatedSince", "CREATED"},
-      {"CreatedAt", "CREATED AT"},    {"Size", "SIZE"},
-      {"VirtualSize", "VIRTUAL SIZE"}, {"SharedSize", "SHARED SIZE"},
-      {"UniqueSize", "UNIQUE SIZE"},  {"Containers", "CONTAINERS"},
-      {"Digest", "DIGEST"}};
+  static const json* headers = new json{{"Repository", "REPOSITORY"},
+                                        {"Tag", "TAG"},
+                                        {"ID", "IMAGE ID"},
+                                        {"CreatedSince", "CREATED"},
+                                        {"CreatedAt", "CREATED AT"},
+                                        {"Size", "SIZE"},
+                                        {"VirtualSize", "VIRTUAL SIZE"},
+                                        {"SharedSize", "SHARED SIZE"},
+                                        {"UniqueSize", "UNIQUE SIZE"},
+                                        {"Containers", "CONTAINERS"},
+                                        {"Digest", "DIGEST"}};
   return *headers;
 }
 

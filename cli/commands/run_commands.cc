@@ -86,8 +86,8 @@ absl::StatusOr<int> Run(CommandContext& context, const ContainerFlags& flags) {
   if (!session.ok()) return RunError(session.status());
   // The wait is registered before the start, so a quick exit is not missed.
   absl::StatusOr<std::unique_ptr<ResponseStream>> wait = client.Open(
-      "POST", absl::StrCat("/containers/", *id, "/wait?condition=",
-                           flags.auto_remove ? "removed" : "next-exit"));
+      "POST", absl::StrCat("/containers/", *id,
+                           "/wait?condition=", flags.auto_remove ? "removed" : "next-exit"));
   if (!wait.ok()) return RunError(wait.status());
   if (absl::Status started = client.Call("POST", start_path).status(); !started.ok()) {
     return RunError(started, StartFailureCode(started));
@@ -104,7 +104,9 @@ void AddCreateLike(CLI::App& app, CommandContext& context, const std::string& na
   auto flags = std::make_shared<ContainerFlags>();
   CLI::App* command = app.add_subcommand(name, description);
   AddContainerFlags(*command, *flags);
-  if (run) command->add_flag("-d,--detach", flags->detach, "Run container in background and print container ID");
+  if (run)
+    command->add_flag("-d,--detach", flags->detach,
+                      "Run container in background and print container ID");
   context.OnRun(command, [&context, flags, command, run]() -> absl::StatusOr<int> {
     flags->args = command->remaining();
     if (flags->args.empty()) {
@@ -125,9 +127,8 @@ void AddRunCommands(CLI::App& app, CommandContext& context) {
 }
 
 void AddUnsupportedCommands(CLI::App& app, CommandContext& context) {
-  for (const char* name :
-       {"exec", "stats", "cp", "save", "load", "push", "volume", "network", "events", "system",
-        "update", "export", "build"}) {
+  for (const char* name : {"exec", "stats", "cp", "save", "load", "push", "volume", "network",
+                           "events", "system", "update", "export", "build"}) {
     CLI::App* command = app.add_subcommand(name, "(not supported by this engined yet)");
     command->allow_extras();
     command->prefix_command();

@@ -45,7 +45,8 @@ std::string AlignColumns(absl::string_view text, size_t min_width, size_t paddin
         ++end;
       }
       width = std::max(width, min_width);
-      for (size_t i = start; i < end; ++i) widths[i].resize(column + 1, 0), widths[i][column] = width;
+      for (size_t i = start; i < end; ++i)
+        widths[i].resize(column + 1, 0), widths[i][column] = width;
       start = end;
     }
   }

@@ -71,8 +71,8 @@ absl::StatusOr<std::vector<std::string>> Tokenize(absl::string_view text) {
       i = j + 1;
     } else {
       size_t j = i;
-      while (j < text.size() && !absl::ascii_isspace(text[j]) && text[j] != '|' &&
-             text[j] != '(' && text[j] != ')') {
+      while (j < text.size() && !absl::ascii_isspace(text[j]) && text[j] != '|' && text[j] != '(' &&
+             text[j] != ')') {
         ++j;
       }
       tokens.emplace_back(text.substr(i, j - i));
@@ -134,7 +134,8 @@ class PipelineParser {
       }
     } else if (token[0] == '"') {
       json parsed = json::parse(token, nullptr, false);
-      if (!parsed.is_string()) return absl::InvalidArgumentError(absl::StrCat("bad string ", token));
+      if (!parsed.is_string())
+        return absl::InvalidArgumentError(absl::StrCat("bad string ", token));
       operand.literal = parsed;
     } else if (token[0] == '`') {
       operand.literal = token.substr(1, token.size() - 2);
@@ -333,8 +334,7 @@ class Evaluator {
               GANTRY_RETURN_IF_ERROR(Run(node->body, Value{element}, out));
             }
           } else {
-            return absl::InvalidArgumentError(
-                absl::StrCat("range can't iterate over ", Print(v)));
+            return absl::InvalidArgumentError(absl::StrCat("range can't iterate over ", Print(v)));
           }
           break;
         }

@@ -140,8 +140,8 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
           std::vector<std::string>{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
     CHECK(gantry.Ok({"images", "--format", "{{.Repository}}:{{.Tag}}"}) == image + ":latest");
     CHECK(gantry.Ok({"images", "-q"}) == docker.Ok({"images", "-q"}));
-    CHECK(gantry.Ok({"inspect", "-f", "{{.Os}}/{{.Architecture}} {{len .RootFS.Layers}}",
-                     image}) == "linux/amd64 2");
+    CHECK(gantry.Ok({"inspect", "-f", "{{.Os}}/{{.Architecture}} {{len .RootFS.Layers}}", image}) ==
+          "linux/amd64 2");
 
     gantry.Ok({"tag", image, image + ":v2"});
     CHECK(gantry.Ok({"images", "--format", "{{.Tag}}"}) == "latest\nv2");
@@ -160,8 +160,8 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
     CHECK(absl::StrContains(hello.err, "Status: Downloaded newer image for " + image));
     CHECK(hello.out == "hello\n");
     CHECK(gantry({"run", "--rm", image, "sh", "-c", "exit 3"}).exit_code == 3);
-    CHECK(gantry.Ok({"run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "65534", image, "sh",
-                     "-c", "echo $FOO; pwd; hostname | wc -c; id -u"}) == "bar\n/tmp\n13\n65534");
+    CHECK(gantry.Ok({"run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "65534", image, "sh", "-c",
+                     "echo $FOO; pwd; hostname | wc -c; id -u"}) == "bar\n/tmp\n13\n65534");
     CHECK(gantry.Ok({"run", "--rm", "-i", image, "tr", "a-z", "A-Z"}, "quiet input\n") ==
           "QUIET INPUT");
     ProcessResult errors = gantry({"run", "--rm", image, "sh", "-c", "echo out; echo err >&2"});
@@ -219,11 +219,12 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
     CHECK(id.size() == 64);
     CHECK(FirstLine(gantry.Ok({"ps"})) == FirstLine(docker.Ok({"ps"})));
     CHECK(Cells(FirstLine(gantry.Ok({"ps"}))) ==
-          std::vector<std::string>{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
-                                   "PORTS", "NAMES"});
+          std::vector<std::string>{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
+                                   "NAMES"});
     std::vector<std::string> row = absl::StrSplit(gantry.Ok({"ps"}), '\n');
     REQUIRE(row.size() == 2);
-    CHECK(absl::StartsWith(row[1], id.substr(0, 12) + "   " + image + "   \"sh -c echo started;…\"   "));
+    CHECK(absl::StartsWith(row[1],
+                           id.substr(0, 12) + "   " + image + "   \"sh -c echo started;…\"   "));
     CHECK(gantry.Ok({"ps", "--no-trunc", "--format", "{{.Names}} {{.Image}} {{.Command}}"}) ==
           "web " + image + " \"sh -c echo started; exec sleep 300\"");
     CHECK(gantry.Ok({"ps", "--format", "{{.ID}}"}) == docker.Ok({"ps", "--format", "{{.ID}}"}));
@@ -271,8 +272,8 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
 
   SECTION("restart policies and errors") {
     gantry.Ok({"pull", "-q", image});
-    gantry.Ok({"run", "-d", "--name", "flaky", "--restart", "on-failure:2", image, "sh", "-c",
-               "exit 1"});
+    gantry.Ok(
+        {"run", "-d", "--name", "flaky", "--restart", "on-failure:2", image, "sh", "-c", "exit 1"});
     CHECK(Eventually([&] {
       return gantry.Ok({"inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"}) ==
              "2 exited";

@@ -67,8 +67,10 @@ TEST_CASE("--format: plain, table, json", "[cli][table]") {
 
 TEST_CASE("images: one row per tag, <none> for untagged", "[cli][table]") {
   json images = json::array(
-      {{{"Id", "sha256:e67c637d6897aaaa"}, {"RepoTags", {"busybox:latest", "busybox:v2"}},
-        {"Created", 0}, {"Size", 1032000}},
+      {{{"Id", "sha256:e67c637d6897aaaa"},
+        {"RepoTags", {"busybox:latest", "busybox:v2"}},
+        {"Created", 0},
+        {"Size", 1032000}},
        {{"Id", "sha256:0123456789abcdef"}, {"RepoTags", nullptr}, {"Created", 0}, {"Size", 5}}});
   std::vector<json> rows = ImageRows(images, false, false);
   REQUIRE(rows.size() == 3);

@@ -58,8 +58,7 @@ TEST_CASE("json, len, join, index, upper and pipelines", "[cli][template]") {
 TEST_CASE("if, else, range and whitespace trimming", "[cli][template]") {
   CHECK(Render("{{if .State.Running}}up{{else}}down{{end}}", kContainer) == "up");
   CHECK(Render("{{if .Missing}}up{{else}}down{{end}}", kContainer) == "down");
-  CHECK(Render("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}", kContainer) ==
-        "/a:/b ");
+  CHECK(Render("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}", kContainer) == "/a:/b ");
   CHECK(Render("{{range .Config.Env}}[{{.}}]{{end}}", kContainer) == "[A=1][B=2]");
   CHECK(Render("a  {{- .Id -}}  b", kContainer) == "aabcb");
 }
@@ -67,8 +66,7 @@ TEST_CASE("if, else, range and whitespace trimming", "[cli][template]") {
 TEST_CASE("template errors say what is wrong", "[cli][template]") {
   absl::StatusOr<Template> unknown = Template::Parse("{{nosuch .Id}}");
   REQUIRE_FALSE(unknown.ok());
-  CHECK(unknown.status().message() ==
-        "template parsing error: function \"nosuch\" not defined");
+  CHECK(unknown.status().message() == "template parsing error: function \"nosuch\" not defined");
   CHECK_FALSE(Template::Parse("{{.Id").ok());
   CHECK_FALSE(Template::Parse("{{if .Id}}x").ok());
   CHECK_FALSE(Template::Parse("{{end}}").ok());
