@@ -43,6 +43,11 @@ absl::StatusOr<int> ForEachContainer(const std::vector<std::string>& names,
   return 0;
 }
 
+CLI::Option* AddRepeatable(CLI::App& command, const std::string& names,
+                           std::vector<std::string>& values, const std::string& description) {
+  return command.add_option(names, values, description)->allow_extra_args(false);
+}
+
 absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters) {
   if (filters.empty()) return std::string();
   nlohmann::json map = nlohmann::json::object();

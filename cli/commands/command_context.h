@@ -48,6 +48,11 @@ int ExitCodeOf(const absl::Status& status);
 absl::StatusOr<int> ForEachContainer(const std::vector<std::string>& names,
                                      const std::function<absl::Status(const std::string&)>& fn);
 
+// A flag given once per value (-e A=1 -e B=2), never swallowing the
+// arguments after it as CLI11's vectors do by default (run's IMAGE).
+CLI::Option* AddRepeatable(CLI::App& command, const std::string& names,
+                           std::vector<std::string>& values, const std::string& description);
+
 // --filter key=value flags as the API's filters parameter
 // ("&filters=%7B...%7D"), empty when there are none; an error names a flag
 // without "=".

@@ -243,8 +243,7 @@ void AddContainerCommands(CLI::App& app, CommandContext& context) {
   ps_cmd->add_flag("-l,--latest", ps->latest, "Show the latest created container");
   ps_cmd->add_option("-n,--last", ps->last, "Show n last created containers");
   ps_cmd->add_flag("-s,--size", ps->size, "Display total file sizes");
-  ps_cmd->add_option("-f,--filter", ps->filters, "Filter output based on conditions provided")
-      ->allow_extra_args(false);
+  AddRepeatable(*ps_cmd, "-f,--filter", ps->filters, "Filter output based on conditions provided");
   ps_cmd->add_option("--format", ps->format, "Format output using a custom template");
   context.OnRun(ps_cmd, [&context, ps] { return Ps(context, *ps); });
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cli/commands/command_context.h"
 #include "common/errors.h"
 
 namespace gantry::cli {
@@ -40,21 +41,19 @@ void AddContainerFlags(CLI::App& command, ContainerFlags& flags) {
   command.add_flag("-i,--interactive", flags.interactive, "Keep STDIN open even if not attached");
   command.add_flag("-t,--tty", flags.tty, "Allocate a pseudo-TTY");
   command.add_flag("--rm", flags.auto_remove, "Automatically remove the container when it exits");
-  command.add_option("-e,--env", flags.env, "Set environment variables")->allow_extra_args(false);
+  AddRepeatable(command, "-e,--env", flags.env, "Set environment variables");
   command.add_option("-w,--workdir", flags.workdir, "Working directory inside the container");
   command.add_option("-u,--user", flags.user, "Username or UID (format: <name|uid>[:<group|gid>])");
   command.add_option("--entrypoint", flags.entrypoint,
                      "Overwrite the default ENTRYPOINT of the image");
   command.add_option("-h,--hostname", flags.hostname, "Container host name");
-  command.add_option("-l,--label", flags.labels, "Set meta data on a container")
-      ->allow_extra_args(false);
+  AddRepeatable(command, "-l,--label", flags.labels, "Set meta data on a container");
   command.add_option("--restart", flags.restart, "Restart policy to apply when a container exits");
   command.add_option("-m,--memory", flags.memory, "Memory limit");
   command.add_option("--cpus", flags.cpus, "Number of CPUs");
-  command.add_option("-v,--volume", flags.volumes, "Bind mount a volume")->allow_extra_args(false);
-  command.add_option("--mount", flags.mounts, "Attach a filesystem mount to the container")
-      ->allow_extra_args(false);
-  command.add_option("--tmpfs", flags.tmpfs, "Mount a tmpfs directory")->allow_extra_args(false);
+  AddRepeatable(command, "-v,--volume", flags.volumes, "Bind mount a volume");
+  AddRepeatable(command, "--mount", flags.mounts, "Attach a filesystem mount to the container");
+  AddRepeatable(command, "--tmpfs", flags.tmpfs, "Mount a tmpfs directory");
   command.add_option("--network,--net", flags.network, "Connect a container to a network");
   command.add_option("--stop-signal", flags.stop_signal, "Signal to stop the container");
   command.add_option("--stop-timeout", flags.stop_timeout,

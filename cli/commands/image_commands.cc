@@ -126,8 +126,8 @@ void AddImagesCommand(CLI::App& parent, const std::string& name, CommandContext&
   images->add_flag("-q,--quiet", flags->quiet, "Only show image IDs");
   images->add_flag("--no-trunc", flags->no_trunc, "Don't truncate output");
   images->add_flag("--digests", flags->digests, "Show digests");
-  images->add_option("-f,--filter", flags->filters, "Filter output based on conditions provided")
-      ->allow_extra_args(false);
+  AddRepeatable(*images, "-f,--filter", flags->filters,
+                "Filter output based on conditions provided");
   images->add_option("--format", flags->format, "Format output using a custom template");
   context.OnRun(images, [&context, flags] { return Images(context, *flags); });
 }

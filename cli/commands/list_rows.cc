@@ -93,7 +93,8 @@ json ContainerRow(const json& c, bool no_trunc) {
           {"Labels", absl::StrJoin(labels, ",")},
           {"Mounts", absl::StrJoin(mounts, ",")},
           {"Networks", absl::StrJoin(networks, ",")},
-          {"LocalVolumes", std::to_string(mounts.size())}};
+          {"LocalVolumes", std::to_string(mounts.size())},
+          {"Platform", nullptr}};
 }
 
 const json& ContainerHeaders() {

@@ -100,29 +100,35 @@ absl::StatusOr<int> Info(CommandContext& context, const std::string& format) {
   for (const auto& [name, unused] : runtime_map.items()) {
     absl::StrAppend(&runtimes, runtimes.empty() ? "" : " ", name);
   }
-  std::cout << "Client:\n Version:    " << GANTRY_VERSION << "\n\nServer:\n"
-            << " Containers: " << Str(info, "Containers") << "\n"
-            << "  Running: " << Str(info, "ContainersRunning") << "\n"
-            << "  Paused: " << Str(info, "ContainersPaused") << "\n"
-            << "  Stopped: " << Str(info, "ContainersStopped") << "\n"
-            << " Images: " << Str(info, "Images") << "\n"
-            << " Server Version: " << Str(info, "ServerVersion") << "\n"
-            << " Storage Driver: " << Str(info, "Driver") << "\n"
-            << " Logging Driver: " << Str(info, "LoggingDriver") << "\n"
-            << " Cgroup Driver: " << Str(info, "CgroupDriver") << "\n"
-            << " Cgroup Version: " << Str(info, "CgroupVersion") << "\n"
-            << " Runtimes: " << runtimes << "\n"
-            << " Default Runtime: " << Str(info, "DefaultRuntime") << "\n"
-            << " Kernel Version: " << Str(info, "KernelVersion") << "\n"
-            << " Operating System: " << Str(info, "OperatingSystem") << "\n"
-            << " OSType: " << Str(info, "OSType") << "\n"
-            << " Architecture: " << Str(info, "Architecture") << "\n"
-            << " CPUs: " << Str(info, "NCPU") << "\n"
-            << " Total Memory: " << BytesSize(info.value("MemTotal", 0.0)) << "\n"
-            << " Name: " << Str(info, "Name") << "\n"
-            << " ID: " << Str(info, "ID") << "\n"
-            << " Docker Root Dir: " << Str(info, "DockerRootDir") << "\n"
-            << " Debug Mode: " << Str(info, "Debug") << "\n";
+  info["Runtimes"] = runtimes;
+  info["MemTotal"] = BytesSize(info.value("MemTotal", 0.0));
+  // docker info's lines (the short form): label, then /info's field.
+  static constexpr std::pair<const char*, const char*> kLines[] = {
+      {" Containers", "Containers"},
+      {"  Running", "ContainersRunning"},
+      {"  Paused", "ContainersPaused"},
+      {"  Stopped", "ContainersStopped"},
+      {" Images", "Images"},
+      {" Server Version", "ServerVersion"},
+      {" Storage Driver", "Driver"},
+      {" Logging Driver", "LoggingDriver"},
+      {" Cgroup Driver", "CgroupDriver"},
+      {" Cgroup Version", "CgroupVersion"},
+      {" Runtimes", "Runtimes"},
+      {" Default Runtime", "DefaultRuntime"},
+      {" Kernel Version", "KernelVersion"},
+      {" Operating System", "OperatingSystem"},
+      {" OSType", "OSType"},
+      {" Architecture", "Architecture"},
+      {" CPUs", "NCPU"},
+      {" Total Memory", "MemTotal"},
+      {" Name", "Name"},
+      {" ID", "ID"},
+      {" Docker Root Dir", "DockerRootDir"},
+      {" Debug Mode", "Debug"},
+  };
+  std::cout << "Client:\n Version:    " << GANTRY_VERSION << "\n\nServer:\n";
+  for (const auto& [label, field] : kLines) std::cout << label << ": " << Str(info, field) << "\n";
   return 0;
 }
 
