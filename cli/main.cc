@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
   gantry::cli::AddContainerCommands(app, context);
   gantry::cli::AddRunCommands(app, context);
   gantry::cli::AddUnsupportedCommands(app, context);
+  // docker's management form: gantry container ls|run|rm|inspect …
+  CLI::App* container = app.add_subcommand("container", "Manage containers");
+  container->require_subcommand(1);
+  gantry::cli::AddContainerCommands(*container, context);
+  gantry::cli::AddRunCommands(*container, context);
+  container->get_subcommand("ps")->alias("ls")->alias("list");
   CLI11_PARSE(app, argc, argv);
 
   if (!context.action) {

@@ -26,6 +26,16 @@ void Resize(EngineClient& client, const std::string& id) {
       "POST", absl::StrCat("/containers/", id, "/resize?h=", size->rows, "&w=", size->columns));
 }
 
+// SIGWINCH, and what docker's --sig-proxy passes on to the container.
+sigset_t ForwardedSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    sigaddset(&signals, signal);
+  }
+  return signals;
+}
+
 }  // namespace
 
 // What the stdin thread shares with the session; it outlives the session
@@ -81,31 +91,29 @@ AttachSession::AttachSession(EngineClient& client, std::string id, AttachOptions
       demuxer_([](int stream, absl::string_view data) {
         WriteAll(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, data);
       }) {
-  // SIGWINCH is taken by sigwait in FollowWindowSize: blocked here, before
+  // The signals ForwardSignals takes with sigwait: blocked here, before
   // any thread starts, so that every thread inherits the mask.
-  if (options_.tty) {
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    pthread_sigmask(SIG_BLOCK, &winch, nullptr);
-  }
+  sigset_t signals = ForwardedSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
 AttachSession::~AttachSession() { shared_->raw.reset(); }
 
-void AttachSession::FollowWindowSize() {
-  if (!options_.tty || !IsTerminal(STDOUT_FILENO)) return;
-  Resize(client_, id_);
-  // The thread ends with the process; it only holds the client's host.
-  std::thread([host = client_.host(), id = id_] {
+void AttachSession::ForwardSignals() {
+  const bool follow_size = options_.tty && IsTerminal(STDOUT_FILENO);
+  if (follow_size) Resize(client_, id_);
+  // The thread ends with the process; it holds only the host and the id.
+  std::thread([host = client_.host(), id = id_, follow_size] {
     EngineClient client(host);
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
+    sigset_t signals = ForwardedSignals();
     for (;;) {
       int signal = 0;
-      if (sigwait(&winch, &signal) != 0) return;
-      Resize(client, id);
+      if (sigwait(&signals, &signal) != 0) return;
+      if (signal == SIGWINCH) {
+        if (follow_size) Resize(client, id);
+      } else {
+        (void)client.Call("POST", absl::StrCat("/containers/", id, "/kill?signal=", signal));
+      }
     }
   }).detach();
 }

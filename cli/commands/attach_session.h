@@ -1,7 +1,8 @@
 // A terminal attached to a container (run, start -a, attach): its output
 // demultiplexed to stdout/stderr (raw with a TTY), the user's stdin sent
 // with a half-close at its end, detach keys (ctrl-p ctrl-q) with a TTY, and
-// the window size kept in step on SIGWINCH.
+// the window size kept in step on SIGWINCH, and the signals gantry gets
+// passed on to the container (docker's --sig-proxy).
 #pragma once
 
 #include <memory>
@@ -28,9 +29,10 @@ class AttachSession {
                                                              AttachOptions options);
   ~AttachSession();
 
-  // Sends the window size now and on every SIGWINCH (a TTY on our stdout).
-  // Call once the container runs.
-  void FollowWindowSize();
+  // Sends the window size now and on every SIGWINCH (a TTY on our stdout),
+  // and SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 to the container. Call
+  // once the container runs.
+  void ForwardSignals();
 
   // Relays until the container's output ends; true when the user detached.
   bool Relay();

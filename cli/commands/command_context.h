@@ -59,7 +59,11 @@ CLI::Option* AddRepeatable(CLI::App& command, const std::string& names,
 absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters);
 
 void AddSystemCommands(CLI::App& app, CommandContext& context);
+// `inspect` of any object (`type` empty), or of "container"s or "image"s.
+void AddInspectCommand(CLI::App& app, CommandContext& context, const std::string& type);
 void AddImageCommands(CLI::App& app, CommandContext& context);
+// The container commands at the top (gantry ps) or in a group (gantry
+// container ls).
 void AddContainerCommands(CLI::App& app, CommandContext& context);
 void AddRunCommands(CLI::App& app, CommandContext& context);
 // Commands whose endpoints engined does not serve yet.

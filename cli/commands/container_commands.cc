@@ -190,7 +190,7 @@ absl::StatusOr<int> Start(CommandContext& context, const StartFlags& flags) {
       std::unique_ptr<ResponseStream> wait,
       client.Open("POST", absl::StrCat("/containers/", id, "/wait?condition=next-exit")));
   GANTRY_RETURN_IF_ERROR(client.Call("POST", absl::StrCat("/containers/", id, "/start")).status());
-  session->FollowWindowSize();
+  session->ForwardSignals();
   if (session->Relay()) return 0;
   return ExitCodeFrom(*wait);
 }
@@ -210,7 +210,7 @@ absl::StatusOr<int> Attach(CommandContext& context, const std::string& container
                            .tty = HasTty(inspect)}));
   GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> wait,
                           client.Open("POST", absl::StrCat("/containers/", id, "/wait")));
-  session->FollowWindowSize();
+  session->ForwardSignals();
   if (session->Relay()) return 0;
   return ExitCodeFrom(*wait);
 }
@@ -233,6 +233,20 @@ void AddPerContainerCommand(CLI::App& app, CommandContext& context, const std::s
 }
 
 }  // namespace
+
+void AddInspectCommand(CLI::App& app, CommandContext& context, const std::string& type) {
+  auto inspect = std::make_shared<InspectFlags>();
+  inspect->type = type;
+  CLI::App* command = app.add_subcommand(
+      "inspect", type.empty()
+                     ? "Return low-level information on objects"
+                     : absl::StrCat("Display detailed information on one or more ", type, "s"));
+  command->add_option("names", inspect->names, "NAME|ID [NAME|ID...]")->required();
+  command->add_option("-f,--format", inspect->format, "Format output using a custom template");
+  if (type.empty()) command->add_option("--type", inspect->type, "Return JSON for specified type");
+  command->add_flag("-s,--size", inspect->size, "Display total file sizes");
+  context.OnRun(command, [&context, inspect] { return Inspect(context, *inspect); });
+}
 
 void AddContainerCommands(CLI::App& app, CommandContext& context) {
   auto ps = std::make_shared<PsFlags>();
@@ -257,13 +271,7 @@ void AddContainerCommands(CLI::App& app, CommandContext& context) {
   logs_cmd->add_option("--until", logs->until, "Show logs before a timestamp or relative");
   context.OnRun(logs_cmd, [&context, logs] { return Logs(context, *logs); });
 
-  auto inspect = std::make_shared<InspectFlags>();
-  CLI::App* inspect_cmd = app.add_subcommand("inspect", "Return low-level information on objects");
-  inspect_cmd->add_option("names", inspect->names, "NAME|ID [NAME|ID...]")->required();
-  inspect_cmd->add_option("-f,--format", inspect->format, "Format output using a custom template");
-  inspect_cmd->add_option("--type", inspect->type, "Return JSON for specified type");
-  inspect_cmd->add_flag("-s,--size", inspect->size, "Display total file sizes");
-  context.OnRun(inspect_cmd, [&context, inspect] { return Inspect(context, *inspect); });
+  AddInspectCommand(app, context, "");
 
   auto top = std::make_shared<std::vector<std::string>>();
   CLI::App* top_cmd = app.add_subcommand("top", "Display the running processes of a container");

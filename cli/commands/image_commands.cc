@@ -172,6 +172,7 @@ void AddImageCommands(CLI::App& app, CommandContext& context) {
   AddPullCommand(*image, context);
   AddRmiCommand(*image, "rm", context);
   AddTagCommand(*image, context);
+  AddInspectCommand(*image, context, "image");
 }
 
 }  // namespace gantry::cli

@@ -92,7 +92,7 @@ absl::StatusOr<int> Run(CommandContext& context, const ContainerFlags& flags) {
   if (absl::Status started = client.Call("POST", start_path).status(); !started.ok()) {
     return RunError(started, StartFailureCode(started));
   }
-  (*session)->FollowWindowSize();
+  (*session)->ForwardSignals();
   if ((*session)->Relay()) return 0;  // detached: the container runs on
   absl::StatusOr<int> code = ExitCodeFrom(**wait);
   if (!code.ok()) return RunError(code.status());

@@ -212,6 +212,28 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
     gantry.Ok({"rm", "-f", "detached"});
   }
 
+  SECTION("run passes signals on to the container; logs -f follows to the end") {
+    gantry.Ok({"pull", "-q", image});
+    ocirun_test::Subprocess run({kGantryCli, "-H", gantry.host(), "run", "--rm", "--name", "sig",
+                                 image, "sh", "-c",
+                                 "trap 'echo got TERM; exit 5' TERM; echo ready; "
+                                 "while true; do sleep 0.1; done"});
+    REQUIRE(Eventually([&] {
+      ProcessResult logs = gantry({"logs", "sig"});
+      return logs.exit_code == 0 && logs.out == "ready\n";
+    }));
+    ::kill(run.pid(), SIGTERM);
+    ProcessResult result = run.Finish(std::chrono::seconds(20));
+    INFO(Describe(result));
+    CHECK(result.exit_code == 5);
+    CHECK(result.out == "ready\ngot TERM\n");
+
+    gantry.Ok({"run", "-d", "--name", "ticker", image, "sh", "-c", "echo a; sleep 1; echo b"});
+    CHECK(gantry.Ok({"logs", "-f", "ticker"}) == "a\nb");
+    gantry.Ok({"container", "rm", "ticker"});
+    CHECK(gantry.Ok({"container", "ls", "-aq"}).empty());
+  }
+
   SECTION("detached containers: ps, logs, inspect, top, pause, stop, rename, rm") {
     gantry.Ok({"pull", "-q", image});
     const std::string id = gantry.Ok(
