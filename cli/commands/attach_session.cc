@@ -57,6 +57,20 @@ absl::StatusOr<int> ExitCodeFrom(ResponseStream& wait) {
   return result.value("StatusCode", 0);
 }
 
+absl::StatusOr<int> AttachAndWait(EngineClient& client, const std::string& id,
+                                  AttachOptions options, const std::string& condition,
+                                  const std::function<absl::Status()>& start) {
+  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<AttachSession> session,
+                          AttachSession::Open(client, id, options));
+  GANTRY_ASSIGN_OR_RETURN(
+      std::unique_ptr<ResponseStream> wait,
+      client.Open("POST", absl::StrCat("/containers/", id, "/wait?condition=", condition)));
+  if (start) GANTRY_RETURN_IF_ERROR(start());
+  session->ForwardSignals();
+  if (session->Relay()) return 0;  // detached: the container runs on
+  return ExitCodeFrom(*wait);
+}
+
 void WriteAll(int fd, absl::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

@@ -5,6 +5,7 @@
 // passed on to the container (docker's --sig-proxy).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,14 @@ class AttachSession {
 // The answer of POST /containers/{id}/wait opened before the start: the
 // container's exit code once it stops.
 absl::StatusOr<int> ExitCodeFrom(ResponseStream& wait);
+
+// The attached life of a container: attach, register the wait for
+// `condition` (so a quick exit is not missed), `start` it (when given), pass
+// signals on, relay until its output ends. Its exit code, or 0 when the
+// user detached.
+absl::StatusOr<int> AttachAndWait(EngineClient& client, const std::string& id,
+                                  AttachOptions options, const std::string& condition,
+                                  const std::function<absl::Status()>& start = nullptr);
 
 // Writes all of `data` to `fd` (stdout/stderr of the CLI).
 void WriteAll(int fd, absl::string_view data);

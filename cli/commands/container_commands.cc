@@ -181,18 +181,12 @@ absl::StatusOr<int> Start(CommandContext& context, const StartFlags& flags) {
   }
   GANTRY_ASSIGN_OR_RETURN(json inspect, InspectContainer(client, flags.containers[0]));
   const std::string id = inspect.value("Id", "");
-  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<AttachSession> session,
-                          AttachSession::Open(client, id,
-                                              {.stdin = flags.interactive &&
-                                                        inspect["Config"].value("OpenStdin", false),
-                                               .tty = HasTty(inspect)}));
-  GANTRY_ASSIGN_OR_RETURN(
-      std::unique_ptr<ResponseStream> wait,
-      client.Open("POST", absl::StrCat("/containers/", id, "/wait?condition=next-exit")));
-  GANTRY_RETURN_IF_ERROR(client.Call("POST", absl::StrCat("/containers/", id, "/start")).status());
-  session->ForwardSignals();
-  if (session->Relay()) return 0;
-  return ExitCodeFrom(*wait);
+  return AttachAndWait(
+      client, id,
+      {.stdin = flags.interactive && inspect["Config"].value("OpenStdin", false),
+       .tty = HasTty(inspect)},
+      "next-exit",
+      [&] { return client.Call("POST", absl::StrCat("/containers/", id, "/start")).status(); });
 }
 
 absl::StatusOr<int> Attach(CommandContext& context, const std::string& container, bool no_stdin) {
@@ -203,16 +197,10 @@ absl::StatusOr<int> Attach(CommandContext& context, const std::string& container
     return absl::FailedPreconditionError(
         "You cannot attach to a stopped container, start it first");
   }
-  GANTRY_ASSIGN_OR_RETURN(
-      std::unique_ptr<AttachSession> session,
-      AttachSession::Open(client, id,
-                          {.stdin = !no_stdin && inspect["Config"].value("OpenStdin", false),
-                           .tty = HasTty(inspect)}));
-  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> wait,
-                          client.Open("POST", absl::StrCat("/containers/", id, "/wait")));
-  session->ForwardSignals();
-  if (session->Relay()) return 0;
-  return ExitCodeFrom(*wait);
+  return AttachAndWait(
+      client, id,
+      {.stdin = !no_stdin && inspect["Config"].value("OpenStdin", false), .tty = HasTty(inspect)},
+      "not-running");
 }
 
 // stop, restart, kill, rm, pause, unpause: one request per named container.

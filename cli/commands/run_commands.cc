@@ -81,22 +81,14 @@ absl::StatusOr<int> Run(CommandContext& context, const ContainerFlags& flags) {
     std::cout << *id << "\n";
     return 0;
   }
-  absl::StatusOr<std::unique_ptr<AttachSession>> session =
-      AttachSession::Open(client, *id, {.stdin = flags.interactive, .tty = flags.tty});
-  if (!session.ok()) return RunError(session.status());
-  // The wait is registered before the start, so a quick exit is not missed.
-  absl::StatusOr<std::unique_ptr<ResponseStream>> wait = client.Open(
-      "POST", absl::StrCat("/containers/", *id,
-                           "/wait?condition=", flags.auto_remove ? "removed" : "next-exit"));
-  if (!wait.ok()) return RunError(wait.status());
-  if (absl::Status started = client.Call("POST", start_path).status(); !started.ok()) {
-    return RunError(started, StartFailureCode(started));
-  }
-  (*session)->ForwardSignals();
-  if ((*session)->Relay()) return 0;  // detached: the container runs on
-  absl::StatusOr<int> code = ExitCodeFrom(**wait);
-  if (!code.ok()) return RunError(code.status());
-  return *code;
+  absl::StatusOr<int> code =
+      AttachAndWait(client, *id, {.stdin = flags.interactive, .tty = flags.tty},
+                    flags.auto_remove ? "removed" : "next-exit", [&]() -> absl::Status {
+                      absl::Status started = client.Call("POST", start_path).status();
+                      return started.ok() ? started : RunError(started, StartFailureCode(started));
+                    });
+  if (!code.ok() && ExitCodeOf(code.status()) == 1) return RunError(code.status());
+  return code;
 }
 
 void AddCreateLike(CLI::App& app, CommandContext& context, const std::string& name,
