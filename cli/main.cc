@@ -27,7 +27,19 @@ int main(int argc, char** argv) {
   gantry::cli::AddContainerCommands(*container, context);
   gantry::cli::AddRunCommands(*container, context);
   container->get_subcommand("ps")->alias("ls")->alias("list");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A command line docker would refuse: its usage error and code.
+    std::cerr << "gantry: " << e.what() << "\nSee 'gantry --help'.\n";
+    return gantry::cli::kExitEngineError;
+  }
 
   if (!context.action) {
     std::cout << app.help();

@@ -233,7 +233,10 @@ absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(
     request.set(http::field::upgrade, "tcp");
   }
   request.prepare_payload();
-  if (absl::Status sent = stream->Send(request); !sent.ok()) return Unreachable(sent.message());
+  if (absl::Status sent = stream->Send(request); !sent.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("engined at ", host_, ": ", method, " ", target, ": ", sent.message()));
+  }
   const int status = stream->status();
   if (status < 200 || status >= 300) {
     if (upgrade && status == 101) {

@@ -334,4 +334,22 @@ TEST_CASE("gantry says how to start engined when it cannot reach it", "[gantry]"
   ProcessResult tcp = ocirun_test::RunProcess({kGantryCli, "-H", "tcp://127.0.0.1:1", "info"});
   CHECK(tcp.exit_code == 1);
   CHECK(absl::StrContains(tcp.err, "cannot reach engined at tcp://127.0.0.1:1"));
+  // The client half of `version` needs no engined.
+  ProcessResult version =
+      ocirun_test::RunProcess({kGantryCli, "-H", "unix:///nonexistent/gantry.sock", "version"});
+  CHECK(version.exit_code == 1);
+  CHECK(absl::StartsWith(version.out, "Client:\n Version:           "));
+  CHECK(version.err == expected);
+}
+
+TEST_CASE("gantry refuses what it cannot do as docker does", "[gantry]") {
+  ProcessResult flag = ocirun_test::RunProcess({kGantryCli, "ps", "--bogus"});
+  CHECK(flag.exit_code == 125);
+  CHECK(absl::StrContains(flag.err, "--bogus"));
+  ProcessResult no_image = ocirun_test::RunProcess({kGantryCli, "run"});
+  CHECK(no_image.exit_code == 125);
+  CHECK(absl::StrContains(no_image.err, "\"run\" requires at least 1 argument"));
+  ProcessResult exec = ocirun_test::RunProcess({kGantryCli, "exec", "web", "true"});
+  CHECK(exec.exit_code == 1);
+  CHECK(exec.err == "gantry exec: not supported by this engined yet\n");
 }
