@@ -147,6 +147,32 @@ int SocketFamily(int fd) {
   return address.ss_family;
 }
 
+// Percent-encodes every byte `keep` refuses.
+std::string PercentEncode(absl::string_view text, bool (*keep)(unsigned char)) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (keep(c)) {
+      out.push_back(char(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// `target` with what may not stand in an HTTP request line percent-encoded
+// (a name the user typed with a space in it gets engined's 404, not a
+// malformed request).
+std::string RequestTarget(absl::string_view target) {
+  return PercentEncode(target, [](unsigned char c) {
+    return c > 0x20 && c < 0x7f &&
+           absl::string_view("\"<>\\^`{|}#").find(char(c)) == absl::string_view::npos;
+  });
+}
+
 // "1.41" < "1.43" < "1.100": by number, part by part.
 int CompareVersions(absl::string_view a, absl::string_view b) {
   std::vector<absl::string_view> pa = absl::StrSplit(a, '.'), pb = absl::StrSplit(b, '.');
@@ -171,18 +197,9 @@ absl::StatusOr<std::string> ResponseStream::ReadAll() {
 }
 
 std::string QueryEscape(absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(char(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+  return PercentEncode(value, [](unsigned char c) {
+    return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+  });
 }
 
 EngineClient::EngineClient(std::string host) : host_(std::move(host)) {}
@@ -221,7 +238,7 @@ absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(
   GANTRY_ASSIGN_OR_RETURN(UniqueFd fd, Dial());
   const int family = SocketFamily(fd.get());
   auto stream = std::make_unique<BeastResponseStream>(fd.Release(), family);
-  http::request<http::string_body> request{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> request{http::string_to_verb(method), RequestTarget(target), 11};
   request.set(http::field::host, "docker");
   request.set(http::field::user_agent, "gantry-cli/" GANTRY_VERSION);
   if (body.has_value()) {
