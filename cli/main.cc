@@ -16,6 +16,12 @@ int main(int argc, char** argv) {
   app.add_option("-H,--host", context.host, "engined address (unix://, tcp://)")
       ->envname("GANTRY_HOST")
       ->capture_default_str();
+  app.add_flag("--tls", context.tls, "Use TLS; implied by --tlsverify");
+  app.add_flag("--tlsverify", context.tls_verify, "Use TLS and verify the remote")
+      ->envname("GANTRY_TLS_VERIFY");
+  app.add_option("--tlscacert", context.tls_ca_cert, "Trust certs signed only by this CA");
+  app.add_option("--tlscert", context.tls_cert, "Path to TLS certificate file");
+  app.add_option("--tlskey", context.tls_key, "Path to TLS key file");
   gantry::cli::AddSystemCommands(app, context);
   gantry::cli::AddImageCommands(app, context);
   gantry::cli::AddContainerCommands(app, context);

@@ -202,7 +202,8 @@ std::string QueryEscape(absl::string_view value) {
   });
 }
 
-EngineClient::EngineClient(std::string host) : host_(std::move(host)) {}
+EngineClient::EngineClient(std::string host, std::optional<TlsOptions> tls)
+    : host_(std::move(host)), tls_(std::move(tls)) {}
 
 absl::Status EngineClient::Unreachable(absl::string_view why) const {
   if (absl::StrContains(why, "Permission denied")) {
@@ -224,6 +225,10 @@ absl::StatusOr<UniqueFd> EngineClient::Dial() {
     std::string address(absl::StripPrefix(host_, "tcp://"));
     address = std::string(absl::StripSuffix(address, "/"));
     fd = ConnectTcp(address);
+    if (fd.ok() && tls_.has_value()) {
+      const std::string server = address.substr(0, address.rfind(':'));
+      return OpenTlsTunnel(std::move(*fd), server, *tls_);
+    }
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid host \"", host_, "\": expected unix:///path or tcp://host:port"));

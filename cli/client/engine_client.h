@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "cli/client/tls_tunnel.h"
 #include "common/unique_fd.h"
 
 namespace gantry::cli {
@@ -49,8 +50,9 @@ class ResponseStream {
 class EngineClient {
  public:
   // `host` as the user gave it: unix:///path, tcp://host:port, or a bare
-  // /path. Nothing is connected until the first request.
-  explicit EngineClient(std::string host);
+  // /path; `tls` for tcp:// with TLS. Nothing is connected until the first
+  // request.
+  explicit EngineClient(std::string host, std::optional<TlsOptions> tls = std::nullopt);
 
   const std::string& host() const { return host_; }
   // The negotiated API version ("1.43"); pings engined the first time.
@@ -81,6 +83,7 @@ class EngineClient {
   absl::Status Unreachable(absl::string_view why) const;
 
   std::string host_;
+  std::optional<TlsOptions> tls_;
   std::optional<std::string> api_version_;
 };
 

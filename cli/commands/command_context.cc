@@ -1,5 +1,8 @@
 #include "cli/commands/command_context.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/cord.h"
@@ -10,6 +13,27 @@ namespace gantry::cli {
 namespace {
 constexpr char kExitCodePayload[] = "gantry.cli/exit-code";
 }  // namespace
+
+EngineClient& CommandContext::client() {
+  if (engine) return *engine;
+  std::optional<TlsOptions> options;
+  if (tls || tls_verify) {
+    const char* cert_path = ::getenv("GANTRY_CERT_PATH");
+    const char* home = ::getenv("HOME");
+    const std::string dir =
+        cert_path != nullptr ? cert_path : absl::StrCat(home != nullptr ? home : "", "/.gantry");
+    auto or_default = [&dir](const std::string& given, const char* file) {
+      if (!given.empty()) return given;
+      const std::string path = absl::StrCat(dir, "/", file);
+      return ::access(path.c_str(), R_OK) == 0 ? path : std::string();
+    };
+    options = TlsOptions{.ca_cert = tls_verify ? or_default(tls_ca_cert, "ca.pem") : "",
+                         .client_cert = or_default(tls_cert, "cert.pem"),
+                         .client_key = or_default(tls_key, "key.pem")};
+  }
+  engine = std::make_unique<EngineClient>(host, std::move(options));
+  return *engine;
+}
 
 absl::Status WithExitCode(absl::Status status, int code) {
   status.SetPayload(kExitCodePayload, absl::Cord(std::to_string(code)));

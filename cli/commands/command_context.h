@@ -26,13 +26,18 @@ using Action = std::function<absl::StatusOr<int>()>;
 
 struct CommandContext {
   std::string host = kDefaultHost;
+  // docker's TLS flags: --tls (encrypt), --tlsverify (and check engined's
+  // certificate against --tlscacert); certificates default to
+  // $GANTRY_CERT_PATH or ~/.gantry (ca.pem, cert.pem, key.pem).
+  bool tls = false;
+  bool tls_verify = false;
+  std::string tls_ca_cert;
+  std::string tls_cert;
+  std::string tls_key;
   std::unique_ptr<EngineClient> engine;
   Action action;
 
-  EngineClient& client() {
-    if (!engine) engine = std::make_unique<EngineClient>(host);
-    return *engine;
-  }
+  EngineClient& client();
   // Registers `sub`'s work; CLI11 calls back once the line is parsed.
   void OnRun(CLI::App* sub, Action work) {
     sub->callback([this, work = std::move(work)] { action = work; });
