@@ -27,59 +27,16 @@ namespace {
 
 using engined_test::Describe;
 using engined_test::Engined;
+using engined_test::Eventually;
+using engined_test::MountsUnder;
+using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
-// The registry with the busybox fixture as <domain>/busybox:latest.
-class Registry {
+// The docker CLI of the machine (28.x) against `engined`.
+class Cli : public engined_test::Cli {
  public:
-  Registry() : registry_(dir_.path()) {
-    registry_test::PushFixture(registry_.domain(), "busybox", {"--dest-tls-verify=false"});
-  }
-  std::string image() const { return registry_.domain() + "/busybox"; }
-
- private:
-  gantry::testing::TempDir dir_{"engined-registry"};
-  registry_test::TestRegistry registry_;
+  explicit Cli(const Engined& engined) : engined_test::Cli(engined_test::kDockerCli, engined) {}
 };
-
-class Cli {
- public:
-  explicit Cli(const Engined& engined) : host_("unix://" + engined.socket()) {}
-  ProcessResult operator()(std::vector<std::string> args, const std::string& input = "") const {
-    std::vector<std::string> argv = {engined_test::kDockerCli, "-H", host_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return ocirun_test::RunProcess(argv, input, std::chrono::seconds(60));
-  }
-  // Runs and requires exit 0; the trimmed stdout.
-  std::string Ok(std::vector<std::string> args, const std::string& input = "") const {
-    ProcessResult r = (*this)(args, input);
-    INFO("docker " << absl::StrJoin(args, " ") << ": " << Describe(r));
-    REQUIRE(r.exit_code == 0);
-    return std::string(absl::StripTrailingAsciiWhitespace(r.out));
-  }
-
- private:
-  std::string host_;
-};
-
-// Polls `condition` for up to `seconds`.
-template <typename Fn>
-bool Eventually(Fn condition, int seconds = 15) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
-
-// Mount points under `dir` (the leak check: nothing may stay mounted).
-int MountsUnder(const std::string& dir) {
-  std::ifstream mounts("/proc/self/mountinfo");
-  std::string line;
-  int count = 0;
-  while (std::getline(mounts, line)) count += absl::StrContains(line, " " + dir) ? 1 : 0;
-  return count;
-}
 
 }  // namespace
 
