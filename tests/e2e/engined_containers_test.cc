@@ -190,6 +190,22 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     CHECK(absl::StrContains(missing.err, "Could not find the file /nonexistent"));
     CHECK(MountsUnder(engined.dir() + "/exec") == 0);
     docker.Ok({"rm", "files"});
+
+    // Bind mounts (-v and --mount, read-only honoured) and tmpfs mounts.
+    CHECK(docker.Ok({"run", "--rm", "-v", host.path() + ":/host:ro", image, "cat",
+                     "/host/in.txt"}) == "from the host");
+    ProcessResult read_only = docker({"run", "--rm", "--mount",
+                                      "type=bind,source=" + host.path() + ",target=/host,readonly",
+                                      image, "touch", "/host/new"});
+    CHECK(read_only.exit_code != 0);
+    CHECK(absl::StrContains(read_only.err, "Read-only file system"));
+    docker.Ok({"run", "--rm", "-v", host.path() + ":/host", image, "sh", "-c",
+               "echo written > /host/out.txt"});
+    CHECK(*gantry::ReadFile(host.path() + "/out.txt") == "written\n");
+    CHECK(absl::StrContains(
+        docker.Ok({"run", "--rm", "--mount", "type=tmpfs,target=/scratch,tmpfs-size=1048576", image,
+                   "grep", " /scratch ", "/proc/mounts"}),
+        "tmpfs /scratch tmpfs rw,nosuid,nodev,noexec"));
   }
 
   SECTION("restart policies and errors") {
