@@ -814,10 +814,13 @@ absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry)
     entry->removed = true;
     Publish(entry->container, "destroy");
   }
+  bool last = false;
   {
     std::lock_guard lock(mu_);
     entries_.erase(id);
+    last = entries_.empty();
   }
+  if (last) RemoveEmptyCgroupParents();
   entry->changed.notify_all();
   return absl::OkStatus();
 }

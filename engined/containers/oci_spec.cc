@@ -1,5 +1,7 @@
 #include "engined/containers/oci_spec.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
+#include "common/file_util.h"
 #include "common/oci_defaults/capabilities.h"
 #include "common/oci_defaults/seccomp_profile.h"
 
@@ -268,7 +271,21 @@ absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& c, const nlohma
   return process;
 }
 
-std::string CgroupPath(const std::string& id) { return absl::StrCat("/gantry/", id); }
+namespace {
+constexpr char kCgroupParent[] = "gantry";
+constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
+}  // namespace
+
+std::string CgroupPath(const std::string& id) { return absl::StrCat("/", kCgroupParent, "/", id); }
+
+void RemoveEmptyCgroupParents() {
+  // cgroup v2 (one hierarchy at the root) and v1 (one per controller);
+  // rmdir fails harmlessly where containers remain.
+  ::rmdir(absl::StrCat(kCgroupRoot, "/", kCgroupParent).c_str());
+  for (const std::string& hierarchy : ListDirectoryIfAny(kCgroupRoot)) {
+    ::rmdir(absl::StrCat(kCgroupRoot, "/", hierarchy, "/", kCgroupParent).c_str());
+  }
+}
 
 absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
   const nlohmann::json& config = c.config;

@@ -24,5 +24,8 @@ absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& container,
 
 // The cgroup engined puts a container in (cgroupfs driver: "/gantry/<id>").
 std::string CgroupPath(const std::string& id);
+// Removes the "/gantry" parent in every hierarchy where it is empty (the
+// runtime removes a container's own cgroup, not the parent it made).
+void RemoveEmptyCgroupParents();
 
 }  // namespace gantry::engined

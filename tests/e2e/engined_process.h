@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/unix_socket.h"
@@ -67,7 +68,13 @@ class Engined {
     REQUIRE(Answers());
   }
   ~Engined() {
-    if (process_) Stop();
+    if (!process_) return;
+    // Whatever a failed test left: no container outlives the test.
+    ProcessResult ids = RunProcess({kDockerCli, "-H", "unix://" + socket(), "ps", "-aq"});
+    for (const auto& id : absl::StrSplit(ids.out, '\n', absl::SkipEmpty())) {
+      RunProcess({kDockerCli, "-H", "unix://" + socket(), "rm", "-f", std::string(id)});
+    }
+    Stop();
   }
 
   std::string socket() const { return dir_->path() + "/engined.sock"; }
