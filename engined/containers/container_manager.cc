@@ -145,12 +145,7 @@ void ContainerManager::Publish(const Container& c, const std::string& action,
 
 ContainerManager::~ContainerManager() {
   Shutdown();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mu_);
-    threads.swap(threads_);
-  }
-  for (std::thread& thread : threads) thread.join();
+  threads_.JoinAll();
 }
 
 void ContainerManager::Shutdown() {
@@ -172,9 +167,7 @@ std::string ContainerManager::FifoDir(const std::string& id) const {
 }
 
 void ContainerManager::Spawn(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
-  if (shutting_down_) return;
-  threads_.emplace_back(std::move(fn));
+  if (!shutting_down_) threads_.Spawn(std::move(fn));
 }
 
 absl::StatusOr<std::shared_ptr<ContainerManager::Entry>> ContainerManager::Find(
@@ -584,7 +577,15 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
   entry->changed.notify_all();
   if (restart) {
     Spawn([this, entry, delay] {
-      absl::SleepFor(delay);
+      {
+        // The back-off, cut short by a stop, a removal or engined stopping
+        // (the restart then happens when engined is back).
+        std::unique_lock lock(entry->mu);
+        entry->changed.wait_for(lock, absl::ToChronoNanoseconds(delay), [&] {
+          return shutting_down_ || entry->removed || entry->container.state.status != "restarting";
+        });
+      }
+      if (shutting_down_) return;
       std::lock_guard lifecycle(entry->lifecycle);
       {
         std::lock_guard lock(entry->mu);
@@ -1010,9 +1011,11 @@ absl::Status ContainerManager::Restore() {
       if (status.ok() && (response.process().status() == contd::v1::TASK_STATUS_RUNNING ||
                           response.process().status() == contd::v1::TASK_STATUS_PAUSED)) {
         // Still running: take the FIFOs back and watch for its exit.
-        std::lock_guard lock(entry->mu);
-        if (absl::StatusOr<ContainerIo*> io = EnsureIo(*entry); !io.ok()) {
-          log::Warning("engined: ", restored.id, ": ", io.status().message());
+        {
+          std::lock_guard lock(entry->mu);
+          if (absl::StatusOr<ContainerIo*> io = EnsureIo(*entry); !io.ok()) {
+            log::Warning("engined: ", restored.id, ": ", io.status().message());
+          }
         }
         Spawn([this, entry] { Monitor(entry); });
         continue;

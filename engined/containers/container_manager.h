@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "common/thread_group.h"
 #include "engined/containers/container.h"
 #include "engined/containers/container_fs.h"
 #include "engined/containers/container_io.h"
@@ -145,9 +146,9 @@ class ContainerManager {
   EventHub& events_;
   const ContainerPaths paths_;
 
-  std::mutex mu_;  // guards entries_ and threads_
+  std::mutex mu_;  // guards entries_
   std::map<std::string, std::shared_ptr<Entry>> entries_;
-  std::vector<std::thread> threads_;
+  ThreadGroup threads_;  // exit monitors and delayed restarts
   std::atomic<bool> shutting_down_ = false;
 };
 

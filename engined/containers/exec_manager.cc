@@ -15,12 +15,7 @@ constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/runtime-s
 
 ExecManager::~ExecManager() {
   Shutdown();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mu_);
-    threads.swap(threads_);
-  }
-  for (std::thread& thread : threads) thread.join();
+  threads_.JoinAll();
 }
 
 void ExecManager::Shutdown() {
@@ -117,8 +112,9 @@ absl::Status ExecManager::Start(const std::string& exec_id, ContainerIo::Sink si
     std::lock_guard lock(mu_);
     exec->running = true;
     exec->pid = static_cast<int>(started.pid());
-    if (shutting_down_) return absl::UnavailableError("engined is shutting down");
-    threads_.emplace_back([this, exec] { Monitor(exec); });
+    if (shutting_down_ || !threads_.Spawn([this, exec] { Monitor(exec); })) {
+      return absl::UnavailableError("engined is shutting down");
+    }
   }
   return absl::OkStatus();
 }

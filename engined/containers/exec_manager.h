@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "common/thread_group.h"
 #include "engined/containers/container_io.h"
 #include "engined/containers/container_manager.h"
 #include "engined/contd/contd_client.h"
@@ -69,7 +70,7 @@ class ExecManager {
   const std::string exec_root_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Exec>> execs_;
-  std::vector<std::thread> threads_;
+  ThreadGroup threads_;  // exit monitors
   bool shutting_down_ = false;
 };
 
