@@ -18,6 +18,7 @@
 #include "common/socket_file.h"
 #include "engined/api/containers_router.h"
 #include "engined/api/exec_router.h"
+#include "engined/api/disk_usage_router.h"
 #include "engined/api/images_router.h"
 #include "engined/api/router.h"
 #include "engined/api/system_router.h"
@@ -256,6 +257,8 @@ int main(int argc, char** argv) {
   containers_router.AddRoutes(router);
   gantry::engined::ImagesRouter images_router(images, containers);
   images_router.AddRoutes(router);
+  gantry::engined::DiskUsageRouter disk_usage_router(images, containers);
+  disk_usage_router.AddRoutes(router);
   gantry::engined::ExecRouter exec_router(execs);
   exec_router.AddRoutes(router);
 

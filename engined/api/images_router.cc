@@ -64,11 +64,33 @@ bool MatchesFilters(const ImageDetails& image, const nlohmann::json& labels,
 
 }  // namespace
 
+nlohmann::json ImageSummary(const ImageDetails& image, int64_t containers) {
+  const auto& labels = image.resolved.config.config.labels;
+  return {
+      {"Id", image.id},
+      {"ParentId", ""},
+      {"RepoTags", RepoTags(image)},
+      {"RepoDigests", RepoDigests(image)},
+      {"Created", absl::ToUnixSeconds(image.created)},
+      {"Size", image.size},
+      {"SharedSize", -1},
+      {"VirtualSize", image.size},
+      {"Labels", labels.empty() ? nlohmann::json() : nlohmann::json(labels)},
+      {"Containers", containers},
+  };
+}
+
 void ImagesRouter::AddRoutes(Router& router) {
   router.Add("POST", "/images/create", [this](const HttpRequest& r) { return Create(r); });
   router.Add("GET", "/images/json", [this](const HttpRequest& r) { return List(r); });
   router.Add("GET", "/images/{name*}/json", [this](const HttpRequest& r) { return Inspect(r); });
   router.Add("GET", "/images/{name*}/history", [this](const HttpRequest& r) { return History(r); });
+  router.Add("GET", "/images/get",
+             [this](const HttpRequest& r) { return Save(r.query.GetAll("names")); });
+  router.Add("GET", "/images/{name*}/get",
+             [this](const HttpRequest& r) { return Save({r.Param("name")}); });
+  router.Add("POST", "/images/load", [this](const HttpRequest& r) { return Load(r); });
+  router.Add("POST", "/images/prune", [this](const HttpRequest& r) { return Prune(r); });
   router.Add("POST", "/images/{name*}/tag",
              [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
                const std::string repo = r.query.Get("repo").value_or("");
@@ -112,25 +134,51 @@ absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
   return response;
 }
 
+absl::StatusOr<HttpResponse> ImagesRouter::Save(std::vector<std::string> references) {
+  if (references.empty()) return absl::InvalidArgumentError("images/get: no image names given");
+  GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> names, images_.ExportNames(references));
+  HttpResponse response;
+  response.SetHeader("Content-Type", "application/x-tar");
+  response.stream = [this, names](std::unique_ptr<ResponseStream> stream) {
+    // A failure after the first bytes can only cut the body short.
+    (void)images_.Export(names, [&stream](absl::string_view data) { return stream->Write(data); });
+  };
+  return response;
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Load(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(std::vector<LoadedImage> loaded, images_.Load(request.body));
+  std::string lines;
+  for (const LoadedImage& image : loaded) {
+    const std::string text = image.name.empty()
+                                 ? absl::StrCat("Loaded image ID: ", image.id, "\n")
+                                 : absl::StrCat("Loaded image: ", FamiliarName(image.name), "\n");
+    lines += nlohmann::json{{"stream", text}}.dump() + "\n";
+  }
+  return HttpResponse::Text(200, std::move(lines), "application/json");
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Prune(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
+  // Dangling images only, unless dangling=false ("docker image prune -a").
+  const auto dangling = filters.find("dangling");
+  const bool all = dangling != filters.end() &&
+                   (dangling->second.count("false") != 0 || dangling->second.count("0") != 0);
+  GANTRY_ASSIGN_OR_RETURN(
+      PruneReport report,
+      images_.Prune(all, [this](const std::string& id) { return containers_.ImageInUse(id); }));
+  return HttpResponse::Json(
+      200, {{"ImagesDeleted", report.deleted.empty() ? nlohmann::json() : report.deleted},
+            {"SpaceReclaimed", report.space_reclaimed}});
+}
+
 absl::StatusOr<HttpResponse> ImagesRouter::List(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
   GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, images_.List());
   nlohmann::json list = nlohmann::json::array();
   for (const ImageDetails& image : images) {
-    nlohmann::json labels = image.resolved.config.config.labels;
-    if (!MatchesFilters(image, labels, filters)) continue;
-    list.push_back({
-        {"Id", image.id},
-        {"ParentId", ""},
-        {"RepoTags", RepoTags(image)},
-        {"RepoDigests", RepoDigests(image)},
-        {"Created", absl::ToUnixSeconds(image.created)},
-        {"Size", image.size},
-        {"SharedSize", -1},
-        {"VirtualSize", image.size},
-        {"Labels", labels.empty() ? nlohmann::json() : labels},
-        {"Containers", -1},
-    });
+    if (!MatchesFilters(image, image.resolved.config.config.labels, filters)) continue;
+    list.push_back(ImageSummary(image));
   }
   return HttpResponse::Json(200, list);
 }

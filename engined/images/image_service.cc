@@ -60,6 +60,11 @@ nlohmann::json LayerProgress(const contd::v1::PullImageProgress& event) {
 
 }  // namespace
 
+bool IsDanglingRecord(absl::string_view record_name) {
+  return absl::ConsumePrefix(&record_name, kDanglingRepository) &&
+         absl::StartsWith(record_name, "@");
+}
+
 std::string FamiliarName(absl::string_view normalized) {
   absl::string_view name = normalized;
   if (absl::ConsumePrefix(&name, "docker.io/")) absl::ConsumePrefix(&name, "library/");
@@ -92,7 +97,8 @@ absl::StatusOr<ImageDetails> ImageService::Details(const contd::v1::Image& recor
                                                 },
                                                 record.target(), contd::images::HostPlatform()));
   details.id = details.resolved.manifest.config.digest;
-  details.names.push_back(record.name());
+  details.records.push_back(record.name());
+  if (!IsDanglingRecord(record.name())) details.names.push_back(record.name());
   absl::Time created;
   std::string error;
   details.created =
@@ -121,7 +127,9 @@ absl::StatusOr<std::vector<ImageDetails>> ImageService::List() {
     // record without blobs) is not runnable here; Docker hides it too.
     if (!details.ok()) continue;
     auto [it, inserted] = by_id.emplace(details->id, *details);
-    if (!inserted) it->second.names.push_back(record.name());
+    if (inserted) continue;
+    it->second.records.push_back(record.name());
+    if (!IsDanglingRecord(record.name())) it->second.names.push_back(record.name());
   }
   std::vector<ImageDetails> images;
   for (auto& [id, details] : by_id) images.push_back(std::move(details));
@@ -221,6 +229,12 @@ absl::StatusOr<nlohmann::json> ImageService::Remove(
     absl::string_view reference, bool force,
     const std::function<bool(const std::string&)>& in_use) {
   GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(reference));
+  return RemoveImage(image, reference, force, in_use);
+}
+
+absl::StatusOr<nlohmann::json> ImageService::RemoveImage(
+    const ImageDetails& image, absl::string_view reference, bool force,
+    const std::function<bool(const std::string&)>& in_use) {
   absl::StatusOr<std::string> asked_name = NormalizeImageName(reference);
   const bool by_name = asked_name.ok() && std::find(image.names.begin(), image.names.end(),
                                                     *asked_name) != image.names.end();
@@ -240,17 +254,95 @@ absl::StatusOr<nlohmann::json> ImageService::Remove(
                      " (must be forced) - image is referenced in multiple repositories"));
   }
   nlohmann::json records = nlohmann::json::array();
-  for (const std::string& name : untag) {
+  for (const std::string& name : deletes_image ? image.records : untag) {
     contd::v1::DeleteImageRequest request;
     request.set_name(name);
     request.set_sync(true);
     google::protobuf::Empty empty;
     auto context = ContdClient::Context();
     GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.images().Delete(context.get(), request, &empty), name));
-    records.push_back({{"Untagged", FamiliarName(name)}});
+    if (!IsDanglingRecord(name)) records.push_back({{"Untagged", FamiliarName(name)}});
   }
   if (deletes_image) records.push_back({{"Deleted", image.id}});
   return records;
+}
+
+absl::StatusOr<PruneReport> ImageService::Prune(
+    bool all, const std::function<bool(const std::string&)>& in_use) {
+  GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, List());
+  PruneReport report;
+  for (const ImageDetails& image : images) {
+    if ((!all && !image.names.empty()) || in_use(image.id)) continue;
+    GANTRY_ASSIGN_OR_RETURN(nlohmann::json records,
+                            RemoveImage(image, image.id, /*force=*/true, in_use));
+    for (nlohmann::json& record : records) report.deleted.push_back(std::move(record));
+    report.space_reclaimed += image.size;
+  }
+  return report;
+}
+
+absl::StatusOr<std::vector<std::string>> ImageService::ExportNames(
+    const std::vector<std::string>& references) {
+  std::vector<std::string> names;
+  for (const std::string& reference : references) {
+    GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(reference));
+    absl::StatusOr<std::string> name = NormalizeImageName(reference);
+    const bool by_name =
+        name.ok() && std::find(image.names.begin(), image.names.end(), *name) != image.names.end();
+    // By ID: the archive names the image as contd has it, by a name (or
+    // the dangling record, which a load keeps dangling).
+    names.push_back(by_name ? *name : image.records.front());
+  }
+  return names;
+}
+
+absl::Status ImageService::Export(const std::vector<std::string>& names,
+                                  const std::function<absl::Status(absl::string_view)>& write) {
+  contd::v1::ExportImageRequest request;
+  for (const std::string& name : names) request.add_names(name);
+  auto context = ContdClient::Context(absl::InfiniteDuration());
+  auto stream = contd_.images().Export(context.get(), request);
+  contd::v1::ExportImageChunk chunk;
+  while (stream->Read(&chunk)) {
+    if (absl::Status written = write(chunk.data()); !written.ok()) {
+      context->TryCancel();
+      (void)stream->Finish();
+      return written;
+    }
+  }
+  return FromGrpc(stream->Finish(), "export images");
+}
+
+absl::StatusOr<std::vector<LoadedImage>> ImageService::Load(const std::string& archive) {
+  constexpr size_t kChunk = 1 << 20;
+  auto context = ContdClient::Context(absl::InfiniteDuration());
+  auto stream = contd_.images().Import(context.get());
+  contd::v1::ImportImageRequest first;
+  first.set_snapshotter(kSnapshotter);
+  first.set_base_name(kDanglingRepository);
+  bool writing = stream->Write(first);
+  for (size_t at = 0; writing && at < archive.size(); at += kChunk) {
+    contd::v1::ImportImageRequest chunk;
+    chunk.set_data(archive.substr(at, kChunk));
+    writing = stream->Write(chunk);
+  }
+  stream->WritesDone();
+  contd::v1::ImportImageProgress event;
+  std::vector<contd::v1::Image> records;
+  while (stream->Read(&event)) {
+    if (event.images_size() > 0) records.assign(event.images().begin(), event.images().end());
+  }
+  GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), "load images"));
+  std::vector<LoadedImage> loaded;
+  for (const contd::v1::Image& record : records) {
+    if (!IsDanglingRecord(record.name())) {
+      loaded.push_back({.name = record.name(), .id = ""});
+      continue;
+    }
+    GANTRY_ASSIGN_OR_RETURN(ImageDetails details, Details(record));
+    loaded.push_back({.name = "", .id = details.id});
+  }
+  return loaded;
 }
 
 }  // namespace gantry::engined

@@ -19,12 +19,35 @@ namespace gantry::engined {
 
 struct ImageDetails {
   std::string id;  // "sha256:<config digest>"
-  // The normalized names pointing at it ("docker.io/library/busybox:latest").
+  // The normalized names pointing at it ("docker.io/library/busybox:latest");
+  // none for a dangling image.
   std::vector<std::string> names;
+  // Every contd record of the image: its names and its dangling record.
+  std::vector<std::string> records;
   contd::v1::Descriptor target;
   contd::images::ResolvedImage resolved;
   absl::Time created;  // the config's, else the record's
   int64_t size = 0;    // layers as stored (compressed)
+};
+
+// An image without names keeps its content under a record of this
+// repository ("...moby-dangling@sha256:<manifest>"), as Docker's containerd
+// image store does; such a record is not one of the image's names.
+inline constexpr char kDanglingRepository[] = "docker.io/library/moby-dangling";
+bool IsDanglingRecord(absl::string_view record_name);
+
+// What `docker load` loaded: a name ("docker.io/library/busybox:latest"),
+// or an image ID for an image the archive leaves unnamed.
+struct LoadedImage {
+  std::string name;
+  std::string id;
+};
+
+// What a prune removed: Docker's Untagged/Deleted records, and the bytes of
+// the deleted images.
+struct PruneReport {
+  nlohmann::json deleted = nlohmann::json::array();
+  int64_t space_reclaimed = 0;
 };
 
 // "docker.io/library/busybox:latest" -> "busybox:latest", as Docker prints
@@ -59,8 +82,27 @@ class ImageService {
   // and a conflict without.
   absl::StatusOr<nlohmann::json> Remove(absl::string_view reference, bool force,
                                         const std::function<bool(const std::string&)>& in_use);
+  // Removes the images no container uses (`in_use`): the dangling ones, or
+  // with `all` every one, as `docker image prune [-a]`.
+  absl::StatusOr<PruneReport> Prune(bool all,
+                                    const std::function<bool(const std::string&)>& in_use);
+
+  // The contd record names `docker save` exports for references (names,
+  // IDs); NOT_FOUND for the first that names no image.
+  absl::StatusOr<std::vector<std::string>> ExportNames(const std::vector<std::string>& references);
+  // Streams contd's archive of the images `names` (ExportNames) to `write`:
+  // a docker-archive that is also an OCI layout. Stops when `write` fails.
+  absl::Status Export(const std::vector<std::string>& names,
+                      const std::function<absl::Status(absl::string_view)>& write);
+  // Imports a `docker save` archive (or an OCI layout) into contd, unpacked;
+  // unnamed images are kept as dangling ones.
+  absl::StatusOr<std::vector<LoadedImage>> Load(const std::string& archive);
 
  private:
+  // Untags and removes `image` (found for `reference`).
+  absl::StatusOr<nlohmann::json> RemoveImage(
+      const ImageDetails& image, absl::string_view reference, bool force,
+      const std::function<bool(const std::string&)>& in_use);
   absl::StatusOr<ImageDetails> Details(const contd::v1::Image& record);
   absl::StatusOr<std::vector<contd::v1::Image>> Records();
 
