@@ -1,5 +1,7 @@
 #include "engined/api/images_router.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -36,16 +38,20 @@ nlohmann::json RepoDigests(const ImageDetails& image) {
   return digests;
 }
 
+// The reference filter: "busybox" or "busybox:latest" for
+// "docker.io/library/busybox:latest".
+bool MatchesReference(const std::string& name, const std::string& value) {
+  const std::string familiar = FamiliarName(name);
+  return familiar == value || familiar.substr(0, familiar.rfind(':')) == value;
+}
+
 bool MatchesFilters(const ImageDetails& image, const nlohmann::json& labels,
                     const Filters& filters) {
   for (const auto& [name, values] : filters) {
     bool any = false;
     for (const std::string& value : values) {
       if (name == "reference") {
-        for (const std::string& n : image.names) {
-          const std::string familiar = FamiliarName(n);
-          any |= familiar == value || familiar.substr(0, familiar.rfind(':')) == value;
-        }
+        for (const std::string& n : image.names) any |= MatchesReference(n, value);
       } else if (name == "label") {
         const size_t eq = value.find('=');
         const std::string key = value.substr(0, eq);
@@ -176,8 +182,16 @@ absl::StatusOr<HttpResponse> ImagesRouter::List(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
   GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, images_.List());
   nlohmann::json list = nlohmann::json::array();
-  for (const ImageDetails& image : images) {
+  const auto references = filters.find("reference");
+  for (ImageDetails& image : images) {
     if (!MatchesFilters(image, image.resolved.config.config.labels, filters)) continue;
+    // Only the names the reference filter matches are listed, as Docker.
+    if (references != filters.end()) {
+      std::erase_if(image.names, [&](const std::string& name) {
+        return std::none_of(references->second.begin(), references->second.end(),
+                            [&](const std::string& value) { return MatchesReference(name, value); });
+      });
+    }
     list.push_back(ImageSummary(image));
   }
   return HttpResponse::Json(200, list);

@@ -19,47 +19,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "tests/e2e/engined_process.h"
-#include "tests/integration/registry_test_util.h"
-#include "tests/temp_dir.h"
 
 namespace {
 
+using engined_test::Cli;
 using engined_test::Describe;
 using engined_test::Engined;
+using engined_test::Registry;
 using ocirun_test::ProcessResult;
-
-// The registry with the busybox fixture as <domain>/busybox:latest.
-class Registry {
- public:
-  Registry() : registry_(dir_.path()) {
-    registry_test::PushFixture(registry_.domain(), "busybox", {"--dest-tls-verify=false"});
-  }
-  std::string image() const { return registry_.domain() + "/busybox"; }
-
- private:
-  gantry::testing::TempDir dir_{"engined-registry"};
-  registry_test::TestRegistry registry_;
-};
-
-class Cli {
- public:
-  explicit Cli(const Engined& engined) : host_("unix://" + engined.socket()) {}
-  ProcessResult operator()(std::vector<std::string> args, const std::string& input = "") const {
-    std::vector<std::string> argv = {engined_test::kDockerCli, "-H", host_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return ocirun_test::RunProcess(argv, input, std::chrono::seconds(60));
-  }
-  // Runs and requires exit 0; the trimmed stdout.
-  std::string Ok(std::vector<std::string> args, const std::string& input = "") const {
-    ProcessResult r = (*this)(args, input);
-    INFO("docker " << absl::StrJoin(args, " ") << ": " << Describe(r));
-    REQUIRE(r.exit_code == 0);
-    return std::string(absl::StripTrailingAsciiWhitespace(r.out));
-  }
-
- private:
-  std::string host_;
-};
 
 // Polls `condition` for up to `seconds`.
 template <typename Fn>

@@ -14,9 +14,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/unix_socket.h"
 #include "tests/integration/ocirun_test_util.h"
+#include "tests/integration/registry_test_util.h"
 #include "tests/temp_dir.h"
 
 namespace engined_test {
@@ -99,5 +102,38 @@ inline ProcessResult Docker(const char* cli, const std::string& host,
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv);
 }
+
+// The registry with the busybox fixture as <domain>/busybox:latest.
+class Registry {
+ public:
+  Registry() : registry_(dir_.path()) {
+    registry_test::PushFixture(registry_.domain(), "busybox", {"--dest-tls-verify=false"});
+  }
+  std::string image() const { return registry_.domain() + "/busybox"; }
+
+ private:
+  gantry::testing::TempDir dir_{"engined-registry"};
+  registry_test::TestRegistry registry_;
+};
+
+class Cli {
+ public:
+  explicit Cli(const Engined& engined) : host_("unix://" + engined.socket()) {}
+  ProcessResult operator()(std::vector<std::string> args, const std::string& input = "") const {
+    std::vector<std::string> argv = {kDockerCli, "-H", host_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, input, std::chrono::seconds(60));
+  }
+  // Runs and requires exit 0; the trimmed stdout.
+  std::string Ok(std::vector<std::string> args, const std::string& input = "") const {
+    ProcessResult r = (*this)(args, input);
+    INFO("docker " << absl::StrJoin(args, " ") << ": " << Describe(r));
+    REQUIRE(r.exit_code == 0);
+    return std::string(absl::StripTrailingAsciiWhitespace(r.out));
+  }
+
+ private:
+  std::string host_;
+};
 
 }  // namespace engined_test
