@@ -12,7 +12,8 @@ namespace gantry::engined {
 
 void DiskUsageRouter::AddRoutes(Router& router) {
   router.Add("GET", "/system/df", [this](const HttpRequest& r) { return DiskUsage(r); });
-  router.Add("POST", "/containers/prune", [this](const HttpRequest& r) { return PruneContainers(r); });
+  router.Add("POST", "/containers/prune",
+             [this](const HttpRequest& r) { return PruneContainers(r); });
 }
 
 absl::StatusOr<HttpResponse> DiskUsageRouter::DiskUsage(const HttpRequest&) {
@@ -58,8 +59,9 @@ absl::StatusOr<HttpResponse> DiskUsageRouter::PruneContainers(const HttpRequest&
     }
     deleted.push_back(c.id);
   }
-  return HttpResponse::Json(200, {{"ContainersDeleted", deleted.empty() ? nlohmann::json() : deleted},
-                                  {"SpaceReclaimed", 0}});
+  return HttpResponse::Json(
+      200,
+      {{"ContainersDeleted", deleted.empty() ? nlohmann::json() : deleted}, {"SpaceReclaimed", 0}});
 }
 
 }  // namespace gantry::engined

@@ -170,9 +170,9 @@ absl::StatusOr<HttpResponse> ImagesRouter::Prune(const HttpRequest& request) {
   const auto dangling = filters.find("dangling");
   const bool all = dangling != filters.end() &&
                    (dangling->second.count("false") != 0 || dangling->second.count("0") != 0);
-  GANTRY_ASSIGN_OR_RETURN(
-      PruneReport report,
-      images_.Prune(all, [this](const std::string& id) { return containers_.ImageInUse(id); }));
+  GANTRY_ASSIGN_OR_RETURN(PruneReport report, images_.Prune(all, [this](const std::string& id) {
+    return containers_.ImageInUse(id);
+  }));
   return HttpResponse::Json(
       200, {{"ImagesDeleted", report.deleted.empty() ? nlohmann::json() : report.deleted},
             {"SpaceReclaimed", report.space_reclaimed}});
@@ -188,8 +188,9 @@ absl::StatusOr<HttpResponse> ImagesRouter::List(const HttpRequest& request) {
     // Only the names the reference filter matches are listed, as Docker.
     if (references != filters.end()) {
       std::erase_if(image.names, [&](const std::string& name) {
-        return std::none_of(references->second.begin(), references->second.end(),
-                            [&](const std::string& value) { return MatchesReference(name, value); });
+        return std::none_of(
+            references->second.begin(), references->second.end(),
+            [&](const std::string& value) { return MatchesReference(name, value); });
       });
     }
     list.push_back(ImageSummary(image));

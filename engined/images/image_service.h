@@ -100,9 +100,9 @@ class ImageService {
 
  private:
   // Untags and removes `image` (found for `reference`).
-  absl::StatusOr<nlohmann::json> RemoveImage(
-      const ImageDetails& image, absl::string_view reference, bool force,
-      const std::function<bool(const std::string&)>& in_use);
+  absl::StatusOr<nlohmann::json> RemoveImage(const ImageDetails& image, absl::string_view reference,
+                                             bool force,
+                                             const std::function<bool(const std::string&)>& in_use);
   absl::StatusOr<ImageDetails> Details(const contd::v1::Image& record);
   absl::StatusOr<std::vector<contd::v1::Image>> Records();
 

@@ -41,8 +41,9 @@ std::string UnnamedArchive(const std::string& dir) {
   manifest[0]["RepoTags"] = nullptr;
   REQUIRE(gantry::WriteFileAtomic(tree + "/manifest.json", manifest.dump()).ok());
   const std::string archive = dir + "/unnamed.tar";
-  REQUIRE(ocirun_test::RunProcess({"/bin/tar", "-cf", archive, "-C", tree, "manifest.json", "blobs"})
-              .exit_code == 0);
+  REQUIRE(
+      ocirun_test::RunProcess({"/bin/tar", "-cf", archive, "-C", tree, "manifest.json", "blobs"})
+          .exit_code == 0);
   return archive;
 }
 
@@ -72,8 +73,9 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     INFO(Describe(conflict));
     CHECK(conflict.exit_code != 0);
     CHECK(absl::StrContains(conflict.err, "conflict: unable to remove repository reference \"" +
-                                              image + "\" (must force) - container is using its "
-                                                      "referenced image " +
+                                              image +
+                                              "\" (must force) - container is using its "
+                                              "referenced image " +
                                               id.substr(7, 12)));
     const std::string forced = docker.Ok({"rmi", "-f", image});
     CHECK(absl::StrContains(forced, "Untagged: " + tagged));
@@ -118,8 +120,7 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
           absl::StrCat("Loaded image ID: ", kFixtureConfig));
     CHECK(docker.Ok({"images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"}) ==
           absl::StrCat("<none>:<none> ", kFixtureConfig));
-    CHECK(docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"}) ==
-          kFixtureConfig);
+    CHECK(docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"}) == kFixtureConfig);
     CHECK(docker.Ok({"run", "--rm", kFixtureConfig, "echo", "ok"}) == "ok");
     const std::string pruned = docker.Ok({"image", "prune", "-f"});
     CHECK(absl::StrContains(pruned, absl::StrCat("deleted: ", kFixtureConfig)));
@@ -131,7 +132,8 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     docker.Ok({"tag", image, "other:1"});
     docker.Ok({"run", "--name", "exited", image, "true"});
     docker.Ok({"create", "--name", "created", image, "true"});
-    const std::string running = docker.Ok({"run", "-d", "--name", "running", image, "sleep", "300"});
+    const std::string running =
+        docker.Ok({"run", "-d", "--name", "running", image, "sleep", "300"});
 
     ProcessResult df = docker({"system", "df"});
     INFO(Describe(df));
