@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/errors.h"
 #include "engined/containers/container.h"
 
@@ -117,11 +118,12 @@ void ImagesRouter::AddRoutes(Router& router) {
 }
 
 absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
+  const std::string tag = request.query.Get("tag").value_or("");
+  if (request.query.Has("fromSrc")) return Import(request);
   std::string from = request.query.Get("fromImage").value_or("");
   if (from.empty()) {
-    return absl::UnimplementedError("images/create: only fromImage (pull) is supported");
+    return absl::InvalidArgumentError("images/create: neither fromImage nor fromSrc given");
   }
-  const std::string tag = request.query.Get("tag").value_or("");
   if (!tag.empty()) {
     from = absl::StartsWith(tag, "sha256:") ? absl::StrCat(from, "@", tag)
                                             : absl::StrCat(from, ":", tag);
@@ -138,6 +140,25 @@ absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
     }
   };
   return response;
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Import(const HttpRequest& request) {
+  if (request.query.Get("fromSrc") != "-") {
+    return absl::UnimplementedError(
+        "images/create: fromSrc: only \"-\" (the request body) is supported");
+  }
+  RootfsImageOptions options{.name = "",
+                             .changes = request.query.GetAll("changes"),
+                             .message = request.query.Get("message").value_or(""),
+                             .created = absl::Now()};
+  const std::string repo = request.query.Get("repo").value_or("");
+  const std::string tag = request.query.Get("tag").value_or("");
+  if (!repo.empty()) {
+    GANTRY_ASSIGN_OR_RETURN(options.name,
+                            NormalizeImageName(tag.empty() ? repo : absl::StrCat(repo, ":", tag)));
+  }
+  GANTRY_ASSIGN_OR_RETURN(const std::string id, images_.ImportRootfs(request.body, options));
+  return HttpResponse::Text(200, nlohmann::json{{"status", id}}.dump() + "\n", "application/json");
 }
 
 absl::StatusOr<HttpResponse> ImagesRouter::Save(std::vector<std::string> references) {

@@ -1,5 +1,5 @@
-// /images/...: pull, list, inspect, history, tag, remove, save, load and
-// prune, over the ImageService.
+// /images/...: pull, import, list, inspect, history, tag, remove, save,
+// load and prune, over the ImageService.
 #pragma once
 
 #include "engined/api/router.h"
@@ -23,6 +23,7 @@ class ImagesRouter {
   absl::StatusOr<HttpResponse> List(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Inspect(const HttpRequest& request);
   absl::StatusOr<HttpResponse> History(const HttpRequest& request);
+  absl::StatusOr<HttpResponse> Import(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Save(std::vector<std::string> references);
   absl::StatusOr<HttpResponse> Load(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Prune(const HttpRequest& request);

@@ -335,14 +335,22 @@ absl::StatusOr<std::vector<LoadedImage>> ImageService::Load(const std::string& a
   GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), "load images"));
   std::vector<LoadedImage> loaded;
   for (const contd::v1::Image& record : records) {
-    if (!IsDanglingRecord(record.name())) {
-      loaded.push_back({.name = record.name(), .id = ""});
-      continue;
-    }
     GANTRY_ASSIGN_OR_RETURN(ImageDetails details, Details(record));
-    loaded.push_back({.name = "", .id = details.id});
+    loaded.push_back(
+        {.name = details.names.empty() ? "" : details.names.front(), .id = details.id});
   }
   return loaded;
+}
+
+absl::StatusOr<std::string> ImageService::ImportRootfs(absl::string_view tarball,
+                                                       const RootfsImageOptions& options) {
+  GANTRY_ASSIGN_OR_RETURN(const std::string archive, RootfsImageArchive(tarball, options));
+  GANTRY_ASSIGN_OR_RETURN(std::vector<LoadedImage> loaded, Load(archive));
+  if (loaded.size() != 1) {
+    return absl::InternalError(
+        absl::StrCat("import: the archive loaded ", loaded.size(), " images, not one"));
+  }
+  return loaded.front().id;
 }
 
 }  // namespace gantry::engined

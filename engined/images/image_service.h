@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "contd/images/image_resolver.h"
 #include "engined/contd/contd_client.h"
+#include "engined/images/rootfs_image.h"
 
 namespace gantry::engined {
 
@@ -36,8 +37,9 @@ struct ImageDetails {
 inline constexpr char kDanglingRepository[] = "docker.io/library/moby-dangling";
 bool IsDanglingRecord(absl::string_view record_name);
 
-// What `docker load` loaded: a name ("docker.io/library/busybox:latest"),
-// or an image ID for an image the archive leaves unnamed.
+// What `docker load` loaded: the image's ID, and its name
+// ("docker.io/library/busybox:latest"), empty when the archive leaves it
+// unnamed.
 struct LoadedImage {
   std::string name;
   std::string id;
@@ -97,6 +99,10 @@ class ImageService {
   // Imports a `docker save` archive (or an OCI layout) into contd, unpacked;
   // unnamed images are kept as dangling ones.
   absl::StatusOr<std::vector<LoadedImage>> Load(const std::string& archive);
+  // `docker import`: the root filesystem `tarball` as a one-layer image
+  // (RootfsImageArchive) loaded into contd; its ID.
+  absl::StatusOr<std::string> ImportRootfs(absl::string_view tarball,
+                                           const RootfsImageOptions& options);
 
  private:
   // Untags and removes `image` (found for `reference`).
