@@ -181,6 +181,7 @@ absl::Status ImageService::Pull(absl::string_view reference,
       nlohmann::json{{"status", absl::StrCat("Pulling from ", FamiliarName(parsed.Name()))},
                      {"id", parsed.digest().has_value() ? parsed.digest()->str() : parsed.tag()}});
   const absl::StatusOr<ImageDetails> before = Find(name);
+  GANTRY_ASSIGN_OR_RETURN(const std::vector<ImageDetails> images_before, List());
 
   contd::v1::PullImageRequest request;
   request.set_reference(name);
@@ -194,6 +195,7 @@ absl::Status ImageService::Pull(absl::string_view reference,
     if (IsLayer(event.media_type())) progress(LayerProgress(event));
   }
   GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), absl::StrCat("pull ", reference)));
+  GANTRY_RETURN_IF_ERROR(KeepDangling(images_before));
   progress(nlohmann::json{{"status", absl::StrCat("Digest: ", manifest_digest)}});
   const bool unchanged = before.ok() && before->target.digest() == manifest_digest;
   progress(nlohmann::json{{"status", absl::StrCat(unchanged ? "Status: Image is up to date for "
@@ -220,9 +222,31 @@ absl::Status ImageService::Tag(absl::string_view source, absl::string_view targe
   *update.mutable_image() = record;
   update.mutable_update_mask()->add_paths("target");
   contd::v1::UpdateImageResponse updated;
+  GANTRY_ASSIGN_OR_RETURN(const std::vector<ImageDetails> before, List());
   auto update_context = ContdClient::Context();
-  return FromGrpc(contd_.images().Update(update_context.get(), update, &updated),
-                  absl::StrCat("tag ", target_reference));
+  GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.images().Update(update_context.get(), update, &updated),
+                                  absl::StrCat("tag ", target_reference)));
+  return KeepDangling(before);
+}
+
+absl::Status ImageService::KeepDangling(const std::vector<ImageDetails>& before) {
+  GANTRY_ASSIGN_OR_RETURN(const std::vector<ImageDetails> after, List());
+  for (const ImageDetails& image : before) {
+    const bool kept = std::any_of(after.begin(), after.end(),
+                                  [&](const ImageDetails& now) { return now.id == image.id; });
+    if (kept) continue;
+    contd::v1::CreateImageRequest request;
+    request.mutable_image()->set_name(
+        absl::StrCat(kDanglingRepository, "@", image.target.digest()));
+    *request.mutable_image()->mutable_target() = image.target;
+    contd::v1::CreateImageResponse response;
+    auto context = ContdClient::Context();
+    grpc::Status status = contd_.images().Create(context.get(), request, &response);
+    if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+      GANTRY_RETURN_IF_ERROR(FromGrpc(status, absl::StrCat("keep image ", image.id, " dangling")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<nlohmann::json> ImageService::Remove(
@@ -315,6 +339,7 @@ absl::Status ImageService::Export(const std::vector<std::string>& names,
 
 absl::StatusOr<std::vector<LoadedImage>> ImageService::Load(const std::string& archive) {
   constexpr size_t kChunk = 1 << 20;
+  GANTRY_ASSIGN_OR_RETURN(const std::vector<ImageDetails> before, List());
   auto context = ContdClient::Context(absl::InfiniteDuration());
   auto stream = contd_.images().Import(context.get());
   contd::v1::ImportImageRequest first;
@@ -333,6 +358,7 @@ absl::StatusOr<std::vector<LoadedImage>> ImageService::Load(const std::string& a
     if (event.images_size() > 0) records.assign(event.images().begin(), event.images().end());
   }
   GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), "load images"));
+  GANTRY_RETURN_IF_ERROR(KeepDangling(before));
   std::vector<LoadedImage> loaded;
   for (const contd::v1::Image& record : records) {
     GANTRY_ASSIGN_OR_RETURN(ImageDetails details, Details(record));

@@ -110,6 +110,9 @@ class ImageService {
                                              bool force,
                                              const std::function<bool(const std::string&)>& in_use);
   absl::StatusOr<ImageDetails> Details(const contd::v1::Image& record);
+  // Keeps the images of `before` that a tag, pull or load took the last
+  // name of, as dangling images (Docker's <none>:<none>), not lost.
+  absl::Status KeepDangling(const std::vector<ImageDetails>& before);
   absl::StatusOr<std::vector<contd::v1::Image>> Records();
 
   ContdClient& contd_;
