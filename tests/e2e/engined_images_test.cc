@@ -1,8 +1,8 @@
 // Images through engined with the real docker CLI, as Docker's image
 // commands behave: tag and rmi (untag, delete, the conflict with a
 // container, force), save and load (the image comes back and runs, the
-// fixture archive, an unnamed image loaded dangling), system df, and
-// image and container prune.
+// fixture archive, an unnamed image loaded dangling), import of a rootfs
+// tarball, system df, and image and container prune.
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -125,6 +125,39 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     const std::string pruned = docker.Ok({"image", "prune", "-f"});
     CHECK(absl::StrContains(pruned, absl::StrCat("deleted: ", kFixtureConfig)));
     CHECK(docker.Ok({"images", "-q"}).empty());
+  }
+
+  SECTION("import: a rootfs tarball with changes; a tag moved away leaves the old image dangling") {
+    const std::string rootfs = dir.path() + "/rootfs.tgz";
+    REQUIRE(ocirun_test::RunProcess(
+                {"/bin/tar", "-czf", rootfs, "-C", GANTRY_FIXTURES_DIR "/rootfs", "."})
+                .exit_code == 0);
+    const std::string id = docker.Ok({"import", "-c", "CMD [\"echo\", \"imported\"]", "-c",
+                                      "ENV A=b", "-m", "a note", rootfs, "mine:v1"});
+    CHECK(absl::StartsWith(id, "sha256:"));
+    CHECK(docker.Ok({"run", "--rm", "mine:v1"}) == "imported");
+    CHECK(docker.Ok({"run", "--rm", "mine:v1", "sh", "-c", "echo $A"}) == "b");
+    CHECK(docker.Ok({"history", "--format", "{{.Comment}}", "mine:v1"}) == "a note");
+    ProcessResult bad = docker({"import", "-c", "BOGUS x", rootfs});
+    CHECK(bad.exit_code != 0);
+    CHECK(absl::StrContains(bad.err, "BOGUS is not a supported instruction"));
+
+    absl::StatusOr<std::string> bytes = gantry::ReadFile(rootfs);
+    REQUIRE(bytes.ok());
+    const std::string unnamed = docker.Ok({"import", "-"}, *bytes);
+    CHECK(docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"}) == unnamed);
+
+    docker.Ok({"load", "-i", kFixtureArchive});
+    docker.Ok({"tag", "mine:v1", "busybox"});
+    CHECK(docker.Ok({"image", "inspect", "-f", "{{.Id}}", "busybox"}) == id);
+    const std::string dangling =
+        docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"});
+    CHECK(absl::StrContains(dangling, kFixtureConfig));
+    CHECK(Lines(dangling) == 2);
+    const std::string pruned = docker.Ok({"image", "prune", "-f"});
+    CHECK(absl::StrContains(pruned, absl::StrCat("deleted: ", kFixtureConfig)));
+    CHECK(absl::StrContains(pruned, "deleted: " + unnamed));
+    CHECK(Lines(docker.Ok({"images", "-q"})) == 2);  // mine:v1 and busybox:latest
   }
 
   SECTION("system df, container prune and image prune") {
