@@ -52,6 +52,20 @@ absl::StatusOr<std::string> Decompressed(absl::string_view tarball) {
   }
 }
 
+// Whether `layer` starts as a tar does (an empty tar is one).
+absl::Status CheckTar(absl::string_view layer) {
+  std::unique_ptr<archive, ArchiveReadFree> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  archive_entry* entry = nullptr;
+  const bool opened = archive_read_open_memory(a.get(), layer.data(), layer.size()) == ARCHIVE_OK;
+  const int header = opened ? archive_read_next_header(a.get(), &entry) : ARCHIVE_FATAL;
+  if (header != ARCHIVE_OK && header != ARCHIVE_EOF) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("import: the tarball is not a tar archive: ", archive_error_string(a.get())));
+  }
+  return absl::OkStatus();
+}
+
 // A small tar in memory (manifest.json, config, layer).
 class TarBuilder {
  public:
@@ -167,12 +181,13 @@ absl::Status ApplyDockerfileChanges(const std::vector<std::string>& changes,
 absl::StatusOr<std::string> RootfsImageArchive(absl::string_view tarball,
                                                const RootfsImageOptions& options) {
   GANTRY_ASSIGN_OR_RETURN(std::string layer, Decompressed(tarball));
+  GANTRY_RETURN_IF_ERROR(CheckTar(layer));
   const Digest diff_id = Digest::FromBytes(layer);
   nlohmann::json container_config = nlohmann::json::object();
   GANTRY_RETURN_IF_ERROR(ApplyDockerfileChanges(options.changes, container_config));
   const contd::images::Platform platform = contd::images::HostPlatform();
   const std::string created =
-      absl::FormatTime(absl::RFC3339_full, options.created, absl::UTCTimeZone());
+      absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", options.created, absl::UTCTimeZone());
   const std::string message = options.message.empty() ? "Imported from -" : options.message;
   nlohmann::json config = {
       {"architecture", platform.architecture},
