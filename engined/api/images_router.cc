@@ -118,12 +118,12 @@ void ImagesRouter::AddRoutes(Router& router) {
 }
 
 absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
-  const std::string tag = request.query.Get("tag").value_or("");
   if (request.query.Has("fromSrc")) return Import(request);
   std::string from = request.query.Get("fromImage").value_or("");
   if (from.empty()) {
     return absl::InvalidArgumentError("images/create: neither fromImage nor fromSrc given");
   }
+  const std::string tag = request.query.Get("tag").value_or("");
   if (!tag.empty()) {
     from = absl::StartsWith(tag, "sha256:") ? absl::StrCat(from, "@", tag)
                                             : absl::StrCat(from, ":", tag);

@@ -234,19 +234,23 @@ absl::Status ImageService::KeepDangling(const std::vector<ImageDetails>& before)
   for (const ImageDetails& image : before) {
     const bool kept = std::any_of(after.begin(), after.end(),
                                   [&](const ImageDetails& now) { return now.id == image.id; });
-    if (kept) continue;
-    contd::v1::CreateImageRequest request;
-    request.mutable_image()->set_name(
-        absl::StrCat(kDanglingRepository, "@", image.target.digest()));
-    *request.mutable_image()->mutable_target() = image.target;
-    contd::v1::CreateImageResponse response;
-    auto context = ContdClient::Context();
-    grpc::Status status = contd_.images().Create(context.get(), request, &response);
-    if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-      GANTRY_RETURN_IF_ERROR(FromGrpc(status, absl::StrCat("keep image ", image.id, " dangling")));
-    }
+    if (!kept) GANTRY_RETURN_IF_ERROR(DanglingRecord(image).status());
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ImageService::DanglingRecord(const ImageDetails& image) {
+  const std::string name = absl::StrCat(kDanglingRepository, "@", image.target.digest());
+  contd::v1::CreateImageRequest request;
+  request.mutable_image()->set_name(name);
+  *request.mutable_image()->mutable_target() = image.target;
+  contd::v1::CreateImageResponse response;
+  auto context = ContdClient::Context();
+  grpc::Status status = contd_.images().Create(context.get(), request, &response);
+  if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    GANTRY_RETURN_IF_ERROR(FromGrpc(status, absl::StrCat("keep image ", image.id, " dangling")));
+  }
+  return name;
 }
 
 absl::StatusOr<nlohmann::json> ImageService::Remove(
@@ -313,9 +317,14 @@ absl::StatusOr<std::vector<std::string>> ImageService::ExportNames(
     absl::StatusOr<std::string> name = NormalizeImageName(reference);
     const bool by_name =
         name.ok() && std::find(image.names.begin(), image.names.end(), *name) != image.names.end();
-    // By ID: the archive names the image as contd has it, by a name (or
-    // the dangling record, which a load keeps dangling).
-    names.push_back(by_name ? *name : image.records.front());
+    if (by_name) {
+      names.push_back(*name);
+      continue;
+    }
+    // By ID the archive leaves the image unnamed, as Docker's: exported
+    // under its dangling record (a digest, no RepoTags), it loads dangling.
+    GANTRY_ASSIGN_OR_RETURN(std::string dangling, DanglingRecord(image));
+    names.push_back(std::move(dangling));
   }
   return names;
 }

@@ -113,6 +113,8 @@ class ImageService {
   // Keeps the images of `before` that a tag, pull or load took the last
   // name of, as dangling images (Docker's <none>:<none>), not lost.
   absl::Status KeepDangling(const std::vector<ImageDetails>& before);
+  // The image's dangling record, made when it has none.
+  absl::StatusOr<std::string> DanglingRecord(const ImageDetails& image);
   absl::StatusOr<std::vector<contd::v1::Image>> Records();
 
   ContdClient& contd_;

@@ -105,6 +105,13 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(docker.Ok({"load", "-q"}, *bytes) == "Loaded image: " + tagged);
     CHECK(docker.Ok({"images", "-q", "--no-trunc"}) == id);
 
+    // Saved by ID the image is unnamed, and loads dangling.
+    const std::string by_id = dir.path() + "/by-id.tar";
+    docker.Ok({"save", "-o", by_id, id.substr(7, 12)});
+    docker.Ok({"rmi", image});
+    CHECK(docker.Ok({"load", "-i", by_id}) == "Loaded image ID: " + id);
+    CHECK(docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"}) == id);
+
     ProcessResult missing = docker({"save", "-o", dir.path() + "/none.tar", "nosuch:1"});
     CHECK(missing.exit_code != 0);
     CHECK(absl::StrContains(missing.err, "No such image: nosuch:1"));
