@@ -3,9 +3,11 @@
 #include <map>
 #include <set>
 
+#include "absl/time/clock.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "engined/api/images_router.h"
+#include "engined/api/prune_filter.h"
 #include "engined/containers/container.h"
 
 namespace gantry::engined {
@@ -48,10 +50,13 @@ absl::StatusOr<HttpResponse> DiskUsageRouter::DiskUsage(const HttpRequest&) {
                                   {"BuildCache", nlohmann::json::array()}});
 }
 
-absl::StatusOr<HttpResponse> DiskUsageRouter::PruneContainers(const HttpRequest&) {
+absl::StatusOr<HttpResponse> DiskUsageRouter::PruneContainers(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(const Filters filters, request.query.GetFilters());
+  GANTRY_ASSIGN_OR_RETURN(const PruneFilter filter, PruneFilter::From(filters, absl::Now()));
   nlohmann::json deleted = nlohmann::json::array();
   for (const Container& c : containers_.List()) {
     if (c.state.Running() || c.state.status == "restarting") continue;
+    if (!filter.Matches(c.config.value("Labels", nlohmann::json::object()), c.created)) continue;
     // One that cannot be removed (started meanwhile) stays, as with Docker.
     if (absl::Status removed = containers_.Remove(c.id, /*force=*/false); !removed.ok()) {
       log::Warning("containers/prune: ", c.id, ": ", removed.message());

@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "engined/api/prune_filter.h"
 #include "engined/containers/container.h"
 
 namespace gantry::engined {
@@ -187,13 +188,20 @@ absl::StatusOr<HttpResponse> ImagesRouter::Load(const HttpRequest& request) {
 
 absl::StatusOr<HttpResponse> ImagesRouter::Prune(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
+  GANTRY_ASSIGN_OR_RETURN(const PruneFilter filter,
+                          PruneFilter::From(filters, absl::Now(), {"dangling"}));
   // Dangling images only, unless dangling=false ("docker image prune -a").
   const auto dangling = filters.find("dangling");
   const bool all = dangling != filters.end() &&
                    (dangling->second.count("false") != 0 || dangling->second.count("0") != 0);
-  GANTRY_ASSIGN_OR_RETURN(PruneReport report, images_.Prune(all, [this](const std::string& id) {
-    return containers_.ImageInUse(id);
-  }));
+  GANTRY_ASSIGN_OR_RETURN(
+      PruneReport report,
+      images_.Prune(
+          [&](const ImageDetails& image) {
+            return (all || image.names.empty()) &&
+                   filter.Matches(image.resolved.config.config.labels, image.created);
+          },
+          [this](const std::string& id) { return containers_.ImageInUse(id); }));
   return HttpResponse::Json(
       200, {{"ImagesDeleted", report.deleted.empty() ? nlohmann::json() : report.deleted},
             {"SpaceReclaimed", report.space_reclaimed}});

@@ -296,11 +296,12 @@ absl::StatusOr<nlohmann::json> ImageService::RemoveImage(
 }
 
 absl::StatusOr<PruneReport> ImageService::Prune(
-    bool all, const std::function<bool(const std::string&)>& in_use) {
+    const std::function<bool(const ImageDetails&)>& selected,
+    const std::function<bool(const std::string&)>& in_use) {
   GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, List());
   PruneReport report;
   for (const ImageDetails& image : images) {
-    if ((!all && !image.names.empty()) || in_use(image.id)) continue;
+    if (!selected(image) || in_use(image.id)) continue;
     GANTRY_ASSIGN_OR_RETURN(nlohmann::json records,
                             RemoveImage(image, image.id, /*force=*/true, in_use));
     for (nlohmann::json& record : records) report.deleted.push_back(std::move(record));

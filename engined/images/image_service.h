@@ -84,9 +84,9 @@ class ImageService {
   // and a conflict without.
   absl::StatusOr<nlohmann::json> Remove(absl::string_view reference, bool force,
                                         const std::function<bool(const std::string&)>& in_use);
-  // Removes the images no container uses (`in_use`): the dangling ones, or
-  // with `all` every one, as `docker image prune [-a]`.
-  absl::StatusOr<PruneReport> Prune(bool all,
+  // Removes the `selected` images no container uses (`in_use`), as
+  // `docker image prune`.
+  absl::StatusOr<PruneReport> Prune(const std::function<bool(const ImageDetails&)>& selected,
                                     const std::function<bool(const std::string&)>& in_use);
 
   // The contd record names `docker save` exports for references (names,

@@ -182,6 +182,10 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(docker.Ok({"system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"}) ==
           "Images 1 1\nContainers 3 1\nLocal Volumes 0 0\nBuild Cache 0 0");
 
+    const std::string labelled =
+        docker.Ok({"create", "--label", "tmp=1", "--name", "labelled", image, "true"});
+    CHECK(docker.Ok({"container", "prune", "-f", "--filter", "label=tmp"}) ==
+          "Deleted Containers:\n" + labelled + "\n\nTotal reclaimed space: 0B");
     const std::string containers = docker.Ok({"container", "prune", "-f"});
     CHECK(absl::StrContains(containers, "Deleted Containers:"));
     CHECK(Lines(docker.Ok({"ps", "-aq"})) == 1);
