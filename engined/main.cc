@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
       {"OSType", "linux"},
   });
   gantry::engined::SystemRouter system(identity, gantry::engined::ReadHostInfo());
+  system.SetInventory(&containers, &images);
   system.AddRoutes(router);
   gantry::engined::ContainersRouter containers_router(containers);
   containers_router.AddRoutes(router);

@@ -167,7 +167,7 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(Lines(docker.Ok({"images", "-q"})) == 2);  // mine:v1 and busybox:latest
   }
 
-  SECTION("system df, container prune and image prune") {
+  SECTION("system df, info's counts, container prune and image prune") {
     docker.Ok({"pull", "-q", image});
     docker.Ok({"tag", image, "other:1"});
     docker.Ok({"run", "--name", "exited", image, "true"});
@@ -181,6 +181,11 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(absl::StrContains(df.out, "TYPE"));
     CHECK(docker.Ok({"system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"}) ==
           "Images 1 1\nContainers 3 1\nLocal Volumes 0 0\nBuild Cache 0 0");
+
+    CHECK(
+        docker.Ok({"info", "--format",
+                   "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}} {{.Images}}"}) ==
+        "3 1 2 1");
 
     const std::string labelled =
         docker.Ok({"create", "--label", "tmp=1", "--name", "labelled", image, "true"});
