@@ -88,6 +88,16 @@ nlohmann::json ImageSummary(const ImageDetails& image, int64_t containers) {
   };
 }
 
+std::optional<ImageUser> ImagesRouter::ImageUserOf(const std::string& image_id) {
+  std::optional<ImageUser> user;
+  for (const Container& c : containers_.List()) {
+    if (c.image_id != image_id) continue;
+    user = ImageUser{.container_id = c.id, .running = c.state.Running()};
+    if (user->running) break;
+  }
+  return user;
+}
+
 void ImagesRouter::AddRoutes(Router& router) {
   router.Add("POST", "/images/create", [this](const HttpRequest& r) { return Create(r); });
   router.Add("GET", "/images/json", [this](const HttpRequest& r) { return List(r); });
@@ -108,14 +118,14 @@ void ImagesRouter::AddRoutes(Router& router) {
                    images_.Tag(r.Param("name"), tag.empty() ? repo : absl::StrCat(repo, ":", tag)));
                return HttpResponse::Text(201, "");
              });
-  router.Add(
-      "DELETE", "/images/{name*}", [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
-        GANTRY_ASSIGN_OR_RETURN(
-            nlohmann::json records,
-            images_.Remove(r.Param("name"), r.query.GetBool("force"),
-                           [this](const std::string& id) { return containers_.ImageInUse(id); }));
-        return HttpResponse::Json(200, records);
-      });
+  router.Add("DELETE", "/images/{name*}",
+             [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+               GANTRY_ASSIGN_OR_RETURN(
+                   nlohmann::json records,
+                   images_.Remove(r.Param("name"), r.query.GetBool("force"),
+                                  [this](const std::string& id) { return ImageUserOf(id); }));
+               return HttpResponse::Json(200, records);
+             });
 }
 
 absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
@@ -194,14 +204,14 @@ absl::StatusOr<HttpResponse> ImagesRouter::Prune(const HttpRequest& request) {
   const auto dangling = filters.find("dangling");
   const bool all = dangling != filters.end() &&
                    (dangling->second.count("false") != 0 || dangling->second.count("0") != 0);
-  GANTRY_ASSIGN_OR_RETURN(
-      PruneReport report,
-      images_.Prune(
-          [&](const ImageDetails& image) {
-            return (all || image.names.empty()) &&
-                   filter.Matches(image.resolved.config.config.labels, image.created);
-          },
-          [this](const std::string& id) { return containers_.ImageInUse(id); }));
+  GANTRY_ASSIGN_OR_RETURN(PruneReport report,
+                          images_.Prune(
+                              [&](const ImageDetails& image) {
+                                return (all || image.names.empty()) &&
+                                       filter.Matches(image.resolved.config.config.labels,
+                                                      image.created);
+                              },
+                              [this](const std::string& id) { return ImageUserOf(id); }));
   return HttpResponse::Json(
       200, {{"ImagesDeleted", report.deleted.empty() ? nlohmann::json() : report.deleted},
             {"SpaceReclaimed", report.space_reclaimed}});

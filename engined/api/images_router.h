@@ -27,6 +27,8 @@ class ImagesRouter {
   absl::StatusOr<HttpResponse> Save(std::vector<std::string> references);
   absl::StatusOr<HttpResponse> Load(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Prune(const HttpRequest& request);
+  // The container using an image, for rmi's conflicts and prune.
+  std::optional<ImageUser> ImageUserOf(const std::string& image_id);
 
   ImageService& images_;
   ContainerManager& containers_;

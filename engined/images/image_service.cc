@@ -253,16 +253,15 @@ absl::StatusOr<std::string> ImageService::DanglingRecord(const ImageDetails& ima
   return name;
 }
 
-absl::StatusOr<nlohmann::json> ImageService::Remove(
-    absl::string_view reference, bool force,
-    const std::function<bool(const std::string&)>& in_use) {
+absl::StatusOr<nlohmann::json> ImageService::Remove(absl::string_view reference, bool force,
+                                                    const ImageUserFn& user) {
   GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(reference));
-  return RemoveImage(image, reference, force, in_use);
+  return RemoveImage(image, reference, force, user);
 }
 
-absl::StatusOr<nlohmann::json> ImageService::RemoveImage(
-    const ImageDetails& image, absl::string_view reference, bool force,
-    const std::function<bool(const std::string&)>& in_use) {
+absl::StatusOr<nlohmann::json> ImageService::RemoveImage(const ImageDetails& image,
+                                                         absl::string_view reference, bool force,
+                                                         const ImageUserFn& user) {
   absl::StatusOr<std::string> asked_name = NormalizeImageName(reference);
   const bool by_name = asked_name.ok() && std::find(image.names.begin(), image.names.end(),
                                                     *asked_name) != image.names.end();
@@ -270,16 +269,32 @@ absl::StatusOr<nlohmann::json> ImageService::RemoveImage(
   // the last name) removes the image, which a container may still need.
   std::vector<std::string> untag =
       by_name && image.names.size() > 1 ? std::vector<std::string>{*asked_name} : image.names;
-  const bool deletes_image = untag.size() == image.names.size();
-  if (deletes_image && in_use(image.id) && !force) {
+  bool deletes_image = untag.size() == image.names.size();
+  const std::optional<ImageUser> used_by = deletes_image ? user(image.id) : std::nullopt;
+  if (used_by.has_value() && (!force || (used_by->running && !by_name))) {
+    const std::string container = used_by->container_id.substr(0, 12);
+    if (by_name) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("conflict: unable to remove repository reference \"", reference,
+                       "\" (must force) - container ", container, " is using its referenced image ",
+                       ShortId(image.id)));
+    }
     return absl::FailedPreconditionError(absl::StrCat(
-        "conflict: unable to remove repository reference \"", reference,
-        "\" (must force) - container is using its referenced image ", ShortId(image.id)));
+        "conflict: unable to delete ", ShortId(image.id),
+        used_by->running ? " (cannot be forced) - image is being used by running container "
+                         : " (must be forced) - image is being used by stopped container ",
+        container));
   }
   if (!by_name && image.names.size() > 1 && !force) {
     return absl::FailedPreconditionError(
         absl::StrCat("conflict: unable to delete ", ShortId(image.id),
                      " (must be forced) - image is referenced in multiple repositories"));
+  }
+  // Forced off a running container's image, the names go and the image
+  // stays, dangling.
+  if (used_by.has_value() && used_by->running) {
+    GANTRY_RETURN_IF_ERROR(DanglingRecord(image).status());
+    deletes_image = false;
   }
   nlohmann::json records = nlohmann::json::array();
   for (const std::string& name : deletes_image ? image.records : untag) {
@@ -296,14 +311,13 @@ absl::StatusOr<nlohmann::json> ImageService::RemoveImage(
 }
 
 absl::StatusOr<PruneReport> ImageService::Prune(
-    const std::function<bool(const ImageDetails&)>& selected,
-    const std::function<bool(const std::string&)>& in_use) {
+    const std::function<bool(const ImageDetails&)>& selected, const ImageUserFn& user) {
   GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, List());
   PruneReport report;
   for (const ImageDetails& image : images) {
-    if (!selected(image) || in_use(image.id)) continue;
+    if (!selected(image) || user(image.id).has_value()) continue;
     GANTRY_ASSIGN_OR_RETURN(nlohmann::json records,
-                            RemoveImage(image, image.id, /*force=*/true, in_use));
+                            RemoveImage(image, image.id, /*force=*/true, user));
     for (nlohmann::json& record : records) report.deleted.push_back(std::move(record));
     report.space_reclaimed += image.size;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,14 @@ struct LoadedImage {
   std::string id;
 };
 
+// A container that uses an image.
+struct ImageUser {
+  std::string container_id;
+  bool running = false;
+};
+// The container (a running one first) that uses an image ID, if any.
+using ImageUserFn = std::function<std::optional<ImageUser>(const std::string& image_id)>;
+
 // What a prune removed: Docker's Untagged/Deleted records, and the bytes of
 // the deleted images.
 struct PruneReport {
@@ -79,15 +88,15 @@ class ImageService {
   // Points `target_reference` at the image `source` names.
   absl::Status Tag(absl::string_view source, absl::string_view target_reference);
   // Removes a name; by ID (or the last name), the image: Docker's
-  // [{"Untagged": ...}, {"Deleted": ...}] records. `in_use` tells whether a
-  // container uses an image ID; such an image is only untagged with force,
-  // and a conflict without.
+  // [{"Untagged": ...}, {"Deleted": ...}] records. An image a container
+  // uses (`user`) is a conflict without force; with force a stopped
+  // container's image is deleted, and a running container's is untagged
+  // and kept dangling by name, a conflict by ID.
   absl::StatusOr<nlohmann::json> Remove(absl::string_view reference, bool force,
-                                        const std::function<bool(const std::string&)>& in_use);
-  // Removes the `selected` images no container uses (`in_use`), as
-  // `docker image prune`.
+                                        const ImageUserFn& user);
+  // Removes the `selected` images no container uses, as `docker image prune`.
   absl::StatusOr<PruneReport> Prune(const std::function<bool(const ImageDetails&)>& selected,
-                                    const std::function<bool(const std::string&)>& in_use);
+                                    const ImageUserFn& user);
 
   // The contd record names `docker save` exports for references (names,
   // IDs); NOT_FOUND for the first that names no image.
@@ -107,8 +116,7 @@ class ImageService {
  private:
   // Untags and removes `image` (found for `reference`).
   absl::StatusOr<nlohmann::json> RemoveImage(const ImageDetails& image, absl::string_view reference,
-                                             bool force,
-                                             const std::function<bool(const std::string&)>& in_use);
+                                             bool force, const ImageUserFn& user);
   absl::StatusOr<ImageDetails> Details(const contd::v1::Image& record);
   // Keeps the images of `before` that a tag, pull or load took the last
   // name of, as dangling images (Docker's <none>:<none>), not lost.

@@ -68,20 +68,37 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(docker.Ok({"rmi", "mine:1"}) == "Untagged: mine:1");
     CHECK(docker.Ok({"images", "-q", "--no-trunc"}) == id);
 
-    docker.Ok({"create", "--name", "user", image, "true"});
+    const std::string short_id = id.substr(7, 12);
+    const std::string user = docker.Ok({"create", "--name", "user", image, "true"});
     ProcessResult conflict = docker({"rmi", image});
     INFO(Describe(conflict));
     CHECK(conflict.exit_code != 0);
     CHECK(absl::StrContains(conflict.err, "conflict: unable to remove repository reference \"" +
-                                              image +
-                                              "\" (must force) - container is using its "
-                                              "referenced image " +
-                                              id.substr(7, 12)));
+                                              image + "\" (must force) - container " +
+                                              user.substr(0, 12) +
+                                              " is using its referenced image " + short_id));
+    CHECK(absl::StrContains(docker({"rmi", short_id}).err,
+                            "conflict: unable to delete " + short_id +
+                                " (must be forced) - image is being used by stopped container " +
+                                user.substr(0, 12)));
     const std::string forced = docker.Ok({"rmi", "-f", image});
     CHECK(absl::StrContains(forced, "Untagged: " + tagged));
     CHECK(absl::StrContains(forced, "Deleted: " + id));
     CHECK(docker.Ok({"images", "-q"}).empty());
     docker.Ok({"rm", "user"});
+
+    // A running container's image: forced by name it is untagged and stays
+    // dangling; by ID it cannot be forced.
+    docker.Ok({"pull", "-q", image});
+    const std::string runner = docker.Ok({"run", "-d", image, "sleep", "300"});
+    CHECK(absl::StrContains(docker({"rmi", "-f", short_id}).err,
+                            "conflict: unable to delete " + short_id +
+                                " (cannot be forced) - image is being used by running container " +
+                                runner.substr(0, 12)));
+    CHECK(docker.Ok({"rmi", "-f", image}) == "Untagged: " + tagged);
+    CHECK(docker.Ok({"images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"}) ==
+          "<none>:<none> " + short_id);
+    docker.Ok({"rm", "-f", runner});
   }
 
   SECTION("save, rmi, load: the image comes back and runs") {
