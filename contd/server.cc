@@ -73,6 +73,8 @@ std::vector<v1::Plugin> Plugins(const std::string& metadata_path) {
       plugin(kSnapshotter, "overlayfs", {kMetadata}),
       plugin(kSnapshotter, "native", {kMetadata}),
       plugin(kGrpc, "snapshots", {kSnapshotter}),
+      plugin("gantry.gc.v1", "scheduler", {kMetadata, kContent, kSnapshotter}),
+      plugin(kGrpc, "leases", {kMetadata, "gantry.gc.v1"}),
       plugin(kGrpc, "introspection", {}),
       plugin(kGrpc, "version", {}),
       plugin(kGrpc, "healthcheck", {}),
@@ -94,6 +96,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   std::unique_ptr<Server> server(new Server(options.socket_path));
   GANTRY_ASSIGN_OR_RETURN(server->metadata_, metadata::Database::Open(options.root));
   server->containers_ = std::make_unique<metadata::ContainerStore>(*server->metadata_);
+  // A deleted lease (a pull's temporary one too) leaves its resources for a
+  // collection soon after; the collector exists by the time any is deleted.
+  Server* self = server.get();
+  server->leases_ =
+      std::make_unique<metadata::LeaseStore>(*server->metadata_, [self] { self->gc_->Schedule(); });
   server->version_ = std::make_unique<VersionService>(options.version, options.revision);
   server->introspection_ = std::make_unique<IntrospectionService>(
       std::move(uuid), started_at, Plugins(server->metadata_->path()));
@@ -110,7 +117,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   server->events_service_ = std::make_unique<EventsService>(server->events_);
   GANTRY_ASSIGN_OR_RETURN(server->content_,
                           content::ContentStore::Open(options.root, *server->metadata_));
-  server->content_service_ = std::make_unique<ContentService>(*server->content_, server->events_);
+  server->content_service_ =
+      std::make_unique<ContentService>(*server->content_, server->events_, *server->leases_);
   server->images_ = std::make_unique<images::ImageStore>(*server->metadata_);
   GANTRY_ASSIGN_OR_RETURN(
       server->overlay_,
@@ -121,12 +129,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                               *server->metadata_, absl::StrCat(options.root, "/snapshots/native")));
   const std::map<std::string, snapshots::Snapshotter*> snapshotters = {
       {"overlayfs", server->overlay_.get()}, {"native", server->native_.get()}};
-  server->snapshots_service_ =
-      std::make_unique<SnapshotsService>(snapshotters, options.default_snapshotter);
+  server->snapshots_service_ = std::make_unique<SnapshotsService>(
+      snapshotters, options.default_snapshotter, *server->leases_);
+  server->gc_ =
+      std::make_unique<gc::Collector>(*server->metadata_, *server->content_, snapshotters);
+  server->leases_service_ = std::make_unique<LeasesService>(*server->leases_, *server->gc_);
   GANTRY_ASSIGN_OR_RETURN(server->registry_, registry::RegistryClient::Create(options.registry));
-  server->puller_ =
-      std::make_unique<images::ImagePuller>(*server->registry_, *server->content_, *server->images_,
-                                            snapshotters, options.default_snapshotter);
+  server->puller_ = std::make_unique<images::ImagePuller>(
+      *server->registry_, *server->content_, *server->images_, snapshotters,
+      options.default_snapshotter, server->leases_.get());
   server->pusher_ = std::make_unique<images::ImagePusher>(*server->registry_, *server->content_,
                                                           *server->images_);
   images::ImagePuller* puller = server->puller_.get();
@@ -134,9 +145,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       *server->content_, *server->images_,
       [puller](absl::string_view name) { return puller->FindSnapshotter(name); });
   server->exporter_ = std::make_unique<images::ImageExporter>(*server->content_, *server->images_);
-  server->images_service_ =
-      std::make_unique<ImagesService>(*server->images_, server->events_, *server->puller_,
-                                      *server->pusher_, *server->importer_, *server->exporter_);
+  server->images_service_ = std::make_unique<ImagesService>(
+      *server->images_, server->events_, *server->puller_, *server->pusher_, *server->importer_,
+      *server->exporter_, *server->gc_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -151,6 +162,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(server->content_service_.get());
   builder.RegisterService(server->images_service_.get());
   builder.RegisterService(server->snapshots_service_.get());
+  builder.RegisterService(server->leases_service_.get());
   {
     // The socket is created by bind(2) inside BuildAndStart; the umask makes
     // it 0660 from the first instant instead of after a chmod.
@@ -166,6 +178,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (::stat(options.socket_path.c_str(), &st) != 0) {
     return LastErrno(absl::StrCat("stat ", options.socket_path));
   }
+  server->gc_->Start();
   server->socket_dev_ = st.st_dev;
   server->socket_ino_ = st.st_ino;
   GANTRY_RETURN_IF_ERROR(Annotate(RestrictSocket(options.socket_path, options.group), "--address"));

@@ -16,13 +16,16 @@
 #include "contd/content/content_store.h"
 #include "contd/events/events_service.h"
 #include "contd/events/exchange.h"
+#include "contd/gc/collector.h"
 #include "contd/images/image_store.h"
 #include "contd/images/images_service.h"
 #include "contd/images/puller.h"
 #include "contd/images/pusher.h"
 #include "contd/introspection/introspection_service.h"
+#include "contd/leases/leases_service.h"
 #include "contd/metadata/container_store.h"
 #include "contd/metadata/database.h"
+#include "contd/metadata/lease_store.h"
 #include "contd/registry/registry_client.h"
 #include "contd/snapshots/native_snapshotter.h"
 #include "contd/snapshots/overlay_snapshotter.h"
@@ -76,6 +79,8 @@ class Server {
   images::ImagePuller& puller() { return *puller_; }
   snapshots::Snapshotter& overlay_snapshotter() { return *overlay_; }
   snapshots::Snapshotter& native_snapshotter() { return *native_; }
+  metadata::LeaseStore& leases() { return *leases_; }
+  gc::Collector& collector() { return *gc_; }
 
  private:
   explicit Server(std::string socket_path) : socket_path_(std::move(socket_path)) {}
@@ -88,6 +93,7 @@ class Server {
   // Declared before the services that use them, so destroyed after them.
   std::unique_ptr<metadata::Database> metadata_;
   std::unique_ptr<metadata::ContainerStore> containers_;
+  std::unique_ptr<metadata::LeaseStore> leases_;
   EventExchange events_;
   std::unique_ptr<snapshots::OverlaySnapshotter> overlay_;
   std::unique_ptr<snapshots::NativeSnapshotter> native_;
@@ -107,6 +113,9 @@ class Server {
   std::unique_ptr<images::ImageExporter> exporter_;
   std::unique_ptr<ImagesService> images_service_;
   std::unique_ptr<SnapshotsService> snapshots_service_;
+  // After the stores it sweeps, so its thread stops before they go.
+  std::unique_ptr<gc::Collector> gc_;
+  std::unique_ptr<LeasesService> leases_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
 };
 

@@ -18,6 +18,7 @@
 #include "common/socket_file.h"
 #include "engined/api/containers_router.h"
 #include "engined/api/disk_usage_router.h"
+#include "engined/api/events_router.h"
 #include "engined/api/exec_router.h"
 #include "engined/api/images_router.h"
 #include "engined/api/router.h"
@@ -28,6 +29,7 @@
 #include "engined/containers/exec_manager.h"
 #include "engined/contd/contd_client.h"
 #include "engined/daemon/contd_supervisor.h"
+#include "engined/daemon/event_hub.h"
 #include "engined/daemon/host_info.h"
 #include "engined/images/image_service.h"
 #include "engined/server/http_server.h"
@@ -228,9 +230,11 @@ int main(int argc, char** argv) {
     ::unlink(pid_file.c_str());
     return Fail(store.status());
   }
+  gantry::engined::EventHub events;
   gantry::engined::ImageService images(**contd);
   gantry::engined::ContainerManager containers(
-      **contd, images, **store, {.data_root = flags.data_root, .exec_root = flags.exec_root});
+      **contd, images, **store, events,
+      {.data_root = flags.data_root, .exec_root = flags.exec_root});
   gantry::engined::ExecManager execs(**contd, containers, flags.exec_root);
   if (absl::Status status = containers.Restore(); !status.ok()) {
     ::unlink(pid_file.c_str());
@@ -262,6 +266,8 @@ int main(int argc, char** argv) {
   disk_usage_router.AddRoutes(router);
   gantry::engined::ExecRouter exec_router(execs);
   exec_router.AddRoutes(router);
+  gantry::engined::EventsRouter events_router(events);
+  events_router.AddRoutes(router);
 
   gantry::engined::HttpServer server(*options, [&router](gantry::engined::RawRequest request) {
     return router.Handle(std::move(request));
@@ -277,6 +283,7 @@ int main(int argc, char** argv) {
   gantry::log::Info("engined: received signal ", signal, ", shutting down");
   containers.Shutdown();
   execs.Shutdown();
+  events.Close();
   server.Stop();
   ::unlink(pid_file.c_str());
   return 0;

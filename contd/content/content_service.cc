@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "contd/events/topics.h"
+#include "contd/leases/request_lease.h"
 #include "contd/service_call.h"
 #include "contd/v1/event_types.pb.h"
 
@@ -167,17 +168,36 @@ grpc::Status ContentService::Write(
       return absl::InvalidArgumentError("ref: the first message of a Write stream must name it");
     }
     const std::string ref = request.ref();
+    const std::string lease = RequestLease(*context);
     // Leaving this scope without a commit keeps the ingest for a resume.
-    GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<content::ContentWriter> writer,
-                            store_.Writer(ns, ref, request.total(), request.expected()));
+    std::unique_ptr<content::ContentWriter> writer;
+    GANTRY_RETURN_IF_ERROR(
+        leases_.CreateLeased(ns, lease, [&](std::vector<v1::LeaseResource>& made) -> absl::Status {
+          made.push_back(metadata::IngestResource(ref));
+          if (!request.expected().empty()) {
+            made.push_back(metadata::ContentResource(request.expected()));
+          }
+          GANTRY_ASSIGN_OR_RETURN(writer,
+                                  store_.Writer(ns, ref, request.total(), request.expected()));
+          return absl::OkStatus();
+        }));
     while (true) {
       if (!request.ref().empty() && request.ref() != ref) {
         return absl::InvalidArgumentError(
             absl::StrCat("ref: \"", request.ref(), "\" differs from the stream's \"", ref, "\""));
       }
       v1::WriteContentResponse response;
-      GANTRY_RETURN_IF_ERROR(
-          Annotate(HandleWrite(*writer, request, response), absl::StrCat("ref ", ref)));
+      // A commit's blob joins the lease before a collection can see it.
+      GANTRY_RETURN_IF_ERROR(Annotate(
+          leases_.CreateLeased(ns, request.action() == v1::WRITE_ACTION_COMMIT ? lease : "",
+                               [&](std::vector<v1::LeaseResource>& made) {
+                                 absl::Status handled = HandleWrite(*writer, request, response);
+                                 if (!writer->digest().empty()) {
+                                   made.push_back(metadata::ContentResource(writer->digest()));
+                                 }
+                                 return handled;
+                               }),
+          absl::StrCat("ref ", ref)));
       if (!stream->Write(response)) return StreamClosed();
       if (request.action() == v1::WRITE_ACTION_COMMIT) return absl::OkStatus();
       if (!stream->Read(&request)) return absl::OkStatus();

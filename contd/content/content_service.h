@@ -1,18 +1,20 @@
 // Content: the gRPC face of the ContentStore. Read and List stream; Write is
 // a bidirectional stream of STAT/WRITE/COMMIT actions on one ingest, as
-// containerd's WriteContentRequest. Publishes /content/delete.
+// containerd's WriteContentRequest. Publishes /content/delete. A Write under
+// a lease ("containerd-lease" metadata) adds its ingest and blob to it.
 #pragma once
 
 #include "contd/content/content_store.h"
 #include "contd/events/exchange.h"
+#include "contd/metadata/lease_store.h"
 #include "contd/v1/content.grpc.pb.h"
 
 namespace gantry::contd {
 
 class ContentService final : public v1::Content::Service {
  public:
-  ContentService(content::ContentStore& store, EventExchange& events)
-      : store_(store), events_(events) {}
+  ContentService(content::ContentStore& store, EventExchange& events, metadata::LeaseStore& leases)
+      : store_(store), events_(events), leases_(leases) {}
 
   grpc::Status Info(grpc::ServerContext* context, const v1::ContentInfoRequest* request,
                     v1::ContentInfoResponse* response) override;
@@ -38,6 +40,7 @@ class ContentService final : public v1::Content::Service {
  private:
   content::ContentStore& store_;
   EventExchange& events_;
+  metadata::LeaseStore& leases_;
 };
 
 }  // namespace gantry::contd

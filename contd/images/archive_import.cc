@@ -24,6 +24,7 @@
 #include "common/digest.h"
 #include "common/errors.h"
 #include "common/json_util.h"
+#include "contd/gc/mark.h"
 #include "contd/images/archive_layout.h"
 #include "contd/images/image_resolver.h"
 #include "contd/images/image_unpacker.h"
@@ -677,9 +678,19 @@ absl::StatusOr<std::vector<ImportedImage>> ImageImporter::Import(absl::string_vi
       absl::StatusOr<ResolvedImage> resolved =
           ResolveImage(content_, ns, target, import.platform());
       GANTRY_RETURN_IF_ERROR(Annotate(resolved.status(), absl::StrCat("image ", entry.name)));
-      GANTRY_RETURN_IF_ERROR(
-          UnpackImage(content_, *snapshotter, ns, *resolved, options.progress, check_cancelled)
-              .status());
+      GANTRY_ASSIGN_OR_RETURN(
+          const std::string chain_id,
+          UnpackImage(content_, *snapshotter, ns, *resolved, options.progress, check_cancelled));
+      if (chain_id.empty()) continue;
+      // As the puller: the config keeps the unpacked snapshots from garbage
+      // collection while an image leads to it.
+      v1::ContentInfo label;
+      label.set_digest(resolved->manifest.config.digest);
+      const std::string key = absl::StrCat(gc::kRefSnapshotLabel, options.snapshotter);
+      (*label.mutable_labels())[key] = chain_id;
+      google::protobuf::FieldMask mask;
+      mask.add_paths(absl::StrCat("labels.", key));
+      GANTRY_RETURN_IF_ERROR(content_.Update(ns, label, mask).status());
     }
   }
 

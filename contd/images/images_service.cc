@@ -1,5 +1,7 @@
 #include "contd/images/images_service.h"
 
+#include <shared_mutex>
+
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -7,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "contd/events/topics.h"
+#include "contd/leases/request_lease.h"
 #include "contd/service_call.h"
 #include "contd/v1/event_types.pb.h"
 
@@ -101,6 +104,8 @@ grpc::Status ImagesService::Delete(grpc::ServerContext* context,
     v1::ImageDelete event;
     event.set_name(request->name());
     PublishOrLog(events_, ns, topics::kImageDelete, event);
+    if (request->sync()) return collector_.Collect().status();
+    collector_.Schedule();
     return absl::OkStatus();
   });
 }
@@ -110,6 +115,7 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context, const v1::PullIma
   return HandleInNamespace(context, [&](const std::string& ns) -> absl::Status {
     images::PullOptions options;
     options.snapshotter = request->snapshotter();
+    options.lease = RequestLease(*context);
     options.unpack = !request->has_unpack() || request->unpack();
     // A client that went away gets no image record.
     options.cancelled = [context] { return context->IsCancelled(); };
@@ -172,7 +178,9 @@ grpc::Status ImagesService::Import(
       return absl::InvalidArgumentError("import: the request stream is empty");
     }
     images::ImportOptions options;
-    options.snapshotter = first.snapshotter();
+    // Named, so the import can label the image with it for GC.
+    options.snapshotter =
+        first.snapshotter().empty() ? puller_.default_snapshotter() : first.snapshotter();
     options.unpack = !first.has_unpack() || first.unpack();
     options.name = first.name();
     options.base_name = first.base_name();
@@ -195,6 +203,9 @@ grpc::Status ImagesService::Import(
       if (context->IsCancelled()) return absl::CancelledError("import cancelled");
       return std::string();
     };
+    // Its blobs are committed before the records that reference them; a
+    // collection in between would take them.
+    std::shared_lock<std::shared_mutex> no_collection(collector_.gc_lock());
     GANTRY_ASSIGN_OR_RETURN(std::vector<images::ImportedImage> imported,
                             importer_.Import(ns, read, options));
     v1::ImportImageProgress last;

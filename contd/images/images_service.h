@@ -3,6 +3,7 @@
 #pragma once
 
 #include "contd/events/exchange.h"
+#include "contd/gc/collector.h"
 #include "contd/images/archive_export.h"
 #include "contd/images/archive_import.h"
 #include "contd/images/image_store.h"
@@ -16,13 +17,14 @@ class ImagesService final : public v1::Images::Service {
  public:
   ImagesService(images::ImageStore& store, EventExchange& events, images::ImagePuller& puller,
                 images::ImagePusher& pusher, images::ImageImporter& importer,
-                images::ImageExporter& exporter)
+                images::ImageExporter& exporter, gc::Collector& collector)
       : store_(store),
         events_(events),
         puller_(puller),
         pusher_(pusher),
         importer_(importer),
-        exporter_(exporter) {}
+        exporter_(exporter),
+        collector_(collector) {}
 
   grpc::Status Get(grpc::ServerContext* context, const v1::GetImageRequest* request,
                    v1::GetImageResponse* response) override;
@@ -32,12 +34,13 @@ class ImagesService final : public v1::Images::Service {
                       v1::CreateImageResponse* response) override;
   grpc::Status Update(grpc::ServerContext* context, const v1::UpdateImageRequest* request,
                       v1::UpdateImageResponse* response) override;
-  // request.sync is accepted but has nothing to wait for until garbage
-  // collection exists.
+  // Collects what the image held in the background, or before returning
+  // with request.sync.
   grpc::Status Delete(grpc::ServerContext* context, const v1::DeleteImageRequest* request,
                       google::protobuf::Empty* response) override;
   // Streams each blob's progress, then the image; publishes /images/create
-  // or /images/update.
+  // or /images/update. Under the call's lease ("containerd-lease"), else a
+  // temporary one.
   grpc::Status Pull(grpc::ServerContext* context, const v1::PullImageRequest* request,
                     grpc::ServerWriter<v1::PullImageProgress>* writer) override;
   grpc::Status Push(grpc::ServerContext* context, const v1::PushImageRequest* request,
@@ -58,6 +61,7 @@ class ImagesService final : public v1::Images::Service {
   images::ImagePusher& pusher_;
   images::ImageImporter& importer_;
   images::ImageExporter& exporter_;
+  gc::Collector& collector_;
 };
 
 }  // namespace gantry::contd

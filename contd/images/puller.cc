@@ -9,6 +9,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/errors.h"
+#include "common/log.h"
+#include "contd/gc/mark.h"
+#include "contd/leases/leased_snapshotter.h"
 #include "contd/unpack/layer_snapshot.h"
 
 namespace gantry::contd::images {
@@ -44,27 +47,57 @@ absl::StatusOr<registry::Descriptor> ToRegistry(const Descriptor& d) {
 // same layer of two images pulled at once) before giving up.
 constexpr absl::Duration kIngestWait = absl::Minutes(10);
 
-// The blob's ingest, waiting while another pull writes it: that pull either
-// commits it (ALREADY_EXISTS here) or leaves the ingest to resume.
-absl::StatusOr<std::unique_ptr<content::ContentWriter>> OpenIngest(content::ContentStore& store,
-                                                                   absl::string_view ns,
-                                                                   const std::string& digest,
-                                                                   int64_t size) {
+// A pull's temporary lease: expires in a day (a contd killed mid-pull
+// leaves it to expire), deleted when the pull ends however it ends.
+class TemporaryLease {
+ public:
+  TemporaryLease(metadata::LeaseStore& leases, std::string ns, std::string id)
+      : leases_(leases), ns_(std::move(ns)), id_(std::move(id)) {}
+  TemporaryLease(const TemporaryLease&) = delete;
+  TemporaryLease& operator=(const TemporaryLease&) = delete;
+  ~TemporaryLease() {
+    absl::Status deleted = leases_.Delete(ns_, id_);
+    if (!deleted.ok()) log::Warning("pull: ", deleted.message());
+  }
+
+ private:
+  metadata::LeaseStore& leases_;
+  const std::string ns_;
+  const std::string id_;
+};
+
+constexpr absl::Duration kTemporaryLeaseExpiry = absl::Hours(24);
+
+// containerd's label on a layer blob: the digest of its uncompressed tar.
+constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<content::ContentWriter>> ImagePuller::OpenIngest(
+    absl::string_view ns, const std::string& lease, const std::string& digest, int64_t size) {
   const absl::Time deadline = absl::Now() + kIngestWait;
   while (true) {
-    absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
-        store.Writer(ns, IngestRef(digest), size, digest);
-    if (!absl::IsUnavailable(writer.status()) || absl::Now() > deadline) return writer;
+    std::unique_ptr<content::ContentWriter> writer;
+    auto open = [&](std::vector<v1::LeaseResource>& made) -> absl::Status {
+      made.push_back(metadata::IngestResource(IngestRef(digest)));
+      made.push_back(metadata::ContentResource(digest));
+      GANTRY_ASSIGN_OR_RETURN(writer, content_.Writer(ns, IngestRef(digest), size, digest));
+      return absl::OkStatus();
+    };
+    std::vector<v1::LeaseResource> unused;
+    absl::Status opened =
+        leases_ != nullptr ? leases_->CreateLeased(ns, lease, open) : open(unused);
+    if (opened.ok()) return writer;
+    if (!absl::IsUnavailable(opened) || absl::Now() > deadline) return opened;
     absl::SleepFor(absl::Milliseconds(100));
   }
 }
 
-// Stores a document the client has already verified (manifest, index).
-absl::Status StoreDocument(content::ContentStore& store, absl::string_view ns,
-                           const registry::Manifest& manifest) {
+absl::Status ImagePuller::StoreDocument(absl::string_view ns, const std::string& lease,
+                                        const registry::Manifest& manifest) {
   const std::string digest = manifest.descriptor.digest.str();
   absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
-      OpenIngest(store, ns, digest, manifest.descriptor.size);
+      OpenIngest(ns, lease, digest, manifest.descriptor.size);
   if (absl::IsAlreadyExists(writer.status())) return absl::OkStatus();
   GANTRY_RETURN_IF_ERROR(writer.status());
   GANTRY_RETURN_IF_ERROR((*writer)->Truncate(0));
@@ -74,7 +107,17 @@ absl::Status StoreDocument(content::ContentStore& store, absl::string_view ns,
   return committed;
 }
 
-}  // namespace
+absl::Status ImagePuller::AddLabels(absl::string_view ns, const std::string& digest,
+                                    const std::map<std::string, std::string>& labels) {
+  v1::ContentInfo info;
+  info.set_digest(digest);
+  google::protobuf::FieldMask mask;
+  for (const auto& [key, value] : labels) {
+    (*info.mutable_labels())[key] = value;
+    mask.add_paths(absl::StrCat("labels.", key));
+  }
+  return Annotate(content_.Update(ns, info, mask).status(), absl::StrCat("label ", digest));
+}
 
 std::string ImageName(const registry::Reference& ref) {
   if (ref.tag().empty() && !ref.digest().has_value()) {
@@ -96,6 +139,8 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
                                              const PullOptions& options) {
   GANTRY_ASSIGN_OR_RETURN(const registry::Reference ref, registry::Reference::Parse(reference));
   snapshots::Snapshotter* snapshotter = nullptr;
+  const std::string snapshotter_name =
+      options.snapshotter.empty() ? default_snapshotter_ : options.snapshotter;
   if (options.unpack) {
     GANTRY_ASSIGN_OR_RETURN(snapshotter, FindSnapshotter(options.snapshotter));
   }
@@ -103,12 +148,23 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
   auto report = [&](PullProgress p) {
     if (options.progress) options.progress(p);
   };
+  std::string lease = options.lease;
+  std::optional<TemporaryLease> temporary;
+  if (leases_ != nullptr && lease.empty()) {
+    google::protobuf::Map<std::string, std::string> labels;
+    labels[gc::kExpireLabel] = absl::FormatTime(
+        absl::RFC3339_full, absl::Now() + kTemporaryLeaseExpiry, absl::UTCTimeZone());
+    GANTRY_ASSIGN_OR_RETURN(v1::Lease created, leases_->Create(ns, "", labels));
+    lease = created.id();
+    temporary.emplace(*leases_, std::string(ns), lease);
+  }
 
   // The top-level document: the image's target.
   absl::StatusOr<registry::Manifest> top = registry_.FetchManifest(ref);
   GANTRY_RETURN_IF_ERROR(Annotate(top.status(), absl::StrCat("manifest of ", ref.String())));
-  GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(content_, ns, *top), "store manifest"));
+  GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(ns, lease, *top), "store manifest"));
   registry::Manifest manifest_doc = *top;
+  std::map<std::string, std::string> index_labels;
   if (IsIndexMediaType(top->descriptor.media_type)) {
     absl::StatusOr<Index> index = ParseIndex(top->bytes);
     GANTRY_RETURN_IF_ERROR(Annotate(index.status(), top->descriptor.digest.str()));
@@ -119,8 +175,13 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     GANTRY_RETURN_IF_ERROR(
         Annotate(fetched.status(),
                  absl::StrCat("manifest ", selected->digest, " (", FormatPlatform(platform), ")")));
-    GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(content_, ns, *fetched), "store manifest"));
+    GANTRY_RETURN_IF_ERROR(Annotate(StoreDocument(ns, lease, *fetched), "store manifest"));
     manifest_doc = *std::move(fetched);
+    for (size_t i = 0; i < index->manifests.size(); ++i) {
+      if (index->manifests[i].digest == selected->digest) {
+        index_labels[absl::StrCat(gc::kRefContentLabel, ".m.", i)] = selected->digest;
+      }
+    }
   }
   if (!IsManifestMediaType(manifest_doc.descriptor.media_type)) {
     return absl::InvalidArgumentError(
@@ -140,7 +201,7 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
     if (!seen.insert(blob.digest).second) continue;
     GANTRY_ASSIGN_OR_RETURN(registry::Descriptor wanted, ToRegistry(blob));
     absl::StatusOr<std::unique_ptr<content::ContentWriter>> writer =
-        OpenIngest(content_, ns, blob.digest, blob.size);
+        OpenIngest(ns, lease, blob.digest, blob.size);
     if (absl::IsAlreadyExists(writer.status())) {
       report({blob.digest, blob.media_type, "exists", blob.size, blob.size, "", ""});
       continue;
@@ -194,6 +255,12 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
           absl::StrCat(manifest_doc.descriptor.digest.str(), ": ", manifest->layers.size(),
                        " layers but the config lists ", config->diff_ids.size(), " diff IDs"));
     }
+    snapshots::Snapshotter* unpack_into = snapshotter;
+    std::optional<leases::LeasedSnapshotter> leased;
+    if (leases_ != nullptr) {
+      leased.emplace(*snapshotter, snapshotter_name, *leases_, lease);
+      unpack_into = &*leased;
+    }
     std::optional<Digest> parent;
     for (size_t i = 0; i < manifest->layers.size(); ++i) {
       const Descriptor& layer = manifest->layers[i];
@@ -205,13 +272,30 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
       absl::StatusOr<UniqueFd> fd = content_.OpenBlob(ns, layer.digest);
       GANTRY_RETURN_IF_ERROR(Annotate(fd.status(), what));
       absl::StatusOr<Digest> chain =
-          unpack::UnpackLayerSnapshot(*snapshotter, ns, parent, fd->get(), diff_id);
+          unpack::UnpackLayerSnapshot(*unpack_into, ns, parent, fd->get(), diff_id);
       GANTRY_RETURN_IF_ERROR(Annotate(chain.status(), what));
       report({layer.digest, layer.media_type, "done", layer.size, layer.size, diff_id.str(),
               chain->str()});
       parent = *chain;
+      GANTRY_RETURN_IF_ERROR(AddLabels(ns, layer.digest, {{kUncompressedLabel, diff_id.str()}}));
     }
-    if (parent.has_value()) result.chain_id = parent->str();
+    if (parent.has_value()) {
+      result.chain_id = parent->str();
+      GANTRY_RETURN_IF_ERROR(
+          AddLabels(ns, manifest->config.digest,
+                    {{absl::StrCat(gc::kRefSnapshotLabel, snapshotter_name), result.chain_id}}));
+    }
+  }
+  // containerd's references between the blobs: once the lease is gone they
+  // keep what the image record's target leads to.
+  std::map<std::string, std::string> manifest_labels = {
+      {absl::StrCat(gc::kRefContentLabel, ".config"), manifest->config.digest}};
+  for (size_t i = 0; i < manifest->layers.size(); ++i) {
+    manifest_labels[absl::StrCat(gc::kRefContentLabel, ".l.", i)] = manifest->layers[i].digest;
+  }
+  GANTRY_RETURN_IF_ERROR(AddLabels(ns, manifest_doc.descriptor.digest.str(), manifest_labels));
+  if (!index_labels.empty()) {
+    GANTRY_RETURN_IF_ERROR(AddLabels(ns, top->descriptor.digest.str(), index_labels));
   }
 
   GANTRY_RETURN_IF_ERROR(check_cancelled());

@@ -1,7 +1,12 @@
 // Pulling an image through contd: the registry client fetches the manifest
 // (and the platform's manifest of an index), the config and the layers into
 // the content store, verified; the layers are unpacked in order into a
-// snapshotter; and only then does the image record appear or move.
+// snapshotter; and only then does the image record appear or move. From
+// the first blob to the record, a lease holds what the pull has written (the
+// caller's, or a temporary one deleted at the end), so garbage collection
+// running meanwhile leaves it alone; the blobs get containerd's gc.ref labels
+// (manifest to config and layers, index to manifest, config to the unpacked
+// snapshot), which keep them once the image record does.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +20,7 @@
 #include "contd/content/content_store.h"
 #include "contd/images/image_store.h"
 #include "contd/images/manifest.h"
+#include "contd/metadata/lease_store.h"
 #include "contd/registry/registry_client.h"
 #include "contd/snapshots/snapshotter.h"
 #include "contd/v1/images.pb.h"
@@ -47,6 +53,9 @@ struct PullOptions {
   // Polled between steps (after the downloads, before each layer's unpack,
   // before the record): true ends the pull with CANCELLED and no record.
   std::function<bool()> cancelled;
+  // A lease of the namespace to hold what the pull writes; when empty the
+  // puller makes a temporary one (given a LeaseStore).
+  std::string lease;
 };
 
 struct PullResult {
@@ -59,12 +68,13 @@ class ImagePuller {
  public:
   ImagePuller(registry::RegistryClient& registry, content::ContentStore& content,
               ImageStore& images, std::map<std::string, snapshots::Snapshotter*> snapshotters,
-              std::string default_snapshotter)
+              std::string default_snapshotter, metadata::LeaseStore* leases = nullptr)
       : registry_(registry),
         content_(content),
         images_(images),
         snapshotters_(std::move(snapshotters)),
-        default_snapshotter_(std::move(default_snapshotter)) {}
+        default_snapshotter_(std::move(default_snapshotter)),
+        leases_(leases) {}
 
   // Pulls `reference` into namespace `ns`. The image is named by the
   // normalized reference ("docker.io/library/busybox:latest"). On any
@@ -75,15 +85,32 @@ class ImagePuller {
   absl::StatusOr<PullResult> Pull(absl::string_view ns, absl::string_view reference,
                                   const PullOptions& options);
 
+  // The snapshotter requests that name none unpack into.
+  const std::string& default_snapshotter() const { return default_snapshotter_; }
+
   // The snapshotter of that name ("" for the default); NOT_FOUND otherwise.
   absl::StatusOr<snapshots::Snapshotter*> FindSnapshotter(absl::string_view name) const;
 
  private:
+  // The blob's ingest, its ref and digest leased first; waits while another
+  // pull writes it.
+  absl::StatusOr<std::unique_ptr<content::ContentWriter>> OpenIngest(absl::string_view ns,
+                                                                     const std::string& lease,
+                                                                     const std::string& digest,
+                                                                     int64_t size);
+  // Stores a document the registry client has already verified.
+  absl::Status StoreDocument(absl::string_view ns, const std::string& lease,
+                             const registry::Manifest& manifest);
+  // Adds labels to a blob of the namespace, keeping its others.
+  absl::Status AddLabels(absl::string_view ns, const std::string& digest,
+                         const std::map<std::string, std::string>& labels);
+
   registry::RegistryClient& registry_;
   content::ContentStore& content_;
   ImageStore& images_;
   const std::map<std::string, snapshots::Snapshotter*> snapshotters_;
   const std::string default_snapshotter_;
+  metadata::LeaseStore* const leases_;
 };
 
 // The name a pull gives the image of `ref`: "domain/path:tag" ("latest"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,18 @@ class Database final : public sqlite::Database {
   // Namespaces that objects have been created in, sorted.
   absl::StatusOr<std::vector<std::string>> ListNamespaces();
 
+  // Garbage collection holds this exclusively from its mark to the end of
+  // its sweep. A writer that creates an object and then references it (a
+  // lease resource, an image record) in separate transactions holds it
+  // shared across both, so the collector never sees the object between
+  // them (containerd's metadata.DB write lock). Never taken recursively.
+  std::shared_mutex& gc_lock() { return gc_lock_; }
+
  private:
   friend class sqlite::Database;
   using sqlite::Database::Database;
+
+  std::shared_mutex gc_lock_;
 };
 
 }  // namespace gantry::contd::metadata

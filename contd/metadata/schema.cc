@@ -123,6 +123,33 @@ CREATE TABLE snapshot_labels (
     ON DELETE CASCADE
 ) WITHOUT ROWID;
 )sql"}},
+      // Leases (containerd's): a lease holds (type, id) pairs, types
+      // "content", "ingests" and "snapshots/<snapshotter>"; the resources need
+      // not exist (a lease may hold content before it is written).
+      {"leases", {R"sql(
+CREATE TABLE leases (
+  namespace TEXT NOT NULL REFERENCES namespaces(name),
+  id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, id)
+) WITHOUT ROWID;
+CREATE TABLE lease_labels (
+  namespace TEXT NOT NULL,
+  lease_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (namespace, lease_id, key),
+  FOREIGN KEY (namespace, lease_id) REFERENCES leases(namespace, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE lease_resources (
+  namespace TEXT NOT NULL,
+  lease_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (namespace, lease_id, type, id),
+  FOREIGN KEY (namespace, lease_id) REFERENCES leases(namespace, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql"}},
   };
   return *components;
 }

@@ -4,6 +4,8 @@
 #include "absl/strings/str_join.h"
 #include "common/errors.h"
 #include "contd/grpc_status.h"
+#include "contd/leases/leased_snapshotter.h"
+#include "contd/leases/request_lease.h"
 #include "contd/namespaces.h"
 
 namespace gantry::contd {
@@ -55,7 +57,8 @@ void ToProto(const Info& info, v1::SnapshotInfo* out) {
 
 }  // namespace
 
-absl::StatusOr<snapshots::Snapshotter*> SnapshotsService::Find(const std::string& name) const {
+absl::StatusOr<std::pair<std::string, snapshots::Snapshotter*>> SnapshotsService::Find(
+    const std::string& name) const {
   const std::string& wanted = name.empty() ? default_snapshotter_ : name;
   auto it = snapshotters_.find(wanted);
   if (it == snapshotters_.end()) {
@@ -64,7 +67,7 @@ absl::StatusOr<snapshots::Snapshotter*> SnapshotsService::Find(const std::string
     return absl::InvalidArgumentError(
         absl::StrCat("snapshotter: \"", wanted, "\" is not one of: ", absl::StrJoin(known, ", ")));
   }
-  return it->second;
+  return *it;
 }
 
 template <typename Fn>
@@ -72,9 +75,12 @@ grpc::Status SnapshotsService::Handle(grpc::ServerContext* context, const std::s
                                       Fn&& fn) {
   absl::StatusOr<std::string> ns = RequestNamespace(*context);
   if (!ns.ok()) return ToGrpcStatus(ns.status());
-  absl::StatusOr<snapshots::Snapshotter*> s = Find(snapshotter);
+  absl::StatusOr<std::pair<std::string, snapshots::Snapshotter*>> s = Find(snapshotter);
   if (!s.ok()) return ToGrpcStatus(s.status());
-  return ToGrpcStatus(fn(**s, *ns));
+  const std::string lease = RequestLease(*context);
+  if (lease.empty()) return ToGrpcStatus(fn(*s->second, *ns));
+  leases::LeasedSnapshotter leased(*s->second, s->first, leases_, lease);
+  return ToGrpcStatus(fn(leased, *ns));
 }
 
 grpc::Status SnapshotsService::Prepare(grpc::ServerContext* context,

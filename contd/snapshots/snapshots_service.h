@@ -1,10 +1,12 @@
 // Snapshots: the gRPC face of the snapshotters; the request names which one
-// ("overlayfs", "native"; the default when empty).
+// ("overlayfs", "native"; the default when empty). A call under a lease
+// ("containerd-lease" metadata) adds the snapshots it creates to it.
 #pragma once
 
 #include <map>
 #include <string>
 
+#include "contd/metadata/lease_store.h"
 #include "contd/snapshots/snapshotter.h"
 #include "contd/v1/snapshots.grpc.pb.h"
 
@@ -14,9 +16,10 @@ class SnapshotsService final : public v1::Snapshots::Service {
  public:
   // Snapshotters by name; they outlive the service.
   SnapshotsService(std::map<std::string, snapshots::Snapshotter*> snapshotters,
-                   std::string default_snapshotter)
+                   std::string default_snapshotter, metadata::LeaseStore& leases)
       : snapshotters_(std::move(snapshotters)),
-        default_snapshotter_(std::move(default_snapshotter)) {}
+        default_snapshotter_(std::move(default_snapshotter)),
+        leases_(leases) {}
 
   grpc::Status Prepare(grpc::ServerContext* context, const v1::PrepareSnapshotRequest* request,
                        v1::PrepareSnapshotResponse* response) override;
@@ -40,13 +43,16 @@ class SnapshotsService final : public v1::Snapshots::Service {
                        google::protobuf::Empty* response) override;
 
  private:
-  absl::StatusOr<snapshots::Snapshotter*> Find(const std::string& name) const;
+  // The snapshotter and its name.
+  absl::StatusOr<std::pair<std::string, snapshots::Snapshotter*>> Find(
+      const std::string& name) const;
   // Resolves the namespace and the snapshotter, calls `fn` and maps its status.
   template <typename Fn>
   grpc::Status Handle(grpc::ServerContext* context, const std::string& snapshotter, Fn&& fn);
 
   std::map<std::string, snapshots::Snapshotter*> snapshotters_;
   std::string default_snapshotter_;
+  metadata::LeaseStore& leases_;
 };
 
 }  // namespace gantry::contd

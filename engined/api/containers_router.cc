@@ -132,6 +132,7 @@ void ContainersRouter::AddRoutes(Router& router) {
   router.Add("POST", "/containers/{id}/attach", [this](const HttpRequest& r) { return Attach(r); });
   router.Add("GET", "/containers/{id}/logs", [this](const HttpRequest& r) { return Logs(r); });
   router.Add("GET", "/containers/{id}/top", [this](const HttpRequest& r) { return Top(r); });
+  router.Add("GET", "/containers/{id}/stats", [this](const HttpRequest& r) { return Stats(r); });
 }
 
 absl::StatusOr<HttpResponse> ContainersRouter::Create(const HttpRequest& request) {
@@ -299,6 +300,44 @@ absl::StatusOr<HttpResponse> ContainersRouter::Logs(const HttpRequest& request) 
         continue;
       }
       absl::SleepFor(absl::Milliseconds(100));
+    }
+  };
+  return response;
+}
+
+absl::StatusOr<HttpResponse> ContainersRouter::Stats(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(Container c, containers_.Get(request.Param("id")));
+  // Docker's default is a stream; stream=false gives one reading with a
+  // previous one a second before it (for CPU %), one-shot skips that.
+  const bool stream = !request.query.Has("stream") || request.query.GetBool("stream");
+  const bool one_shot = request.query.GetBool("one-shot");
+  HttpResponse response;
+  response.SetHeader("Content-Type", "application/json");
+  response.stream = [this, c, stream, one_shot](std::unique_ptr<ResponseStream> out) {
+    std::optional<StatsSample> previous;
+    if (!stream && !one_shot) {
+      if (absl::StatusOr<StatsSample> first = containers_.Stats(c.id); first.ok()) {
+        previous = *first;
+        absl::SleepFor(absl::Seconds(1));
+      }
+    }
+    for (;;) {
+      absl::StatusOr<StatsSample> now = containers_.Stats(c.id);
+      if (!now.ok()) {
+        // Not running: Docker answers zeros.
+        StatsSample zero{.read = absl::Now(),
+                         .cpu_stats = nlohmann::json::object(),
+                         .memory_stats = nlohmann::json::object(),
+                         .pids_stats = nlohmann::json::object()};
+        (void)out->WriteJson(DockerStats(c, zero, std::nullopt));
+        return;
+      }
+      if (!out->WriteJson(DockerStats(c, *now, previous)).ok() || !stream ||
+          containers_.ShuttingDown()) {
+        return;
+      }
+      previous = *std::move(now);
+      absl::SleepFor(absl::Seconds(1));
     }
   };
   return response;

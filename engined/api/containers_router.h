@@ -21,6 +21,7 @@ class ContainersRouter {
   absl::StatusOr<HttpResponse> Attach(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Logs(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Top(const HttpRequest& request);
+  absl::StatusOr<HttpResponse> Stats(const HttpRequest& request);
 
   ContainerManager& containers_;
 };

@@ -127,8 +127,19 @@ bool IsRunningStatus(const std::string& status) {
 }  // namespace
 
 ContainerManager::ContainerManager(ContdClient& contd, ImageService& images, ContainerStore& store,
-                                   ContainerPaths paths)
-    : contd_(contd), images_(images), store_(store), paths_(std::move(paths)) {}
+                                   EventHub& events, ContainerPaths paths)
+    : contd_(contd), images_(images), store_(store), events_(events), paths_(std::move(paths)) {}
+
+void ContainerManager::Publish(const Container& c, const std::string& action,
+                               std::map<std::string, std::string> extra) {
+  extra["name"] = c.name;
+  extra["image"] = c.image;
+  const nlohmann::json labels = c.config.value("Labels", nlohmann::json::object());
+  for (const auto& [key, value] : labels.items()) {
+    if (value.is_string()) extra.emplace(key, value.get<std::string>());
+  }
+  events_.Publish("container", action, c.id, std::move(extra));
+}
 
 ContainerManager::~ContainerManager() {
   Shutdown();
@@ -309,17 +320,8 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     dir_made = true;
     GANTRY_RETURN_IF_ERROR(WriteEtcFiles(c));
     GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
-    {
-      contd::v1::PrepareSnapshotRequest request;
-      request.set_snapshotter(kSnapshotter);
-      request.set_key(c.id);
-      if (!image.resolved.chain_ids.empty()) request.set_parent(image.resolved.chain_ids.back());
-      contd::v1::PrepareSnapshotResponse response;
-      auto context = ContdClient::Context();
-      GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.snapshots().Prepare(context.get(), request, &response),
-                                      "prepare the container's root filesystem"));
-      snapshot_made = true;
-    }
+    // The record first: it names the snapshot, so garbage collection in
+    // contd keeps the snapshot from the moment it exists.
     {
       contd::v1::CreateContainerRequest request;
       contd::v1::Container* record = request.mutable_container();
@@ -337,6 +339,17 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
           FromGrpc(contd_.containers().Create(context.get(), request, &response), "create"));
       record_made = true;
     }
+    {
+      contd::v1::PrepareSnapshotRequest request;
+      request.set_snapshotter(kSnapshotter);
+      request.set_key(c.id);
+      if (!image.resolved.chain_ids.empty()) request.set_parent(image.resolved.chain_ids.back());
+      contd::v1::PrepareSnapshotResponse response;
+      auto context = ContdClient::Context();
+      GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.snapshots().Prepare(context.get(), request, &response),
+                                      "prepare the container's root filesystem"));
+      snapshot_made = true;
+    }
     auto entry = std::make_shared<Entry>();
     entry->container = c;
     std::lock_guard lock(mu_);
@@ -352,6 +365,7 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     entries_.emplace(c.id, std::move(entry));
     return absl::OkStatus();
   }();
+  if (status.ok()) Publish(c, "create");
   if (!status.ok()) {
     rollback();
     return status;
@@ -489,6 +503,7 @@ absl::Status ContainerManager::StartLocked(const std::shared_ptr<Entry>& entry) 
     state.oom_killed = false;
     close_stdin = std::exchange(entry->close_stdin_at_start, false);
     GANTRY_RETURN_IF_ERROR(Save(*entry));
+    Publish(entry->container, "start");
   }
   if (close_stdin) (void)CloseTaskStdin(id);
   Spawn([this, entry] { Monitor(entry); });
@@ -562,6 +577,7 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
     }
     (void)Save(*entry);
     ++entry->exits;
+    Publish(c, "die", {{"exitCode", std::to_string(exit_code)}});
   }
   entry->changed.notify_all();
   if (restart) {
@@ -601,6 +617,13 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
                                             std::optional<int> timeout_seconds,
                                             const std::string& signal_name) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  return StopEntry(entry, timeout_seconds, signal_name, /*publish_stop=*/true);
+}
+
+absl::StatusOr<bool> ContainerManager::StopEntry(const std::shared_ptr<Entry>& entry,
+                                                 std::optional<int> timeout_seconds,
+                                                 const std::string& signal_name,
+                                                 bool publish_stop) {
   std::lock_guard lifecycle(entry->lifecycle);
   std::unique_lock lock(entry->mu);
   Container& c = entry->container;
@@ -633,17 +656,21 @@ absl::StatusOr<bool> ContainerManager::Stop(const std::string& ref,
     auto context = ContdClient::Context();
     (void)contd_.tasks().Resume(context.get(), resume, &empty);
   }
+  Publish(entry->container, "kill", {{"signal", std::to_string(signal)}});
   (void)KillTask(id, signal, false);
   lock.lock();
-  const bool exited =
-      entry->changed.wait_for(lock, std::chrono::seconds(timeout < 0 ? 24 * 3600 : timeout),
-                              [&] { return entry->exits != exits; });
+  // SIGKILL needs no escalation: only the wait.
+  const bool exited = entry->changed.wait_for(
+      lock, std::chrono::seconds(timeout < 0 || signal == SIGKILL ? 24 * 3600 : timeout),
+      [&] { return entry->exits != exits; });
   if (!exited) {
     lock.unlock();
+    Publish(entry->container, "kill", {{"signal", std::to_string(SIGKILL)}});
     (void)KillTask(id, SIGKILL, true);
     lock.lock();
     entry->changed.wait(lock, [&] { return entry->exits != exits; });
   }
+  if (publish_stop) Publish(entry->container, "stop");
   return true;
 }
 
@@ -678,6 +705,7 @@ absl::Status ContainerManager::Kill(const std::string& ref, const std::string& s
       GANTRY_RETURN_IF_ERROR(Save(*entry));
     }
     id = c.id;
+    Publish(c, "kill", {{"signal", std::to_string(signal)}});
   }
   return KillTask(id, signal, signal == SIGKILL);
 }
@@ -699,6 +727,7 @@ absl::Status ContainerManager::Pause(const std::string& ref) {
   auto context = ContdClient::Context();
   GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.tasks().Pause(context.get(), request, &empty), c.id));
   c.state.status = "paused";
+  Publish(c, "pause");
   return Save(*entry);
 }
 
@@ -716,6 +745,7 @@ absl::Status ContainerManager::Unpause(const std::string& ref) {
   auto context = ContdClient::Context();
   GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.tasks().Resume(context.get(), request, &empty), c.id));
   c.state.status = "running";
+  Publish(c, "unpause");
   return Save(*entry);
 }
 
@@ -732,7 +762,8 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force) {
       }
     }
   }
-  if (force) GANTRY_RETURN_IF_ERROR(Stop(entry->container.id, 0, "SIGKILL").status());
+  if (force)
+    GANTRY_RETURN_IF_ERROR(StopEntry(entry, 0, "SIGKILL", /*publish_stop=*/false).status());
   std::lock_guard lifecycle(entry->lifecycle);
   return RemoveLocked(entry);
 }
@@ -779,6 +810,7 @@ absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry)
   {
     std::lock_guard lock(entry->mu);
     entry->removed = true;
+    Publish(entry->container, "destroy");
   }
   {
     std::lock_guard lock(mu_);
@@ -804,6 +836,7 @@ absl::Status ContainerManager::Rename(const std::string& ref, const std::string&
     entry->container.name = old_name;
     return status;
   }
+  Publish(entry->container, "rename", {{"oldName", "/" + old_name}});
   return absl::OkStatus();
 }
 

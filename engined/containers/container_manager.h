@@ -21,8 +21,10 @@
 #include "absl/status/statusor.h"
 #include "engined/containers/container.h"
 #include "engined/containers/container_io.h"
+#include "engined/containers/container_stats.h"
 #include "engined/containers/container_store.h"
 #include "engined/contd/contd_client.h"
+#include "engined/daemon/event_hub.h"
 #include "engined/images/image_service.h"
 
 namespace gantry::engined {
@@ -37,7 +39,7 @@ enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
 class ContainerManager {
  public:
   ContainerManager(ContdClient& contd, ImageService& images, ContainerStore& store,
-                   ContainerPaths paths);
+                   EventHub& events, ContainerPaths paths);
   ~ContainerManager();
   ContainerManager(const ContainerManager&) = delete;
   ContainerManager& operator=(const ContainerManager&) = delete;
@@ -69,6 +71,9 @@ class ContainerManager {
   absl::Status Resize(const std::string& ref, uint32_t height, uint32_t width);
   // `ps -ef`-like: the task's PIDs.
   absl::StatusOr<std::vector<uint32_t>> Pids(const std::string& ref);
+
+  // The running container's cgroup counters (NOT_FOUND when not running).
+  absl::StatusOr<StatsSample> Stats(const std::string& id) { return SampleStats(contd_, id); }
 
   // By full ID, name, or unique ID prefix. NOT_FOUND "No such container: ref".
   absl::StatusOr<Container> Get(const std::string& ref);
@@ -112,11 +117,19 @@ class ContainerManager {
   absl::StatusOr<ContainerIo*> EnsureIo(Entry& entry);  // entry.mu held
   absl::Status StartLocked(const std::shared_ptr<Entry>& entry);
   absl::Status KillTask(const std::string& id, int signal, bool all);
+  // Signal, wait up to the timeout, SIGKILL; "kill" events, and "stop"
+  // unless removal does the stopping (docker rm -f).
+  absl::StatusOr<bool> StopEntry(const std::shared_ptr<Entry>& entry,
+                                 std::optional<int> timeout_seconds, const std::string& signal_name,
+                                 bool publish_stop);
   absl::Status CloseTaskStdin(const std::string& id);
   void Monitor(std::shared_ptr<Entry> entry);
   void OnExit(const std::shared_ptr<Entry>& entry, int exit_code, absl::Time exited_at);
   absl::Status RemoveLocked(const std::shared_ptr<Entry>& entry);
   absl::Status WriteEtcFiles(Container& container);
+  // A "container" event about `c`, with its name, image and labels.
+  void Publish(const Container& c, const std::string& action,
+               std::map<std::string, std::string> extra = {});
   std::string ContainerDir(const std::string& id) const;
   std::string FifoDir(const std::string& id) const;
   void Spawn(std::function<void()> fn);
@@ -124,6 +137,7 @@ class ContainerManager {
   ContdClient& contd_;
   ImageService& images_;
   ContainerStore& store_;
+  EventHub& events_;
   const ContainerPaths paths_;
 
   std::mutex mu_;  // guards entries_ and threads_

@@ -226,7 +226,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     for (const auto& [name, value] : response.headers)
       absl::StrAppend(&header, name, ": ", value, "\r\n");
     if (hijack && upgrade) absl::StrAppend(&header, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
-    if (!hijack) absl::StrAppend(&header, "Transfer-Encoding: chunked\r\n");
+    // The connection ends with the stream: said up front, so that a client
+    // does not pool it and send its next request into a closed socket.
+    if (!hijack) absl::StrAppend(&header, "Transfer-Encoding: chunked\r\nConnection: close\r\n");
     header += "\r\n";
     beast::error_code ec;
     asio::write(stream_, asio::buffer(header), ec);

@@ -5,6 +5,7 @@
 // engined killed with SIGKILL leaves its containers running and managed.
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <chrono>
 #include <fstream>
@@ -139,6 +140,46 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     CHECK(absl::StrContains(stopped.err, "No such container: box"));
   }
 
+  SECTION("logs (follow, tail, timestamps), stats and events") {
+    docker.Ok({"pull", "-q", image});
+    const std::string since = std::to_string(::time(nullptr) - 1);
+    docker.Ok({"run", "-d", "--name", "talk", image, "sh", "-c",
+               "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done"});
+    // Follows until the container exits, with every line once.
+    CHECK(docker.Ok({"logs", "-f", "talk"}) == "line1\nline2\nline3\nline4\nline5");
+    CHECK(docker.Ok({"logs", "--tail", "2", "talk"}) == "line4\nline5");
+    const std::string stamped = docker.Ok({"logs", "-t", "--tail", "1", "talk"});
+    CHECK(absl::EndsWith(stamped, "Z line5"));
+    CHECK(stamped[4] == '-');
+    CHECK(stamped[10] == 'T');
+    docker.Ok({"rm", "talk"});
+
+    docker.Ok(
+        {"run", "-d", "--name", "busy", "-m", "64m", image, "sh", "-c", "while true; do :; done"});
+    const std::string stats = docker.Ok(
+        {"stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}"});
+    INFO(stats);
+    std::vector<std::string> fields = absl::StrSplit(stats, ' ');
+    REQUIRE(fields.size() == 6);  // name, cpu, used, "/", limit, pids
+    CHECK(fields[0] == "busy");
+    double cpu = 0;
+    CHECK(absl::SimpleAtod(absl::StripSuffix(fields[1], "%"), &cpu));
+    CHECK(cpu > 20);  // a busy loop: about one core
+    CHECK(fields[4] == "64MiB");
+    CHECK(fields[5] == "1");
+    docker.Ok({"rm", "-f", "busy"});
+
+    const std::string until = std::to_string(::time(nullptr) + 1);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const std::string events =
+        docker.Ok({"events", "--since", since, "--until", until, "--filter", "container=busy",
+                   "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"});
+    // As dockerd's for docker rm -f: kill, die, destroy.
+    CHECK(events ==
+          "container create busy\ncontainer start busy\ncontainer kill busy\n"
+          "container die busy\ncontainer destroy busy");
+  }
+
   SECTION("restart policies and errors") {
     docker.Ok({"pull", "-q", image});
     docker.Ok(
@@ -174,11 +215,22 @@ TEST_CASE("engined killed with SIGKILL leaves containers running, and manages th
     docker.Ok({"run", "-d", "--name", "counter", registry.image(), "sh", "-c",
                "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"});
   }
+  // Exits (with a failure) while engined is down: its policy restarts it.
+  Cli(*engined).Ok({"run", "-d", "--name", "bouncer", "--restart", "always", registry.image(), "sh",
+                    "-c", "sleep 2; exit 1"});
   const std::string pid_before = Cli(*engined).Ok({"inspect", "-f", "{{.State.Pid}}", "counter"});
+  const int restarts_before =
+      std::stoi(Cli(*engined).Ok({"inspect", "-f", "{{.RestartCount}}", "bouncer"}));
   engined->Kill();  // SIGKILL: contd and the shim stay
   REQUIRE(::kill(std::stoi(pid_before), 0) == 0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   engined = std::make_unique<Engined>(shared_dir);
   Cli docker(*engined);
+  CHECK(Eventually([&] {
+    return std::stoi(docker.Ok({"inspect", "-f", "{{.RestartCount}}", "bouncer"})) >
+           restarts_before;
+  }));
+  docker.Ok({"rm", "-f", "bouncer"});
   CHECK(docker.Ok({"inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "counter"}) ==
         "running " + pid_before);
   docker.Ok({"stop", "-t", "1", "counter"});
@@ -188,4 +240,16 @@ TEST_CASE("engined killed with SIGKILL leaves containers running, and manages th
   for (size_t i = 0; i < lines.size(); ++i) CHECK(lines[i] == std::to_string(i));
   docker.Ok({"rm", "counter"});
   CHECK(MountsUnder(dir) == 0);
+}
+
+TEST_CASE("Debian's docker SDK for Python drives engined", "[sdk]") {
+  Registry registry;
+  Engined engined;
+  ProcessResult r = ocirun_test::RunProcess(
+      {"/usr/bin/python3", GANTRY_SOURCE_DIR "/tests/e2e/docker_sdk_scenario.py", engined.socket(),
+       registry.image()},
+      "", std::chrono::seconds(120));
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(absl::StrContains(r.out, "docker SDK scenario passed"));
 }

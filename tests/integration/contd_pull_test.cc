@@ -29,6 +29,7 @@
 #include "contd/v1/images.grpc.pb.h"
 #include "contd/v1/snapshots.grpc.pb.h"
 #include "contd/v1/tasks.grpc.pb.h"
+#include "tests/integration/contd_pull_env.h"
 #include "tests/integration/contd_test_util.h"
 #include "tests/integration/ocirun_test_util.h"
 #include "tests/integration/registry_test_util.h"
@@ -36,140 +37,15 @@
 namespace {
 
 namespace v1 = gantry::contd::v1;
+using pull_test::Context;
+using pull_test::DiskUsage;
+using pull_test::Fixtures;
+using pull_test::PullEnv;
+using pull_test::PullOutcome;
+using pull_test::Ref;
+using pull_test::RegistryClient;
+using pull_test::SkopeoDigest;
 using registry_test::TestRegistry;
-
-nlohmann::json Fixtures() {
-  auto doc = gantry::ReadJsonFile(GANTRY_FIXTURES_DIR "/fixtures.json");
-  REQUIRE(doc.ok());
-  return *doc;
-}
-
-std::unique_ptr<grpc::ClientContext> Context(int seconds = 60) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("containerd-namespace", "pulls");
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-  return context;
-}
-
-struct PullOutcome {
-  grpc::Status status;
-  std::vector<v1::PullImageProgress> events;
-  v1::Image image;  // from the last event
-};
-
-// A registry, contd and the fixture bundle's spec in one temporary dir.
-class PullEnv {
- public:
-  PullEnv() : registry_(env_.MakeDir("registry")) {
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    contd_ = std::make_unique<gantry::testing::ContdProcess>(env_.MakeDir("contd"));
-    auto channel = contd_->Connect();
-    images = v1::Images::NewStub(channel);
-    content = v1::Content::NewStub(channel);
-    snapshots = v1::Snapshots::NewStub(channel);
-    containers = v1::Containers::NewStub(channel);
-    tasks = v1::Tasks::NewStub(channel);
-  }
-  ~PullEnv() {
-    contd_.reset();
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
-  }
-
-  std::string contd_root() const { return env_.dir() + "/contd/root"; }
-
-  // Pulls, calling `on_event` on each progress message.
-  PullOutcome Pull(const std::string& reference,
-                   const std::function<void(const v1::PullImageProgress&)>& on_event = {},
-                   std::optional<bool> unpack = std::nullopt, const std::string& platform = "") {
-    v1::PullImageRequest request;
-    request.set_reference(reference);
-    request.set_platform(platform);
-    if (unpack.has_value()) request.set_unpack(*unpack);
-    auto context = Context(120);
-    auto stream = images->Pull(context.get(), request);
-    PullOutcome outcome;
-    v1::PullImageProgress event;
-    while (stream->Read(&event)) {
-      if (on_event) on_event(event);
-      outcome.events.push_back(event);
-      if (event.has_image()) outcome.image = event.image();
-    }
-    outcome.status = stream->Finish();
-    return outcome;
-  }
-
-  // Pushes image `name` to `reference`; the status and the pushed digest.
-  std::pair<grpc::Status, std::string> Push(const std::string& name, const std::string& reference) {
-    v1::PushImageRequest request;
-    request.set_name(name);
-    request.set_reference(reference);
-    auto context = Context(120);
-    auto stream = images->Push(context.get(), request);
-    v1::PushImageProgress event;
-    std::string digest;
-    while (stream->Read(&event)) {
-      if (!event.manifest_digest().empty()) digest = event.manifest_digest();
-    }
-    return {stream->Finish(), digest};
-  }
-
-  grpc::Status GetImage(const std::string& name, v1::Image* image = nullptr) {
-    v1::GetImageRequest request;
-    request.set_name(name);
-    v1::GetImageResponse response;
-    auto context = Context();
-    grpc::Status status = images->Get(context.get(), request, &response);
-    if (image != nullptr) *image = response.image();
-    return status;
-  }
-
-  grpc::Status ContentInfo(const std::string& digest) {
-    v1::ContentInfoRequest request;
-    request.set_digest(digest);
-    v1::ContentInfoResponse response;
-    auto context = Context();
-    return content->Info(context.get(), request, &response);
-  }
-
-  ocirun_test::OcirunEnv env_;
-  TestRegistry registry_;
-  std::unique_ptr<gantry::testing::ContdProcess> contd_;
-  std::unique_ptr<v1::Images::Stub> images;
-  std::unique_ptr<v1::Content::Stub> content;
-  std::unique_ptr<v1::Snapshots::Stub> snapshots;
-  std::unique_ptr<v1::Containers::Stub> containers;
-  std::unique_ptr<v1::Tasks::Stub> tasks;
-};
-
-std::unique_ptr<gantry::registry::RegistryClient> RegistryClient() {
-  gantry::registry::RegistryClientOptions options;
-  options.hosts.certs_dir = "/nonexistent";
-  auto client = gantry::registry::RegistryClient::Create(std::move(options));
-  REQUIRE(client.ok());
-  return *std::move(client);
-}
-
-gantry::registry::Reference Ref(const std::string& text) {
-  auto ref = gantry::registry::Reference::Parse(text);
-  REQUIRE(ref.ok());
-  return *ref;
-}
-
-// The digest of the manifest skopeo reads at docker://`image`.
-std::string SkopeoDigest(const std::string& image) {
-  auto raw = ocirun_test::RunProcess(
-      {"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + image});
-  INFO(raw.err);
-  REQUIRE(raw.exit_code == 0);
-  return gantry::Digest::FromBytes(raw.out).str();
-}
-
-int64_t DiskUsage(const std::string& dir) {
-  auto du = ocirun_test::RunProcess({"/usr/bin/du", "-s", "-B1", dir});
-  REQUIRE(du.exit_code == 0);
-  return std::stoll(du.out);
-}
 
 }  // namespace
 
@@ -216,133 +92,33 @@ TEST_CASE("an image pulled by tag and by digest runs as a task on its unpacked s
   }
 
   // The whole stack: a container rootfs on top of the image's layers.
-  const std::string key = "rootfs-" + env.env_.NewId();
-  v1::PrepareSnapshotRequest prepare;
-  prepare.set_snapshotter("overlayfs");
-  prepare.set_key(key);
-  prepare.set_parent(chain_id);
-  v1::PrepareSnapshotResponse prepared;
-  {
-    auto context = Context();
-    grpc::Status status = env.snapshots->Prepare(context.get(), prepare, &prepared);
-    INFO(status.error_message());
-    REQUIRE(status.ok());
-  }
-  const std::string id = env.env_.NewId();
-  nlohmann::json spec = env.env_.config();
-  spec["root"]["path"] = "rootfs";
-  spec["process"]["args"] = {
-      "sh", "-c",
-      "cat /etc/os-release 2>/dev/null || echo hi; cat /etc/motd; ls /opt/opaque; "
-      "test -e /etc/removed-by-layer2 || echo whiteout-applied"};
-  v1::CreateContainerRequest create;
-  create.mutable_container()->set_id(id);
-  create.mutable_container()->set_image(by_tag.image.name());
-  create.mutable_container()->set_snapshotter("overlayfs");
-  create.mutable_container()->set_snapshot_key(key);
-  create.mutable_container()->mutable_runtime()->set_name("io.gantry.ocirun.v1");
-  create.mutable_container()->mutable_spec()->set_type_url(
-      "types.containerd.io/opencontainers/runtime-spec/1/Spec");
-  create.mutable_container()->mutable_spec()->set_value(spec.dump());
-  v1::CreateContainerResponse created;
-  {
-    auto context = Context();
-    REQUIRE(env.containers->Create(context.get(), create, &created).ok());
-  }
-  v1::CreateTaskRequest task;
-  task.set_container_id(id);
-  *task.mutable_rootfs() = prepared.mounts();
-  const std::string log = env.env_.dir() + "/" + id + ".log";
-  task.mutable_log()->set_path(log);
-  v1::CreateTaskResponse task_created;
-  {
-    auto context = Context();
-    grpc::Status status = env.tasks->Create(context.get(), task, &task_created);
-    INFO(status.error_message());
-    REQUIRE(status.ok());
-  }
-  v1::StartTaskRequest start;
-  start.set_container_id(id);
-  v1::StartTaskResponse started;
-  {
-    auto context = Context();
-    REQUIRE(env.tasks->Start(context.get(), start, &started).ok());
-  }
-  v1::WaitTaskRequest wait;
-  wait.set_container_id(id);
-  v1::WaitTaskResponse waited;
-  {
-    auto context = Context();
-    REQUIRE(env.tasks->Wait(context.get(), wait, &waited).ok());
-  }
-  std::string output;
-  auto records = gantry::ReadJsonLog(log);
-  REQUIRE(records.ok());
-  for (const auto& record : *records) {
-    if (record.stream == "stdout") output += record.log;
-  }
-  WARN("container output:\n" << output);
-  CHECK(waited.exit_status() == 0);
-  CHECK(absl::StrContains(output, "hello from layer 2"));
-  CHECK(absl::StrContains(output, "new.txt"));
-  CHECK_FALSE(absl::StrContains(output, "old.txt"));  // opaque directory
-  CHECK(absl::StrContains(output, "whiteout-applied"));
+  const pull_test::TaskRun run =
+      env.RunOnImage(by_tag.image.name(), chain_id,
+                     "cat /etc/os-release 2>/dev/null || echo hi; cat /etc/motd; ls /opt/opaque; "
+                     "test -e /etc/removed-by-layer2 || echo whiteout-applied");
+  CHECK(run.exit_status == 0);
+  CHECK(absl::StrContains(run.output, "hello from layer 2"));
+  CHECK(absl::StrContains(run.output, "new.txt"));
+  CHECK_FALSE(absl::StrContains(run.output, "old.txt"));  // opaque directory
+  CHECK(absl::StrContains(run.output, "whiteout-applied"));
 
-  v1::DeleteTaskRequest delete_task;
-  delete_task.set_container_id(id);
-  v1::DeleteTaskResponse deleted_task;
-  {
-    auto context = Context();
-    CHECK(env.tasks->Delete(context.get(), delete_task, &deleted_task).ok());
-  }
-  v1::DeleteContainerRequest delete_container;
-  delete_container.set_id(id);
-  google::protobuf::Empty empty;
-  {
-    auto context = Context();
-    CHECK(env.containers->Delete(context.get(), delete_container, &empty).ok());
-  }
-  v1::RemoveSnapshotRequest remove;
-  remove.set_snapshotter("overlayfs");
-  remove.set_key(key);
-  {
-    auto context = Context();
-    CHECK(env.snapshots->Remove(context.get(), remove, &empty).ok());
-  }
-
-  // Deleting the images, their content and snapshots gives the disk back.
+  // Deleting both images (synchronously: after garbage collection) removes
+  // their blobs and snapshots and gives the disk back.
   const int64_t before = DiskUsage(env.contd_root());
+  google::protobuf::Empty empty;
   for (const std::string& name : {domain + "/busybox:latest", domain + "/busybox@" + manifest}) {
     v1::DeleteImageRequest request;
     request.set_name(name);
+    request.set_sync(true);
     auto context = Context();
     CHECK(env.images->Delete(context.get(), request, &empty).ok());
   }
-  std::vector<std::string> blobs = {manifest, fixtures["config"]["digest"].get<std::string>()};
-  for (const auto& layer : fixtures["oci"]["layers"])
-    blobs.push_back(layer["digest"].get<std::string>());
-  for (const std::string& digest : blobs) {
-    v1::DeleteContentRequest request;
-    request.set_digest(digest);
-    auto context = Context();
-    CHECK(env.content->Delete(context.get(), request, &empty).ok());
+  CHECK(env.ContentInfo(manifest).error_code() == grpc::StatusCode::NOT_FOUND);
+  for (const auto& layer : fixtures["oci"]["layers"]) {
+    CHECK(env.ContentInfo(layer["digest"].get<std::string>()).error_code() ==
+          grpc::StatusCode::NOT_FOUND);
   }
-  std::vector<std::string> chain_ids;
-  for (const auto& event : by_tag.events) {
-    if (event.status() == "done" && !event.chain_id().empty() && !event.has_image()) {
-      chain_ids.push_back(event.chain_id());
-    }
-  }
-  REQUIRE(chain_ids.size() == 2);
-  for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
-    v1::RemoveSnapshotRequest request;
-    request.set_snapshotter("overlayfs");
-    request.set_key(*it);
-    auto context = Context();
-    grpc::Status status = env.snapshots->Remove(context.get(), request, &empty);
-    INFO(*it << ": " << status.error_message());
-    CHECK(status.ok());
-  }
+  CHECK(env.SnapshotKeys("overlayfs").empty());
   const int64_t after = DiskUsage(env.contd_root());
   WARN("contd root: " << before << " bytes before removal, " << after << " after");
   CHECK(before - after > fixtures["oci"]["layers"][0]["size"].get<int64_t>());
@@ -443,7 +219,6 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
           "[contd][pull][resume]") {
   PullEnv env;
   const std::string domain = env.registry_.domain();
-  auto client = RegistryClient();
   const auto repo = Ref(domain + "/big");
   // 64 MiB of random bytes as the one "layer" (pulled without unpacking):
   // more than the progress stream lets through before the test reads it.
@@ -454,38 +229,7 @@ TEST_CASE("a pull cut by killing the registry resumes from the ingest once it is
     std::memcpy(&data[i], &v, 8);
   }
   const gantry::Digest layer = gantry::Digest::FromBytes(data);
-  gantry::registry::StringBlobSource layer_source(data);
-  REQUIRE(client
-              ->PushBlob(repo,
-                         {"application/vnd.oci.image.layer.v1.tar", layer,
-                          static_cast<int64_t>(data.size())},
-                         layer_source)
-              .ok());
-  const std::string config =
-      nlohmann::json{{"architecture", "amd64"},
-                     {"os", "linux"},
-                     {"rootfs", {{"type", "layers"}, {"diff_ids", {layer.str()}}}}}
-          .dump();
-  const gantry::Digest config_digest = gantry::Digest::FromBytes(config);
-  gantry::registry::StringBlobSource config_source(config);
-  REQUIRE(client
-              ->PushBlob(repo,
-                         {"application/vnd.oci.image.config.v1+json", config_digest,
-                          static_cast<int64_t>(config.size())},
-                         config_source)
-              .ok());
-  nlohmann::json manifest = {{"schemaVersion", 2},
-                             {"mediaType", gantry::registry::kOciManifest},
-                             {"config",
-                              {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                               {"digest", config_digest.str()},
-                               {"size", config.size()}}},
-                             {"layers",
-                              {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
-                                {"digest", layer.str()},
-                                {"size", data.size()}}}}};
-  REQUIRE(client->PushManifest(repo.WithTag("v1"), gantry::registry::kOciManifest, manifest.dump())
-              .ok());
+  pull_test::PushImage(repo.WithTag("v1"), {pull_test::NewLayer(data)}, {layer.str()});
 
   PullOutcome cut = env.Pull(
       domain + "/big:v1",

@@ -136,6 +136,8 @@ TEST_CASE("a stream goes out chunked and ends with the last chunk", "[server]") 
   auto response = HttpOverUnix(t.socket, "GET", "/events");
   CHECK(response.status == 200);
   CHECK(response.headers["transfer-encoding"] == "chunked");
+  // The stream ends the connection, and says so, so clients do not reuse it.
+  CHECK(response.headers["connection"] == "close");
   CHECK(response.body == "8\r\n{\"n\":1}\n\r\n8\r\n{\"n\":2}\n\r\n0\r\n\r\n");
 }
 
