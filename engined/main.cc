@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
     return Fail(store.status());
   }
   gantry::engined::EventHub events;
-  gantry::engined::ImageService images(**contd);
+  gantry::engined::ImageService images(**contd, events);
   gantry::engined::ContainerManager containers(
       **contd, images, **store, events,
       {.data_root = flags.data_root, .exec_root = flags.exec_root});

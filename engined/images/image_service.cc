@@ -79,6 +79,11 @@ absl::StatusOr<std::string> NormalizeImageName(absl::string_view reference) {
   return parsed.String();
 }
 
+void ImageService::Publish(const std::string& action, const std::string& id,
+                           const std::string& name) {
+  events_.Publish("image", action, id, {{"name", name}});
+}
+
 absl::StatusOr<std::vector<contd::v1::Image>> ImageService::Records() {
   contd::v1::ListImagesRequest request;
   contd::v1::ListImagesResponse response;
@@ -196,6 +201,7 @@ absl::Status ImageService::Pull(absl::string_view reference,
   }
   GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), absl::StrCat("pull ", reference)));
   GANTRY_RETURN_IF_ERROR(KeepDangling(images_before));
+  Publish("pull", FamiliarName(name), FamiliarName(name));
   progress(nlohmann::json{{"status", absl::StrCat("Digest: ", manifest_digest)}});
   const bool unchanged = before.ok() && before->target.digest() == manifest_digest;
   progress(nlohmann::json{{"status", absl::StrCat(unchanged ? "Status: Image is up to date for "
@@ -216,7 +222,9 @@ absl::Status ImageService::Tag(absl::string_view source, absl::string_view targe
   auto context = ContdClient::Context();
   grpc::Status status = contd_.images().Create(context.get(), create, &created);
   if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-    return FromGrpc(status, absl::StrCat("tag ", target_reference));
+    GANTRY_RETURN_IF_ERROR(FromGrpc(status, absl::StrCat("tag ", target_reference)));
+    Publish("tag", image.id, FamiliarName(name));
+    return absl::OkStatus();
   }
   contd::v1::UpdateImageRequest update;
   *update.mutable_image() = record;
@@ -226,6 +234,7 @@ absl::Status ImageService::Tag(absl::string_view source, absl::string_view targe
   auto update_context = ContdClient::Context();
   GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.images().Update(update_context.get(), update, &updated),
                                   absl::StrCat("tag ", target_reference)));
+  Publish("tag", image.id, FamiliarName(name));
   return KeepDangling(before);
 }
 
@@ -304,9 +313,14 @@ absl::StatusOr<nlohmann::json> ImageService::RemoveImage(const ImageDetails& ima
     google::protobuf::Empty empty;
     auto context = ContdClient::Context();
     GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.images().Delete(context.get(), request, &empty), name));
-    if (!IsDanglingRecord(name)) records.push_back({{"Untagged", FamiliarName(name)}});
+    if (IsDanglingRecord(name)) continue;
+    records.push_back({{"Untagged", FamiliarName(name)}});
+    Publish("untag", image.id, FamiliarName(name));
   }
-  if (deletes_image) records.push_back({{"Deleted", image.id}});
+  if (deletes_image) {
+    records.push_back({{"Deleted", image.id}});
+    Publish("delete", image.id, image.id);
+  }
   return records;
 }
 
@@ -321,6 +335,7 @@ absl::StatusOr<PruneReport> ImageService::Prune(
     for (nlohmann::json& record : records) report.deleted.push_back(std::move(record));
     report.space_reclaimed += image.size;
   }
+  events_.Publish("image", "prune", "", {{"reclaimed", std::to_string(report.space_reclaimed)}});
   return report;
 }
 
@@ -358,7 +373,11 @@ absl::Status ImageService::Export(const std::vector<std::string>& names,
       return written;
     }
   }
-  return FromGrpc(stream->Finish(), "export images");
+  GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), "export images"));
+  for (const std::string& name : names) {
+    if (!IsDanglingRecord(name)) Publish("save", FamiliarName(name), FamiliarName(name));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<LoadedImage>> ImageService::Load(const std::string& archive) {
@@ -388,6 +407,9 @@ absl::StatusOr<std::vector<LoadedImage>> ImageService::Load(const std::string& a
     GANTRY_ASSIGN_OR_RETURN(ImageDetails details, Details(record));
     loaded.push_back(
         {.name = details.names.empty() ? "" : details.names.front(), .id = details.id});
+    const std::string shown =
+        details.names.empty() ? details.id : FamiliarName(details.names.front());
+    Publish("load", shown, shown);
   }
   return loaded;
 }
@@ -400,6 +422,7 @@ absl::StatusOr<std::string> ImageService::ImportRootfs(absl::string_view tarball
     return absl::InternalError(
         absl::StrCat("import: the archive loaded ", loaded.size(), " images, not one"));
   }
+  Publish("import", loaded.front().id, loaded.front().id);
   return loaded.front().id;
 }
 

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "contd/images/image_resolver.h"
 #include "engined/contd/contd_client.h"
+#include "engined/daemon/event_hub.h"
 #include "engined/images/rootfs_image.h"
 
 namespace gantry::engined {
@@ -70,7 +71,9 @@ absl::StatusOr<std::string> NormalizeImageName(absl::string_view reference);
 
 class ImageService {
  public:
-  explicit ImageService(ContdClient& contd) : contd_(contd) {}
+  // Image events (pull, tag, untag, delete, load, import, save, prune) go
+  // to `events`, as dockerd's.
+  ImageService(ContdClient& contd, EventHub& events) : contd_(contd), events_(events) {}
 
   // By name ("busybox", "busybox:1", "host:5000/x@sha256:..."), by full ID
   // or by an unambiguous ID prefix (12 hex digits or more... any length, as
@@ -125,7 +128,11 @@ class ImageService {
   absl::StatusOr<std::string> DanglingRecord(const ImageDetails& image);
   absl::StatusOr<std::vector<contd::v1::Image>> Records();
 
+  // An image event, named as Docker names it ("busybox:latest").
+  void Publish(const std::string& action, const std::string& id, const std::string& name);
+
   ContdClient& contd_;
+  EventHub& events_;
 };
 
 }  // namespace gantry::engined

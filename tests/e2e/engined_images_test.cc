@@ -129,6 +129,13 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(docker.Ok({"load", "-i", by_id}) == "Loaded image ID: " + id);
     CHECK(docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"}) == id);
 
+    const std::string events =
+        docker.Ok({"events", "--since", "0", "--until", "0s", "--filter", "type=image", "--format",
+                   "{{.Action}} {{.Actor.Attributes.name}}"});
+    CHECK(absl::StrContains(events, "pull " + tagged + "\nsave " + tagged + "\nuntag " + tagged +
+                                        "\ndelete " + id + "\nload " + tagged));
+    CHECK(absl::StrContains(events, "load " + id));
+
     ProcessResult missing = docker({"save", "-o", dir.path() + "/none.tar", "nosuch:1"});
     CHECK(missing.exit_code != 0);
     CHECK(absl::StrContains(missing.err, "No such image: nosuch:1"));
