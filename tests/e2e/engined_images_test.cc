@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "tests/e2e/engined_process.h"
 #include "tests/temp_dir.h"
@@ -129,9 +130,11 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     CHECK(docker.Ok({"load", "-i", by_id}) == "Loaded image ID: " + id);
     CHECK(docker.Ok({"images", "-q", "--no-trunc", "--filter", "dangling=true"}) == id);
 
-    const std::string events =
-        docker.Ok({"events", "--since", "0", "--until", "0s", "--filter", "type=image", "--format",
-                   "{{.Action}} {{.Actor.Attributes.name}}"});
+    // --until a second ahead: Docker's until is whole seconds, and the last
+    // events happened within this one.
+    const std::string events = docker.Ok(
+        {"events", "--since", "0", "--until", std::to_string(absl::ToUnixSeconds(absl::Now()) + 1),
+         "--filter", "type=image", "--format", "{{.Action}} {{.Actor.Attributes.name}}"});
     CHECK(absl::StrContains(events, "pull " + tagged + "\nsave " + tagged + "\nuntag " + tagged +
                                         "\ndelete " + id + "\nload " + tagged));
     CHECK(absl::StrContains(events, "load " + id));
