@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -15,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "common/errors.h"
 #include "common/json_log.h"
+#include "common/log.h"
 
 namespace gantry::engined {
 namespace {
@@ -133,6 +135,12 @@ void ContainersRouter::AddRoutes(Router& router) {
   router.Add("GET", "/containers/{id}/logs", [this](const HttpRequest& r) { return Logs(r); });
   router.Add("GET", "/containers/{id}/top", [this](const HttpRequest& r) { return Top(r); });
   router.Add("GET", "/containers/{id}/stats", [this](const HttpRequest& r) { return Stats(r); });
+  router.Add("GET", "/containers/{id}/archive",
+             [this](const HttpRequest& r) { return GetArchive(r); });
+  router.Add("HEAD", "/containers/{id}/archive",
+             [this](const HttpRequest& r) { return GetArchive(r); });
+  router.Add("PUT", "/containers/{id}/archive",
+             [this](const HttpRequest& r) { return PutArchive(r); });
 }
 
 absl::StatusOr<HttpResponse> ContainersRouter::Create(const HttpRequest& request) {
@@ -341,6 +349,32 @@ absl::StatusOr<HttpResponse> ContainersRouter::Stats(const HttpRequest& request)
     }
   };
   return response;
+}
+
+absl::StatusOr<HttpResponse> ContainersRouter::GetArchive(const HttpRequest& request) {
+  const std::string path = request.query.Get("path").value_or("");
+  if (path.empty()) return absl::InvalidArgumentError("path: no path given");
+  GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<ContainerFs> fs, containers_.OpenFs(request.Param("id")));
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json stat, fs->Stat(path));
+  HttpResponse response;
+  response.SetHeader("X-Docker-Container-Path-Stat", absl::Base64Escape(stat.dump()));
+  if (request.method == "HEAD") return response;
+  response.SetHeader("Content-Type", "application/x-tar");
+  response.stream = [fs, path](std::unique_ptr<ResponseStream> out) {
+    absl::Status status =
+        fs->Archive(path, [&out](absl::string_view data) { return out->Write(data); });
+    // The header is out: a failure can only cut the tar short.
+    if (!status.ok()) log::Warning("engined: docker cp ", path, ": ", status.message());
+  };
+  return response;
+}
+
+absl::StatusOr<HttpResponse> ContainersRouter::PutArchive(const HttpRequest& request) {
+  const std::string path = request.query.Get("path").value_or("");
+  if (path.empty()) return absl::InvalidArgumentError("path: no path given");
+  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ContainerFs> fs, containers_.OpenFs(request.Param("id")));
+  GANTRY_RETURN_IF_ERROR(fs->Extract(path, request.body));
+  return HttpResponse::Text(200, "");
 }
 
 absl::StatusOr<HttpResponse> ContainersRouter::Top(const HttpRequest& request) {

@@ -22,6 +22,9 @@ class ContainersRouter {
   absl::StatusOr<HttpResponse> Logs(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Top(const HttpRequest& request);
   absl::StatusOr<HttpResponse> Stats(const HttpRequest& request);
+  // GET/HEAD /containers/{id}/archive (docker cp out), PUT (docker cp in).
+  absl::StatusOr<HttpResponse> GetArchive(const HttpRequest& request);
+  absl::StatusOr<HttpResponse> PutArchive(const HttpRequest& request);
 
   ContainerManager& containers_;
 };

@@ -1,5 +1,6 @@
 #include "engined/containers/container_manager.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/mount_list.h"
 #include "common/proto_time.h"
 #include "common/signal_name.h"
 #include "engined/containers/oci_spec.h"
@@ -868,6 +870,40 @@ absl::StatusOr<std::vector<uint32_t>> ContainerManager::Pids(const std::string& 
   std::vector<uint32_t> pids;
   for (const auto& process : response.processes()) pids.push_back(process.pid());
   return pids;
+}
+
+absl::StatusOr<std::unique_ptr<ContainerFs>> ContainerManager::OpenFs(const std::string& ref) {
+  GANTRY_ASSIGN_OR_RETURN(Container c, Get(ref));
+  if (c.state.Running() && c.state.pid > 0) {
+    UniqueFd root(::open(absl::StrCat("/proc/", c.state.pid, "/root").c_str(),
+                         O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return LastErrno(absl::StrCat("open the root of container ", c.id));
+    return std::make_unique<ContainerFs>(std::move(root), "");
+  }
+  contd::v1::SnapshotMountsRequest request;
+  request.set_snapshotter(kSnapshotter);
+  request.set_key(c.id);
+  contd::v1::SnapshotMountsResponse response;
+  auto context = ContdClient::Context();
+  GANTRY_RETURN_IF_ERROR(
+      FromGrpc(contd_.snapshots().Mounts(context.get(), request, &response), c.id));
+  std::vector<Mount> mounts;
+  for (const auto& m : response.mounts()) {
+    mounts.push_back(Mount{m.type(), m.source(), {m.options().begin(), m.options().end()}});
+  }
+  const std::string mountpoint =
+      absl::StrCat(FifoDir(c.id), "/rootfs-", NewRandomId().substr(0, 8));
+  GANTRY_RETURN_IF_ERROR(MakeDirs(mountpoint, 0700));
+  if (absl::Status status = MountAll(mounts, mountpoint); !status.ok()) {
+    ::rmdir(mountpoint.c_str());
+    return status;
+  }
+  UniqueFd root(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  const bool opened = static_cast<bool>(root);
+  // Owns the mount from here: it is unmounted when `fs` goes, failed or not.
+  auto fs = std::make_unique<ContainerFs>(std::move(root), mountpoint);
+  if (!opened) return LastErrno(absl::StrCat("open ", mountpoint));
+  return fs;
 }
 
 absl::StatusOr<int> ContainerManager::Wait(const std::string& ref, WaitCondition condition) {

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "engined/containers/container.h"
+#include "engined/containers/container_fs.h"
 #include "engined/containers/container_io.h"
 #include "engined/containers/container_stats.h"
 #include "engined/containers/container_store.h"
@@ -71,6 +72,10 @@ class ContainerManager {
   absl::Status Resize(const std::string& ref, uint32_t height, uint32_t width);
   // `ps -ef`-like: the task's PIDs.
   absl::StatusOr<std::vector<uint32_t>> Pids(const std::string& ref);
+
+  // The container's filesystem for docker cp: its mount namespace while it
+  // runs, its snapshot mounted meanwhile when it does not.
+  absl::StatusOr<std::unique_ptr<ContainerFs>> OpenFs(const std::string& ref);
 
   // The running container's cgroup counters (NOT_FOUND when not running).
   absl::StatusOr<StatsSample> Stats(const std::string& id) { return SampleStats(contd_, id); }

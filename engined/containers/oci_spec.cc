@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
 #include "common/oci_defaults/capabilities.h"
@@ -121,6 +122,51 @@ void AddTmpfs(const nlohmann::json& host_config, nlohmann::json& mounts) {
     }
     mounts.push_back(Mount(path, "tmpfs", "tmpfs", options));
   }
+}
+
+// HostConfig.Mounts of type bind and tmpfs (volumes come with networks and
+// volumes support).
+absl::Status AddMounts(const nlohmann::json& host_config, nlohmann::json& mounts) {
+  const nlohmann::json list = host_config.value("Mounts", nlohmann::json::array());
+  if (!list.is_array()) return absl::OkStatus();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const nlohmann::json& m = list[i];
+    const std::string field = absl::StrCat("HostConfig.Mounts[", i, "]");
+    const std::string type = m.value("Type", "");
+    const std::string target = m.value("Target", "");
+    if (!absl::StartsWith(target, "/")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".Target: \"", target, "\" is not an absolute path"));
+    }
+    const bool read_only = m.value("ReadOnly", false);
+    if (type == "bind") {
+      const std::string source = m.value("Source", "");
+      if (!absl::StartsWith(source, "/")) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".Source: \"", source, "\" is not an absolute path"));
+      }
+      std::vector<std::string> options = {"rbind", read_only ? "ro" : "rw"};
+      const std::string propagation =
+          m.value("BindOptions", nlohmann::json::object()).value("Propagation", "rprivate");
+      options.push_back(propagation.empty() ? "rprivate" : propagation);
+      mounts.push_back(Mount(target, "bind", source, options));
+    } else if (type == "tmpfs") {
+      std::vector<std::string> options = {"nosuid", "nodev", "noexec"};
+      const nlohmann::json tmpfs = m.value("TmpfsOptions", nlohmann::json::object());
+      if (const int64_t size = tmpfs.value("SizeBytes", int64_t{0}); size > 0) {
+        options.push_back(absl::StrCat("size=", size));
+      }
+      if (tmpfs.contains("Mode") && tmpfs["Mode"].is_number_integer()) {
+        options.push_back(absl::StrFormat("mode=%o", tmpfs["Mode"].get<int>() & 07777));
+      }
+      if (read_only) options.push_back("ro");
+      mounts.push_back(Mount(target, "tmpfs", "tmpfs", options));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".Type: \"", type, "\" is not supported (bind, tmpfs)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status AddResources(const nlohmann::json& hc, nlohmann::json& resources) {
@@ -281,6 +327,7 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
   });
   GANTRY_RETURN_IF_ERROR(AddBinds(hc, mounts));
   AddTmpfs(hc, mounts);
+  GANTRY_RETURN_IF_ERROR(AddMounts(hc, mounts));
 
   const std::string network_mode = hc.value("NetworkMode", "default");
   nlohmann::json namespaces = nlohmann::json::array(

@@ -12,8 +12,13 @@ namespace gantry::engined {
 
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  // Some failures (a dropped connection, a cancelled call) come without a
+  // message: the code then says what happened.
+  return absl::Status(code,
+                      absl::StrCat(what, ": ",
+                                   status.error_message().empty() ? absl::StatusCodeToString(code)
+                                                                  : status.error_message()));
 }
 
 ContdClient::ContdClient(std::shared_ptr<grpc::Channel> channel)

@@ -20,33 +20,23 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "tests/e2e/engined_process.h"
+#include "tests/integration/registry_test_util.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
-using engined_test::Cli;
 using engined_test::Describe;
 using engined_test::Engined;
+using engined_test::Eventually;
+using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
-// Polls `condition` for up to `seconds`.
-template <typename Fn>
-bool Eventually(Fn condition, int seconds = 15) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
-
-// Mount points under `dir` (the leak check: nothing may stay mounted).
-int MountsUnder(const std::string& dir) {
-  std::ifstream mounts("/proc/self/mountinfo");
-  std::string line;
-  int count = 0;
-  while (std::getline(mounts, line)) count += absl::StrContains(line, " " + dir) ? 1 : 0;
-  return count;
-}
+// The docker CLI of the machine (28.x) against `engined`.
+class Cli : public engined_test::Cli {
+ public:
+  explicit Cli(const Engined& engined) : engined_test::Cli(engined_test::kDockerCli, engined) {}
+};
 
 }  // namespace
 
@@ -178,6 +168,44 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     CHECK(events ==
           "container create busy\ncontainer start busy\ncontainer kill busy\n"
           "container die busy\ncontainer destroy busy");
+  }
+
+  SECTION("cp into and out of running and stopped containers") {
+    docker.Ok({"pull", "-q", image});
+    docker.Ok({"run", "-d", "--name", "files", image, "sleep", "300"});
+    gantry::testing::TempDir host("engined-cp");
+    REQUIRE(gantry::WriteFileAtomic(host.path() + "/in.txt", "from the host\n").ok());
+    docker.Ok({"cp", host.path() + "/in.txt", "files:/tmp/"});
+    CHECK(docker.Ok({"exec", "files", "cat", "/tmp/in.txt"}) == "from the host");
+    docker.Ok({"cp", "files:/etc/passwd", host.path() + "/passwd"});
+    CHECK(absl::StartsWith(*gantry::ReadFile(host.path() + "/passwd"), "root:x:0:0:"));
+    docker.Ok({"cp", "files:/etc", host.path() + "/etc"});
+    CHECK(gantry::ReadFile(host.path() + "/etc/hostname").ok());
+    docker.Ok({"stop", "-t", "0", "files"});
+    // Stopped: its snapshot is mounted for the copy, and unmounted after.
+    docker.Ok({"cp", "files:/tmp/in.txt", host.path() + "/back.txt"});
+    CHECK(*gantry::ReadFile(host.path() + "/back.txt") == "from the host\n");
+    ProcessResult missing = docker({"cp", "files:/nonexistent", host.path() + "/x"});
+    CHECK(missing.exit_code != 0);
+    CHECK(absl::StrContains(missing.err, "Could not find the file /nonexistent"));
+    CHECK(MountsUnder(engined.dir() + "/exec") == 0);
+    docker.Ok({"rm", "files"});
+
+    // Bind mounts (-v and --mount, read-only honoured) and tmpfs mounts.
+    CHECK(docker.Ok({"run", "--rm", "-v", host.path() + ":/host:ro", image, "cat",
+                     "/host/in.txt"}) == "from the host");
+    ProcessResult read_only = docker({"run", "--rm", "--mount",
+                                      "type=bind,source=" + host.path() + ",target=/host,readonly",
+                                      image, "touch", "/host/new"});
+    CHECK(read_only.exit_code != 0);
+    CHECK(absl::StrContains(read_only.err, "Read-only file system"));
+    docker.Ok({"run", "--rm", "-v", host.path() + ":/host", image, "sh", "-c",
+               "echo written > /host/out.txt"});
+    CHECK(*gantry::ReadFile(host.path() + "/out.txt") == "written\n");
+    CHECK(absl::StrContains(
+        docker.Ok({"run", "--rm", "--mount", "type=tmpfs,target=/scratch,tmpfs-size=1048576", image,
+                   "grep", " /scratch ", "/proc/mounts"}),
+        "tmpfs /scratch tmpfs rw,nosuid,nodev,noexec"));
   }
 
   SECTION("restart policies and errors") {

@@ -237,6 +237,35 @@ TEST_CASE("TCP with mutual TLS accepts a CA-signed client and refuses others", "
   INFO(Describe(rogue));
   CHECK(rogue.exit_code != 0);
 
+  // gantry with the same flags, through its TLS tunnel: a whole request,
+  // then a run with its hijacked attach and its exit status.
+  auto gantry_tls = [&](const std::string& client, std::vector<std::string> args) {
+    std::vector<std::string> argv = {engined_test::kGantryCli,
+                                     "-H",
+                                     host,
+                                     "--tlsverify",
+                                     "--tlscacert",
+                                     d + "/ca.pem",
+                                     "--tlscert",
+                                     d + "/" + client + ".pem",
+                                     "--tlskey",
+                                     d + "/" + client + "-key.pem"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  };
+  ProcessResult gantry_good =
+      gantry_tls("client", {"version", "--format", "{{.Server.ApiVersion}}"});
+  INFO(Describe(gantry_good));
+  CHECK(gantry_good.exit_code == 0);
+  CHECK(gantry_good.out == "1.43\n");
+  ProcessResult gantry_rogue = gantry_tls("rogue", {"ps"});
+  INFO(Describe(gantry_rogue));
+  CHECK(gantry_rogue.exit_code == 1);
+  ProcessResult gantry_no_ca = RunProcess({engined_test::kGantryCli, "-H", host, "--tlsverify",
+                                           "--tlscacert", d + "/client.pem", "ps"});
+  CHECK(gantry_no_ca.exit_code == 1);
+  CHECK(absl::StrContains(gantry_no_ca.err, "TLS handshake with 127.0.0.1"));
+
   ProcessResult no_cert =
       RunProcess({"/usr/bin/curl", "-s", "--cacert", d + "/ca.pem",
                   "https://127.0.0.1:" + host.substr(host.rfind(':') + 1) + "/_ping"});

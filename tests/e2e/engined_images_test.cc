@@ -54,7 +54,7 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
           "[docker][images]") {
   Registry registry;
   Engined engined;
-  Cli docker(engined);
+  Cli docker(engined_test::kDockerCli, engined);
   gantry::testing::TempDir dir("engined-images");
   const std::string image = registry.image();
   const std::string tagged = image + ":latest";

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +31,7 @@ using ocirun_test::RunProcess;
 inline constexpr const char* kEngined = GANTRY_BINARY_DIR "/engined/engined";
 inline constexpr const char* kDockerCli = "/usr/local/bin/docker";  // 28.x
 inline constexpr const char* kDebianDocker = "/usr/bin/docker";     // 20.10
+inline constexpr const char* kGantryCli = GANTRY_BINARY_DIR "/cli/gantry";
 
 inline std::string Describe(const ProcessResult& r) {
   return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n", r.err);
@@ -103,7 +105,8 @@ inline ProcessResult Docker(const char* cli, const std::string& host,
   return RunProcess(argv);
 }
 
-// The registry with the busybox fixture as <domain>/busybox:latest.
+// Debian's docker-registry with the busybox fixture as <domain>/busybox:latest
+// (tests using it link registry_test_util).
 class Registry {
  public:
   Registry() : registry_(dir_.path()) {
@@ -116,24 +119,47 @@ class Registry {
   registry_test::TestRegistry registry_;
 };
 
+// A docker-like CLI (docker itself, or gantry) pointed at an engined.
 class Cli {
  public:
-  explicit Cli(const Engined& engined) : host_("unix://" + engined.socket()) {}
+  Cli(const char* binary, const Engined& engined)
+      : binary_(binary), host_("unix://" + engined.socket()) {}
   ProcessResult operator()(std::vector<std::string> args, const std::string& input = "") const {
-    std::vector<std::string> argv = {kDockerCli, "-H", host_};
+    std::vector<std::string> argv = {binary_, "-H", host_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, input, std::chrono::seconds(60));
   }
   // Runs and requires exit 0; the trimmed stdout.
   std::string Ok(std::vector<std::string> args, const std::string& input = "") const {
     ProcessResult r = (*this)(args, input);
-    INFO("docker " << absl::StrJoin(args, " ") << ": " << Describe(r));
+    INFO(binary_ << " " << absl::StrJoin(args, " ") << ": " << Describe(r));
     REQUIRE(r.exit_code == 0);
     return std::string(absl::StripTrailingAsciiWhitespace(r.out));
   }
+  const std::string& host() const { return host_; }
 
  private:
+  std::string binary_;
   std::string host_;
 };
+
+// Polls `condition` for up to `seconds`.
+template <typename Fn>
+bool Eventually(Fn condition, int seconds = 15) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+// Mount points under `dir` (the leak check: nothing may stay mounted).
+inline int MountsUnder(const std::string& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  int count = 0;
+  while (std::getline(mounts, line)) count += absl::StrContains(line, " " + dir) ? 1 : 0;
+  return count;
+}
 
 }  // namespace engined_test

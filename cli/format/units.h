@@ -1,0 +1,21 @@
+// Sizes and durations as docker prints them (github.com/docker/go-units).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gantry::cli {
+
+// Decimal units with `precision` significant digits: "4.26MB", "0B", "12kB".
+std::string HumanSize(double bytes, int precision = 4);
+
+// "Less than a second", "5 seconds", "About a minute", "3 hours", "2 weeks".
+std::string HumanDuration(int64_t seconds);
+
+// "2 minutes ago" for a Unix time, from now.
+std::string TimeAgo(int64_t unix_seconds);
+
+// "2026-11-29 16:40:00 +0000 UTC": Go's time.Time printed, in local time.
+std::string GoTimeString(int64_t unix_seconds);
+
+}  // namespace gantry::cli
