@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/socket_file.h"
 #include "engined/api/containers_router.h"
+#include "engined/api/disk_usage_router.h"
 #include "engined/api/events_router.h"
 #include "engined/api/exec_router.h"
 #include "engined/api/images_router.h"
@@ -230,7 +231,7 @@ int main(int argc, char** argv) {
     return Fail(store.status());
   }
   gantry::engined::EventHub events;
-  gantry::engined::ImageService images(**contd);
+  gantry::engined::ImageService images(**contd, events);
   gantry::engined::ContainerManager containers(
       **contd, images, **store, events,
       {.data_root = flags.data_root, .exec_root = flags.exec_root});
@@ -255,11 +256,14 @@ int main(int argc, char** argv) {
       {"OSType", "linux"},
   });
   gantry::engined::SystemRouter system(identity, gantry::engined::ReadHostInfo());
+  system.SetInventory(&containers, &images);
   system.AddRoutes(router);
   gantry::engined::ContainersRouter containers_router(containers);
   containers_router.AddRoutes(router);
   gantry::engined::ImagesRouter images_router(images, containers);
   images_router.AddRoutes(router);
+  gantry::engined::DiskUsageRouter disk_usage_router(images, containers);
+  disk_usage_router.AddRoutes(router);
   gantry::engined::ExecRouter exec_router(execs);
   exec_router.AddRoutes(router);
   gantry::engined::EventsRouter events_router(events);

@@ -1,9 +1,13 @@
 #include "engined/api/images_router.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/errors.h"
+#include "engined/api/prune_filter.h"
 #include "engined/containers/container.h"
 
 namespace gantry::engined {
@@ -36,16 +40,20 @@ nlohmann::json RepoDigests(const ImageDetails& image) {
   return digests;
 }
 
+// The reference filter: "busybox" or "busybox:latest" for
+// "docker.io/library/busybox:latest".
+bool MatchesReference(const std::string& name, const std::string& value) {
+  const std::string familiar = FamiliarName(name);
+  return familiar == value || familiar.substr(0, familiar.rfind(':')) == value;
+}
+
 bool MatchesFilters(const ImageDetails& image, const nlohmann::json& labels,
                     const Filters& filters) {
   for (const auto& [name, values] : filters) {
     bool any = false;
     for (const std::string& value : values) {
       if (name == "reference") {
-        for (const std::string& n : image.names) {
-          const std::string familiar = FamiliarName(n);
-          any |= familiar == value || familiar.substr(0, familiar.rfind(':')) == value;
-        }
+        for (const std::string& n : image.names) any |= MatchesReference(n, value);
       } else if (name == "label") {
         const size_t eq = value.find('=');
         const std::string key = value.substr(0, eq);
@@ -64,11 +72,43 @@ bool MatchesFilters(const ImageDetails& image, const nlohmann::json& labels,
 
 }  // namespace
 
+nlohmann::json ImageSummary(const ImageDetails& image, int64_t containers) {
+  const auto& labels = image.resolved.config.config.labels;
+  return {
+      {"Id", image.id},
+      {"ParentId", ""},
+      {"RepoTags", RepoTags(image)},
+      {"RepoDigests", RepoDigests(image)},
+      {"Created", absl::ToUnixSeconds(image.created)},
+      {"Size", image.size},
+      {"SharedSize", -1},
+      {"VirtualSize", image.size},
+      {"Labels", labels.empty() ? nlohmann::json() : nlohmann::json(labels)},
+      {"Containers", containers},
+  };
+}
+
+std::optional<ImageUser> ImagesRouter::ImageUserOf(const std::string& image_id) {
+  std::optional<ImageUser> user;
+  for (const Container& c : containers_.List()) {
+    if (c.image_id != image_id) continue;
+    user = ImageUser{.container_id = c.id, .running = c.state.Running()};
+    if (user->running) break;
+  }
+  return user;
+}
+
 void ImagesRouter::AddRoutes(Router& router) {
   router.Add("POST", "/images/create", [this](const HttpRequest& r) { return Create(r); });
   router.Add("GET", "/images/json", [this](const HttpRequest& r) { return List(r); });
   router.Add("GET", "/images/{name*}/json", [this](const HttpRequest& r) { return Inspect(r); });
   router.Add("GET", "/images/{name*}/history", [this](const HttpRequest& r) { return History(r); });
+  router.Add("GET", "/images/get",
+             [this](const HttpRequest& r) { return Save(r.query.GetAll("names")); });
+  router.Add("GET", "/images/{name*}/get",
+             [this](const HttpRequest& r) { return Save({r.Param("name")}); });
+  router.Add("POST", "/images/load", [this](const HttpRequest& r) { return Load(r); });
+  router.Add("POST", "/images/prune", [this](const HttpRequest& r) { return Prune(r); });
   router.Add("POST", "/images/{name*}/tag",
              [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
                const std::string repo = r.query.Get("repo").value_or("");
@@ -78,20 +118,21 @@ void ImagesRouter::AddRoutes(Router& router) {
                    images_.Tag(r.Param("name"), tag.empty() ? repo : absl::StrCat(repo, ":", tag)));
                return HttpResponse::Text(201, "");
              });
-  router.Add(
-      "DELETE", "/images/{name*}", [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
-        GANTRY_ASSIGN_OR_RETURN(
-            nlohmann::json records,
-            images_.Remove(r.Param("name"), r.query.GetBool("force"),
-                           [this](const std::string& id) { return containers_.ImageInUse(id); }));
-        return HttpResponse::Json(200, records);
-      });
+  router.Add("DELETE", "/images/{name*}",
+             [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+               GANTRY_ASSIGN_OR_RETURN(
+                   nlohmann::json records,
+                   images_.Remove(r.Param("name"), r.query.GetBool("force"),
+                                  [this](const std::string& id) { return ImageUserOf(id); }));
+               return HttpResponse::Json(200, records);
+             });
 }
 
 absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
+  if (request.query.Has("fromSrc")) return Import(request);
   std::string from = request.query.Get("fromImage").value_or("");
   if (from.empty()) {
-    return absl::UnimplementedError("images/create: only fromImage (pull) is supported");
+    return absl::InvalidArgumentError("images/create: neither fromImage nor fromSrc given");
   }
   const std::string tag = request.query.Get("tag").value_or("");
   if (!tag.empty()) {
@@ -112,25 +153,86 @@ absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
   return response;
 }
 
+absl::StatusOr<HttpResponse> ImagesRouter::Import(const HttpRequest& request) {
+  if (request.query.Get("fromSrc") != "-") {
+    return absl::UnimplementedError(
+        "images/create: fromSrc: only \"-\" (the request body) is supported");
+  }
+  RootfsImageOptions options{.name = "",
+                             .changes = request.query.GetAll("changes"),
+                             .message = request.query.Get("message").value_or(""),
+                             .created = absl::Now()};
+  const std::string repo = request.query.Get("repo").value_or("");
+  const std::string tag = request.query.Get("tag").value_or("");
+  if (!repo.empty()) {
+    GANTRY_ASSIGN_OR_RETURN(options.name,
+                            NormalizeImageName(tag.empty() ? repo : absl::StrCat(repo, ":", tag)));
+  }
+  GANTRY_ASSIGN_OR_RETURN(const std::string id, images_.ImportRootfs(request.body, options));
+  return HttpResponse::Text(200, nlohmann::json{{"status", id}}.dump() + "\n", "application/json");
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Save(std::vector<std::string> references) {
+  if (references.empty()) return absl::InvalidArgumentError("images/get: no image names given");
+  GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> names, images_.ExportNames(references));
+  HttpResponse response;
+  response.SetHeader("Content-Type", "application/x-tar");
+  response.stream = [this, names](std::unique_ptr<ResponseStream> stream) {
+    // A failure after the first bytes can only cut the body short.
+    (void)images_.Export(names, [&stream](absl::string_view data) { return stream->Write(data); });
+  };
+  return response;
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Load(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(std::vector<LoadedImage> loaded, images_.Load(request.body));
+  std::string lines;
+  for (const LoadedImage& image : loaded) {
+    const std::string text = image.name.empty()
+                                 ? absl::StrCat("Loaded image ID: ", image.id, "\n")
+                                 : absl::StrCat("Loaded image: ", FamiliarName(image.name), "\n");
+    lines += nlohmann::json{{"stream", text}}.dump() + "\n";
+  }
+  return HttpResponse::Text(200, std::move(lines), "application/json");
+}
+
+absl::StatusOr<HttpResponse> ImagesRouter::Prune(const HttpRequest& request) {
+  GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
+  GANTRY_ASSIGN_OR_RETURN(const PruneFilter filter,
+                          PruneFilter::From(filters, absl::Now(), {"dangling"}));
+  // Dangling images only, unless dangling=false ("docker image prune -a").
+  const auto dangling = filters.find("dangling");
+  const bool all = dangling != filters.end() &&
+                   (dangling->second.count("false") != 0 || dangling->second.count("0") != 0);
+  GANTRY_ASSIGN_OR_RETURN(PruneReport report,
+                          images_.Prune(
+                              [&](const ImageDetails& image) {
+                                return (all || image.names.empty()) &&
+                                       filter.Matches(image.resolved.config.config.labels,
+                                                      image.created);
+                              },
+                              [this](const std::string& id) { return ImageUserOf(id); }));
+  return HttpResponse::Json(
+      200, {{"ImagesDeleted", report.deleted.empty() ? nlohmann::json() : report.deleted},
+            {"SpaceReclaimed", report.space_reclaimed}});
+}
+
 absl::StatusOr<HttpResponse> ImagesRouter::List(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(Filters filters, request.query.GetFilters());
   GANTRY_ASSIGN_OR_RETURN(std::vector<ImageDetails> images, images_.List());
   nlohmann::json list = nlohmann::json::array();
-  for (const ImageDetails& image : images) {
-    nlohmann::json labels = image.resolved.config.config.labels;
-    if (!MatchesFilters(image, labels, filters)) continue;
-    list.push_back({
-        {"Id", image.id},
-        {"ParentId", ""},
-        {"RepoTags", RepoTags(image)},
-        {"RepoDigests", RepoDigests(image)},
-        {"Created", absl::ToUnixSeconds(image.created)},
-        {"Size", image.size},
-        {"SharedSize", -1},
-        {"VirtualSize", image.size},
-        {"Labels", labels.empty() ? nlohmann::json() : labels},
-        {"Containers", -1},
-    });
+  const auto references = filters.find("reference");
+  for (ImageDetails& image : images) {
+    if (!MatchesFilters(image, image.resolved.config.config.labels, filters)) continue;
+    // Only the names the reference filter matches are listed, as Docker.
+    if (references != filters.end()) {
+      std::erase_if(image.names, [&](const std::string& name) {
+        return std::none_of(
+            references->second.begin(), references->second.end(),
+            [&](const std::string& value) { return MatchesReference(name, value); });
+      });
+    }
+    list.push_back(ImageSummary(image));
   }
   return HttpResponse::Json(200, list);
 }

@@ -62,6 +62,13 @@ std::optional<std::string> QueryParams::Get(const std::string& name) const {
   return it->second;
 }
 
+std::vector<std::string> QueryParams::GetAll(const std::string& name) const {
+  std::vector<std::string> all;
+  auto [begin, end] = values_.equal_range(name);
+  for (auto it = begin; it != end; ++it) all.push_back(it->second);
+  return all;
+}
+
 bool QueryParams::GetBool(const std::string& name) const {
   std::optional<std::string> value = Get(name);
   if (!value.has_value()) return false;

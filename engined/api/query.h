@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +27,8 @@ class QueryParams {
   bool Has(const std::string& name) const { return values_.count(name) != 0; }
   // The first value given for `name`.
   std::optional<std::string> Get(const std::string& name) const;
+  // Every value given for `name`, in order (names=a&names=b).
+  std::vector<std::string> GetAll(const std::string& name) const;
   // False when absent, empty, "0", "no", "false" or "none" (any case); true
   // otherwise, as dockerd.
   bool GetBool(const std::string& name) const;

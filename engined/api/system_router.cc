@@ -60,15 +60,26 @@ nlohmann::json SystemRouter::Version() const {
 }
 
 nlohmann::json SystemRouter::Info() const {
-  // Counts and plugin lists grow as the container, image, network and volume
-  // routers arrive.
+  int64_t containers = 0, running = 0, paused = 0, images = 0;
+  if (containers_ != nullptr) {
+    for (const Container& c : containers_->List()) {
+      ++containers;
+      running += c.state.status == "running" ? 1 : 0;
+      paused += c.state.status == "paused" ? 1 : 0;
+    }
+  }
+  if (images_ != nullptr) {
+    absl::StatusOr<std::vector<ImageDetails>> listed = images_->List();
+    images = listed.ok() ? static_cast<int64_t>(listed->size()) : 0;
+  }
+  // Plugin lists grow as the network and volume routers arrive.
   return {
       {"ID", identity_.id},
-      {"Containers", 0},
-      {"ContainersRunning", 0},
-      {"ContainersPaused", 0},
-      {"ContainersStopped", 0},
-      {"Images", 0},
+      {"Containers", containers},
+      {"ContainersRunning", running},
+      {"ContainersPaused", paused},
+      {"ContainersStopped", containers - running - paused},
+      {"Images", images},
       {"Driver", "overlayfs"},
       {"DriverStatus", nlohmann::json::array()},
       {"Plugins",

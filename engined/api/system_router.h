@@ -5,7 +5,9 @@
 #include <string>
 
 #include "engined/api/router.h"
+#include "engined/containers/container_manager.h"
 #include "engined/daemon/host_info.h"
+#include "engined/images/image_service.h"
 
 namespace gantry::engined {
 
@@ -23,6 +25,11 @@ struct DaemonIdentity {
 class SystemRouter {
  public:
   SystemRouter(DaemonIdentity identity, HostInfo host);
+  // What /info counts: containers by state, and images. Zero without.
+  void SetInventory(ContainerManager* containers, ImageService* images) {
+    containers_ = containers;
+    images_ = images;
+  }
   void AddRoutes(Router& router) const;
 
   HttpResponse Ping(const HttpRequest& request) const;
@@ -32,6 +39,8 @@ class SystemRouter {
  private:
   DaemonIdentity identity_;
   HostInfo host_;
+  ContainerManager* containers_ = nullptr;
+  ImageService* images_ = nullptr;
 };
 
 }  // namespace gantry::engined

@@ -65,3 +65,10 @@ TEST_CASE("API versions parse and order numerically", "[version]") {
   CHECK_FALSE(gantry::engined::CheckApiVersion({1, 44}).ok());
   CHECK_FALSE(gantry::engined::CheckApiVersion({1, 23}).ok());
 }
+
+TEST_CASE("a repeated parameter gives every value, in order", "[query]") {
+  QueryParams query = *QueryParams::Parse("names=busybox&names=alpine%3A3&other=x");
+  CHECK(query.GetAll("names") == std::vector<std::string>{"busybox", "alpine:3"});
+  CHECK(query.Get("names") == "busybox");
+  CHECK(query.GetAll("missing").empty());
+}

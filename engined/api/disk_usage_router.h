@@ -1,0 +1,26 @@
+// /system/df and /containers/prune: what images and containers take on
+// disk, and removing the stopped containers, over the ImageService and the
+// ContainerManager.
+#pragma once
+
+#include "engined/api/router.h"
+#include "engined/containers/container_manager.h"
+#include "engined/images/image_service.h"
+
+namespace gantry::engined {
+
+class DiskUsageRouter {
+ public:
+  DiskUsageRouter(ImageService& images, ContainerManager& containers)
+      : images_(images), containers_(containers) {}
+  void AddRoutes(Router& router);
+
+ private:
+  absl::StatusOr<HttpResponse> DiskUsage(const HttpRequest& request);
+  absl::StatusOr<HttpResponse> PruneContainers(const HttpRequest& request);
+
+  ImageService& images_;
+  ContainerManager& containers_;
+};
+
+}  // namespace gantry::engined
