@@ -213,13 +213,6 @@ std::vector<Container> ContainerManager::List() {
   return containers;
 }
 
-bool ContainerManager::ImageInUse(const std::string& image_id) {
-  for (const Container& container : List()) {
-    if (container.image_id == image_id) return true;
-  }
-  return false;
-}
-
 absl::Status ContainerManager::WriteEtcFiles(Container& c) {
   const std::string dir = ContainerDir(c.id);
   c.hostname_path = dir + "/hostname";

@@ -84,7 +84,6 @@ class ContainerManager {
   // By full ID, name, or unique ID prefix. NOT_FOUND "No such container: ref".
   absl::StatusOr<Container> Get(const std::string& ref);
   std::vector<Container> List();
-  bool ImageInUse(const std::string& image_id);
 
   // Blocks until `condition` holds; the exit code.
   absl::StatusOr<int> Wait(const std::string& ref, WaitCondition condition);
