@@ -445,14 +445,8 @@ absl::Status ContainerManager::StartLocked(const std::shared_ptr<Entry>& entry) 
         FromGrpc(contd_.snapshots().Mounts(context.get(), request, &response), id));
     *create.mutable_rootfs() = response.mounts();
   }
-  {
-    // A task left by an earlier run (engined died before deleting it).
-    contd::v1::DeleteTaskRequest request;
-    request.set_container_id(id);
-    contd::v1::DeleteTaskResponse response;
-    auto context = ContdClient::Context();
-    (void)contd_.tasks().Delete(context.get(), request, &response);
-  }
+  // A task left by an earlier run (engined died before deleting it).
+  DeleteTask(id);
   auto fail = [&](const absl::Status& status) {
     std::lock_guard relock(entry->mu);
     entry->container.state.error = std::string(status.message());
@@ -473,11 +467,7 @@ absl::Status ContainerManager::StartLocked(const std::shared_ptr<Entry>& entry) 
   auto context = ContdClient::Context();
   if (absl::Status status = FromGrpc(contd_.tasks().Start(context.get(), start, &started), id);
       !status.ok()) {
-    contd::v1::DeleteTaskRequest request;
-    request.set_container_id(id);
-    contd::v1::DeleteTaskResponse response;
-    auto delete_context = ContdClient::Context();
-    (void)contd_.tasks().Delete(delete_context.get(), request, &response);
+    DeleteTask(id);
     return fail(status);
   }
   {
@@ -531,11 +521,7 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
   }
   // The last output reaches attached clients before they learn of the exit.
   io.reset();
-  contd::v1::DeleteTaskRequest request;
-  request.set_container_id(id);
-  contd::v1::DeleteTaskResponse response;
-  auto context = ContdClient::Context();
-  (void)contd_.tasks().Delete(context.get(), request, &response);
+  DeleteTask(id);
 
   bool restart = false, auto_remove = false;
   absl::Duration delay;
@@ -597,6 +583,15 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
       log::Warning("engined: auto-removing ", id, ": ", status.message());
     }
   }
+}
+
+void ContainerManager::DeleteTask(const std::string& id) {
+  contd::v1::DeleteTaskRequest request;
+  request.set_container_id(id);
+  contd::v1::DeleteTaskResponse response;
+  auto context = ContdClient::Context();
+  // NOT_FOUND (no task) is what this makes sure of.
+  (void)contd_.tasks().Delete(context.get(), request, &response);
 }
 
 absl::Status ContainerManager::KillTask(const std::string& id, int signal, bool all) {
@@ -772,13 +767,7 @@ absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry)
     id = entry->container.id;
     entry->container.state.status = "removing";
   }
-  {
-    contd::v1::DeleteTaskRequest request;
-    request.set_container_id(id);
-    contd::v1::DeleteTaskResponse response;
-    auto context = ContdClient::Context();
-    (void)contd_.tasks().Delete(context.get(), request, &response);
-  }
+  DeleteTask(id);
   {
     contd::v1::DeleteContainerRequest request;
     request.set_id(id);

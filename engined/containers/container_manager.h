@@ -122,6 +122,8 @@ class ContainerManager {
   absl::StatusOr<ContainerIo*> EnsureIo(Entry& entry);  // entry.mu held
   absl::Status StartLocked(const std::shared_ptr<Entry>& entry);
   absl::Status KillTask(const std::string& id, int signal, bool all);
+  // Deletes the container's task, if it has one (its exit is recorded).
+  void DeleteTask(const std::string& id);
   // Signal, wait up to the timeout, SIGKILL; "kill" events, and "stop"
   // unless removal does the stopping (docker rm -f).
   absl::StatusOr<bool> StopEntry(const std::shared_ptr<Entry>& entry,

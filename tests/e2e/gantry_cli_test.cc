@@ -241,8 +241,8 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
     CHECK(id.size() == 64);
     // Column widths follow the STATUS text ("Up 1 second"), which may
     // change between the two calls: equal within one second.
-    CHECK(Eventually(
-        [&] { return FirstLine(gantry.Ok({"ps"})) == FirstLine(docker.Ok({"ps"})); }, 5));
+    CHECK(Eventually([&] { return FirstLine(gantry.Ok({"ps"})) == FirstLine(docker.Ok({"ps"})); },
+                     5));
     CHECK(Cells(FirstLine(gantry.Ok({"ps"}))) ==
           std::vector<std::string>{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
                                    "NAMES"});
