@@ -13,6 +13,12 @@
 namespace gantry::engined {
 namespace {
 
+// How a progress stream (pull, push) ends in failure, as the CLI reads it.
+nlohmann::json StreamError(const absl::Status& status) {
+  const std::string message(status.message());
+  return {{"errorDetail", {{"message", message}}}, {"error", message}};
+}
+
 // "docker.io/library/busybox:latest" -> RepoTags "busybox:latest" and
 // RepoDigests "busybox@sha256:<manifest>".
 nlohmann::json RepoTags(const ImageDetails& image) {
@@ -109,6 +115,21 @@ void ImagesRouter::AddRoutes(Router& router) {
              [this](const HttpRequest& r) { return Save({r.Param("name")}); });
   router.Add("POST", "/images/load", [this](const HttpRequest& r) { return Load(r); });
   router.Add("POST", "/images/prune", [this](const HttpRequest& r) { return Prune(r); });
+  router.Add("POST", "/images/{name*}/push",
+             [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
+               const std::string tag = r.query.Get("tag").value_or("");
+               const std::string reference =
+                   tag.empty() ? r.Param("name") : absl::StrCat(r.Param("name"), ":", tag);
+               GANTRY_RETURN_IF_ERROR(images_.Find(reference).status());
+               HttpResponse response;
+               response.SetHeader("Content-Type", "application/json");
+               response.stream = [this, reference](std::unique_ptr<ResponseStream> stream) {
+                 absl::Status status = images_.Push(
+                     reference, [&stream](const nlohmann::json& m) { (void)stream->WriteJson(m); });
+                 if (!status.ok()) (void)stream->WriteJson(StreamError(status));
+               };
+               return response;
+             });
   router.Add("POST", "/images/{name*}/tag",
              [this](const HttpRequest& r) -> absl::StatusOr<HttpResponse> {
                const std::string repo = r.query.Get("repo").value_or("");
@@ -145,10 +166,7 @@ absl::StatusOr<HttpResponse> ImagesRouter::Create(const HttpRequest& request) {
   response.stream = [this, from](std::unique_ptr<ResponseStream> stream) {
     absl::Status status = images_.Pull(
         from, [&stream](const nlohmann::json& message) { (void)stream->WriteJson(message); });
-    if (!status.ok()) {
-      const std::string message(status.message());
-      (void)stream->WriteJson({{"errorDetail", {{"message", message}}}, {"error", message}});
-    }
+    if (!status.ok()) (void)stream->WriteJson(StreamError(status));
   };
   return response;
 }

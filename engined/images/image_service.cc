@@ -210,6 +210,45 @@ absl::Status ImageService::Pull(absl::string_view reference,
   return absl::OkStatus();
 }
 
+absl::Status ImageService::Push(absl::string_view reference,
+                                const std::function<void(const nlohmann::json&)>& progress) {
+  GANTRY_ASSIGN_OR_RETURN(std::string name, NormalizeImageName(reference));
+  GANTRY_ASSIGN_OR_RETURN(registry::Reference parsed, registry::Reference::Parse(name));
+  GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(name));
+  progress(nlohmann::json{
+      {"status", absl::StrCat("The push refers to repository [", parsed.Name(), "]")}});
+  contd::v1::PushImageRequest request;
+  request.set_name(name);
+  auto context = ContdClient::Context(absl::InfiniteDuration());
+  auto stream = contd_.images().Push(context.get(), request);
+  contd::v1::PushImageProgress event;
+  std::string manifest_digest;
+  // The target is pushed as stored, so its size is the record's.
+  const int64_t manifest_size = image.target.size();
+  while (stream->Read(&event)) {
+    if (!event.manifest_digest().empty()) manifest_digest = event.manifest_digest();
+    if (!IsLayer(event.media_type())) continue;
+    const std::string id = ShortId(event.digest());
+    if (event.status() == "pushing") {
+      progress(nlohmann::json{
+          {"status", "Preparing"}, {"progressDetail", nlohmann::json::object()}, {"id", id}});
+    } else if (event.status() == "pushed" || event.status() == "exists") {
+      progress(
+          nlohmann::json{{"status", event.status() == "exists" ? "Layer already exists" : "Pushed"},
+                         {"progressDetail", nlohmann::json::object()},
+                         {"id", id}});
+    }
+  }
+  GANTRY_RETURN_IF_ERROR(FromGrpc(stream->Finish(), absl::StrCat("push ", reference)));
+  const std::string tag = parsed.tag().empty() ? std::string(registry::kDefaultTag) : parsed.tag();
+  progress(nlohmann::json{
+      {"status", absl::StrCat(tag, ": digest: ", manifest_digest, " size: ", manifest_size)}});
+  progress(nlohmann::json{
+      {"progressDetail", nlohmann::json::object()},
+      {"aux", {{"Tag", tag}, {"Digest", manifest_digest}, {"Size", manifest_size}}}});
+  return absl::OkStatus();
+}
+
 absl::Status ImageService::Tag(absl::string_view source, absl::string_view target_reference) {
   GANTRY_ASSIGN_OR_RETURN(ImageDetails image, Find(source));
   GANTRY_ASSIGN_OR_RETURN(std::string name, NormalizeImageName(target_reference));

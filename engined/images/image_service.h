@@ -88,6 +88,10 @@ class ImageService {
   // docker CLI draws them as bars) to `progress`.
   absl::Status Pull(absl::string_view reference,
                     const std::function<void(const nlohmann::json&)>& progress);
+  // Pushes the image `reference` names to its registry through contd,
+  // reporting Docker's JSON progress messages.
+  absl::Status Push(absl::string_view reference,
+                    const std::function<void(const nlohmann::json&)>& progress);
   // Points `target_reference` at the image `source` names.
   absl::Status Tag(absl::string_view source, absl::string_view target_reference);
   // Removes a name; by ID (or the last name), the image: Docker's

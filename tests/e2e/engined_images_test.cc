@@ -102,6 +102,24 @@ TEST_CASE("the docker CLI tags, removes, saves, loads and prunes images through 
     docker.Ok({"rm", "-f", runner});
   }
 
+  SECTION("push: a tag goes to the registry, which serves the same manifest") {
+    const std::string pushed = registry.image() + "-pushed:v1";
+    docker.Ok({"pull", "-q", image});
+    docker.Ok({"tag", image, pushed});
+    const std::string out = docker.Ok({"push", pushed});
+    CHECK(absl::StrContains(out, "Pushed"));
+    const std::string digest =
+        docker.Ok({"image", "inspect", "-f", "{{index .RepoDigests 0}}", image});
+    CHECK(absl::StrContains(out, "v1: digest: " + digest.substr(digest.find('@') + 1)));
+    ocirun_test::ProcessResult inspect =
+        ocirun_test::RunProcess({"/usr/bin/skopeo", "inspect", "--tls-verify=false", "--format",
+                                 "{{.Digest}}", "docker://" + pushed});
+    CHECK(inspect.out == digest.substr(digest.find('@') + 1) + "\n");
+    ProcessResult missing = docker({"push", registry.image() + "-nothing:v1"});
+    CHECK(missing.exit_code != 0);
+    CHECK(absl::StrContains(missing.err, "No such image"));
+  }
+
   SECTION("save, rmi, load: the image comes back and runs") {
     docker.Ok({"pull", "-q", image});
     const std::string id = docker.Ok({"image", "inspect", "-f", "{{.Id}}", image});
