@@ -221,7 +221,7 @@ rm -rf "$LAYOUT"
 mkdir -p "$TMP/contd" "$TMP/docker"
 CONTD_SOCK=$TMP/contd/contd.sock
 "$CONTD" --root "$TMP/contd/root" --state "$TMP/contd/state" --address "$CONTD_SOCK" \
-  --config "$TMP/contd/contd.toml" --registry-certs-dir "$TMP/contd/certs.d" \
+  --registry-certs-dir "$TMP/contd/certs.d" \
   >"$TMP/contd.log" 2>&1 &
 PIDS+=($!)
 wait_for "contd" 15 test -S "$CONTD_SOCK"
@@ -254,7 +254,7 @@ docker_pull() {  # prints the pull's milliseconds
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-echo "image: ${#DIFF_IDS[@]} layers, $((UNCOMPRESSED / 1048576)) MB uncompressed, $((COMPRESSED / 1048576)) MB gzipped; $RUNS runs each after a warm-up" >&2
+echo "image: ${#DIFF_IDS[@]} layers, $(((UNCOMPRESSED + 524288) / 1048576)) MB uncompressed, $(((COMPRESSED + 524288) / 1048576)) MB gzipped; $RUNS runs each after a warm-up" >&2
 contd_pull >/dev/null
 docker_pull >/dev/null
 CONTD_MS=()
