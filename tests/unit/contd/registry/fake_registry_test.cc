@@ -76,7 +76,12 @@ class FakeServer {
       if (ec || stop_) continue;
       std::lock_guard lock(mu_);
       sockets_.push_back(socket);
-      connection_threads_.emplace_back([this, socket] { ServeConnection(*socket); });
+      connection_threads_.emplace_back([this, socket] {
+        ServeConnection(*socket);
+        // Closed at once, not when the server goes: a client waiting for an
+        // answer (a TLS probe's ServerHello) sees the end now.
+        ::shutdown(socket->native_handle(), SHUT_RDWR);
+      });
     }
   }
 
@@ -92,19 +97,13 @@ class FakeServer {
         requests_.push_back(req);
       }
       if (answered == 0) ++connections_;
-      if (answered == options_.answers_per_connection && answered > 0) {
-        ::shutdown(socket.native_handle(), SHUT_RDWR);
-        return;
-      }
+      if (answered == options_.answers_per_connection && answered > 0) return;
       Response res = handler_(req);
       res.version(11);
       res.keep_alive(options_.keep_alive);
       if (req.method() != http::verb::head) res.prepare_payload();
       http::write(socket, res, ec);
-      if (ec || !options_.keep_alive) {
-        ::shutdown(socket.native_handle(), SHUT_RDWR);
-        return;
-      }
+      if (ec || !options_.keep_alive) return;
     }
   }
 
