@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -13,6 +14,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -36,30 +39,32 @@ bool IsRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// One request's connection; it is also the response, whose body is read
-// straight from the socket.
-class Connection : public HttpResponse {
+// A connection to one scheme://host:port, plain or TLS, with the parser of
+// the response it is reading. Used by one request at a time.
+class Connection {
  public:
   Connection(const HttpOptions& options, Url url) : options_(options), url_(std::move(url)) {}
 
   absl::Status Connect(const TlsOptions* tls);
   absl::Status WriteRequest(const HttpRequest& request);
   absl::Status ReadHeader(bool head);
+  absl::StatusOr<size_t> Read(char* buf, size_t n);
 
-  int status() const override { return static_cast<int>(parser_->get().result_int()); }
-  std::string Header(absl::string_view name) const override {
-    auto it = parser_->get().find(beast::string_view(name.data(), name.size()));
-    if (it == parser_->get().end()) return "";
-    return std::string(it->value().data(), it->value().size());
+  const http::response_parser<http::buffer_body>::value_type& message() const {
+    return parser_->get();
   }
-  std::optional<int64_t> content_length() const override {
-    int64_t n;
-    std::string v = Header("Content-Length");
-    if (v.empty() || !absl::SimpleAtoi(v, &n) || n < 0) return std::nullopt;
-    return n;
+  const Url& url() const { return url_; }
+  // The connection serves the next request to the same origin.
+  void Reuse(Url url) { url_ = std::move(url); }
+  // The response was read to its end, the server keeps the connection open
+  // and sent nothing more: the connection can serve another request.
+  bool Reusable() const {
+    return parser_ && parser_->is_done() && parser_->get().keep_alive() && buffer_.size() == 0;
   }
-  const Url& url() const override { return url_; }
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+  // Nothing to read on an idle connection: no EOF, no stray bytes.
+  bool LooksOpen();
+
+  std::chrono::steady_clock::time_point idle_since;
 
  private:
   beast::tcp_stream& Lowest() { return plain_ ? *plain_ : beast::get_lowest_layer(*tls_); }
@@ -95,6 +100,89 @@ class Connection : public HttpResponse {
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
+};
+
+// The key of a connection's pool slot.
+std::string Origin(const Url& url) { return absl::StrCat(url.scheme, "://", url.HostPort()); }
+
+bool Idempotent(const HttpRequest& request) {
+  return request.method == "GET" || request.method == "HEAD";
+}
+
+}  // namespace
+
+// Idle keep-alive connections by origin, most recently used last.
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(const HttpOptions& options)
+      : max_idle_(options.max_idle_per_host), idle_timeout_(options.idle_timeout) {}
+
+  // An idle connection to the URL's origin that still looks open, or null.
+  std::unique_ptr<Connection> Take(const Url& url) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(Origin(url));
+    if (it == idle_.end()) return nullptr;
+    auto& conns = it->second;
+    while (!conns.empty()) {
+      std::unique_ptr<Connection> conn = std::move(conns.back());
+      conns.pop_back();
+      if (now - conn->idle_since < idle_timeout_ && conn->LooksOpen()) {
+        conn->Reuse(url);
+        return conn;
+      }
+    }
+    return nullptr;
+  }
+
+  void Put(std::unique_ptr<Connection> conn) {
+    if (max_idle_ == 0) return;
+    conn->idle_since = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    auto& conns = idle_[Origin(conn->url())];
+    if (conns.size() >= max_idle_) conns.erase(conns.begin());  // the longest idle
+    conns.push_back(std::move(conn));
+  }
+
+ private:
+  const size_t max_idle_;
+  const std::chrono::milliseconds idle_timeout_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+};
+
+namespace {
+
+// A response read from its connection; when destroyed, the connection goes
+// back to the pool if the response was read to its end.
+class PooledResponse : public HttpResponse {
+ public:
+  PooledResponse(std::unique_ptr<Connection> conn, std::weak_ptr<ConnectionPool> pool)
+      : conn_(std::move(conn)), pool_(std::move(pool)) {}
+  ~PooledResponse() override {
+    if (!conn_->Reusable()) return;
+    if (std::shared_ptr<ConnectionPool> pool = pool_.lock()) pool->Put(std::move(conn_));
+  }
+
+  int status() const override { return static_cast<int>(conn_->message().result_int()); }
+  std::string Header(absl::string_view name) const override {
+    const auto& message = conn_->message();
+    auto it = message.find(beast::string_view(name.data(), name.size()));
+    if (it == message.end()) return "";
+    return std::string(it->value().data(), it->value().size());
+  }
+  std::optional<int64_t> content_length() const override {
+    int64_t n;
+    std::string v = Header("Content-Length");
+    if (v.empty() || !absl::SimpleAtoi(v, &n) || n < 0) return std::nullopt;
+    return n;
+  }
+  const Url& url() const override { return conn_->url(); }
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return conn_->Read(buf, n); }
+
+ private:
+  std::unique_ptr<Connection> conn_;
+  std::weak_ptr<ConnectionPool> pool_;
 };
 
 absl::StatusOr<ssl::context> MakeSslContext(const TlsOptions& tls) {
@@ -218,6 +306,12 @@ absl::Status Connection::ReadHeader(bool head) {
   });
 }
 
+bool Connection::LooksOpen() {
+  if (tls_ && SSL_pending(tls_->native_handle()) > 0) return false;
+  pollfd pfd{Lowest().socket().native_handle(), POLLIN, 0};
+  return ::poll(&pfd, 1, 0) == 0;
+}
+
 absl::StatusOr<size_t> Connection::Read(char* buf, size_t n) {
   if (n == 0) return 0;
   // A read may consume framing only (chunk headers) and yield no bytes.
@@ -259,18 +353,40 @@ absl::StatusOr<std::string> HttpResponse::ReadAll(size_t limit) {
   }
 }
 
+void HttpResponse::Discard() {
+  constexpr int64_t kMaxDiscard = 64 << 10;
+  std::optional<int64_t> length = content_length();
+  if (length && *length <= kMaxDiscard) (void)ReadAll(kMaxDiscard);
+}
+
 HttpClient::HttpClient(HttpOptions options, TlsPolicy tls_policy)
-    : options_(std::move(options)), tls_policy_(std::move(tls_policy)) {}
+    : options_(std::move(options)),
+      tls_policy_(std::move(tls_policy)),
+      pool_(std::make_shared<ConnectionPool>(options_)) {}
+
+HttpClient::~HttpClient() = default;
 
 absl::StatusOr<std::unique_ptr<HttpResponse>> HttpClient::SendOnce(
     const HttpRequest& request) const {
+  auto exchange = [&](Connection& conn) {
+    absl::Status status = conn.WriteRequest(request);
+    if (status.ok()) status = conn.ReadHeader(request.method == "HEAD");
+    return status;
+  };
+  // A kept-alive connection may have been closed by the server just as we
+  // sent: the request is sent again, once, on a fresh connection. Only GET
+  // and HEAD take idle connections, as only they are safe to send twice.
+  if (std::unique_ptr<Connection> idle = Idempotent(request) ? pool_->Take(request.url) : nullptr) {
+    absl::Status status = exchange(*idle);
+    if (status.ok()) return std::make_unique<PooledResponse>(std::move(idle), pool_);
+    if (absl::IsDeadlineExceeded(status)) return status;
+  }
   auto conn = std::make_unique<Connection>(options_, request.url);
   std::optional<TlsOptions> tls;
   if (request.url.scheme == "https") tls = tls_policy_ ? tls_policy_(request.url) : TlsOptions{};
   GANTRY_RETURN_IF_ERROR(conn->Connect(tls ? &*tls : nullptr));
-  GANTRY_RETURN_IF_ERROR(conn->WriteRequest(request));
-  GANTRY_RETURN_IF_ERROR(conn->ReadHeader(request.method == "HEAD"));
-  return std::unique_ptr<HttpResponse>(std::move(conn));
+  GANTRY_RETURN_IF_ERROR(exchange(*conn));
+  return std::make_unique<PooledResponse>(std::move(conn), pool_);
 }
 
 absl::StatusOr<std::unique_ptr<HttpResponse>> HttpClient::Send(const HttpRequest& request) const {
@@ -279,6 +395,7 @@ absl::StatusOr<std::unique_ptr<HttpResponse>> HttpClient::Send(const HttpRequest
     GANTRY_ASSIGN_OR_RETURN(auto response, SendOnce(current));
     if (!request.follow_redirects || !IsRedirect(response->status())) return response;
     std::string location = response->Header("Location");
+    response->Discard();
     if (location.empty())
       return absl::UnavailableError(absl::StrCat(current.method, " ", current.url.str(), ": ",
                                                  response->status(), " without Location"));

@@ -1,6 +1,9 @@
 // A synchronous HTTP/1.1 client over Boost.Beast, plain or TLS (OpenSSL),
-// with bodies streamed both ways so a layer is never held in memory. One
-// connection per request: simple, and registries are fine with it.
+// with bodies streamed both ways so a layer is never held in memory.
+// Connections are kept alive and reused: a response whose body was read to
+// its end hands its connection back to a small per-host pool when it is
+// destroyed. A reused connection the server has closed meanwhile is replaced
+// by a fresh one, once, for GET and HEAD.
 #pragma once
 
 #include <chrono>
@@ -34,6 +37,10 @@ struct HttpOptions {
   // request, a slow but moving download does not.
   std::chrono::milliseconds io_timeout{60'000};
   int max_redirects = 10;
+  // Idle keep-alive connections kept per scheme://host:port, and for how
+  // long; 0 idle connections: one connection per request.
+  size_t max_idle_per_host = 8;
+  std::chrono::milliseconds idle_timeout{30'000};
   std::string user_agent = "gantry/0.1";
 };
 
@@ -65,12 +72,19 @@ class HttpResponse {
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
   // The whole body; fails when it is longer than `limit`.
   absl::StatusOr<std::string> ReadAll(size_t limit);
+  // Reads and drops the rest of a small body (a redirect's, a 401's), so
+  // that its connection can serve the next request.
+  void Discard();
 };
 
+class ConnectionPool;
+
+// Thread-safe: concurrent requests use their own connections.
 class HttpClient {
  public:
   using TlsPolicy = std::function<TlsOptions(const Url&)>;
   HttpClient(HttpOptions options, TlsPolicy tls_policy);
+  ~HttpClient();
 
   // Sends the request and reads the response's header; the body is read from
   // the response. Errors are transport errors (connect, TLS, timeouts); any
@@ -83,6 +97,8 @@ class HttpClient {
   absl::StatusOr<std::unique_ptr<HttpResponse>> SendOnce(const HttpRequest& request) const;
   HttpOptions options_;
   TlsPolicy tls_policy_;
+  // Shared with the responses, which may outlive the client.
+  std::shared_ptr<ConnectionPool> pool_;
 };
 
 }  // namespace gantry::registry

@@ -100,6 +100,7 @@ absl::StatusOr<Url> RegistryClient::BaseUrl(const std::string& domain) {
       errors.push_back(absl::StrCat(endpoint.base.str(), ": ", response.status().message()));
       continue;
     }
+    (*response)->Discard();  // the connection serves the next request
     std::lock_guard lock(mu_);
     base_urls_.emplace(domain, endpoint.base);
     return endpoint.base;
@@ -124,6 +125,7 @@ absl::StatusOr<std::unique_ptr<HttpResponse>> RegistryClient::Do(
     std::string what = absl::StrCat(request.method, " ", request.url.str());
     if (attempt > 0)
       return Annotate(HttpError(*response, what), "authentication failed (wrong credentials?)");
+    response->Discard();
     GANTRY_RETURN_IF_ERROR(
         authorizer_.HandleChallenge(domain, scopes, response->Header("WWW-Authenticate")));
   }

@@ -28,12 +28,23 @@ namespace {
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-// Answers one connection at a time with `handler`, recording every request.
+// Serves each connection on its own thread with `handler`, recording every
+// request and counting connections. Without keep-alive a connection answers
+// one request and closes. With it, a connection answers until the client
+// closes it; or, with `answers_per_connection`, it answers that many and then
+// reads the next request and closes without answering, as a server whose
+// idle timeout fires just as a request arrives.
 class FakeServer {
  public:
   using Handler = std::function<Response(const Request&)>;
-  explicit FakeServer(Handler handler)
-      : handler_(std::move(handler)),
+  struct Options {
+    bool keep_alive = false;
+    int answers_per_connection = 0;  // 0: no limit
+  };
+  explicit FakeServer(Handler handler) : FakeServer(Options{}, std::move(handler)) {}
+  FakeServer(Options options, Handler handler)
+      : options_(options),
+        handler_(std::move(handler)),
         acceptor_(ioc_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
     thread_ = std::thread([this] { Serve(); });
   }
@@ -43,6 +54,9 @@ class FakeServer {
     tcp::socket poke(ioc_);
     poke.connect(acceptor_.local_endpoint(), ec);  // unblocks accept()
     thread_.join();
+    std::lock_guard lock(mu_);
+    for (auto& socket : sockets_) ::shutdown(socket->native_handle(), SHUT_RDWR);
+    for (std::thread& t : connection_threads_) t.join();
   }
   int port() const { return acceptor_.local_endpoint().port(); }
   std::string domain() const { return absl::StrCat("127.0.0.1:", port()); }
@@ -50,37 +64,60 @@ class FakeServer {
     std::lock_guard lock(mu_);
     return requests_;
   }
+  // Connections that carried an HTTP request (not the client's TLS probe).
+  int connections() const { return connections_; }
 
  private:
   void Serve() {
     while (!stop_) {
-      tcp::socket socket(ioc_);
+      auto socket = std::make_shared<tcp::socket>(ioc_);
       boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
+      acceptor_.accept(*socket, ec);
       if (ec || stop_) continue;
-      beast::flat_buffer buffer;
+      std::lock_guard lock(mu_);
+      sockets_.push_back(socket);
+      connection_threads_.emplace_back([this, socket] {
+        ServeConnection(*socket);
+        // Closed at once, not when the server goes: a client waiting for an
+        // answer (a TLS probe's ServerHello) sees the end now.
+        ::shutdown(socket->native_handle(), SHUT_RDWR);
+      });
+    }
+  }
+
+  void ServeConnection(tcp::socket& socket) {
+    beast::flat_buffer buffer;
+    for (int answered = 0;; ++answered) {
+      boost::system::error_code ec;
       Request req;
       http::read(socket, buffer, req, ec);
-      if (ec) continue;
+      if (ec) return;
       {
         std::lock_guard lock(mu_);
         requests_.push_back(req);
       }
+      if (answered == 0) ++connections_;
+      if (answered == options_.answers_per_connection && answered > 0) return;
       Response res = handler_(req);
       res.version(11);
-      res.keep_alive(false);
-      res.prepare_payload();
+      res.keep_alive(options_.keep_alive);
+      if (req.method() != http::verb::head) res.prepare_payload();
       http::write(socket, res, ec);
+      if (ec || !options_.keep_alive) return;
     }
   }
 
+  const Options options_;
   Handler handler_;
   boost::asio::io_context ioc_;
   tcp::acceptor acceptor_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
   std::thread thread_;
   std::mutex mu_;
   std::vector<Request> requests_;
+  std::vector<std::shared_ptr<tcp::socket>> sockets_;
+  std::vector<std::thread> connection_threads_;
 };
 
 Response Reply(http::status status, std::string body = "") {
@@ -276,4 +313,66 @@ TEST_CASE("a server ignoring Range resends the whole blob; the held prefix is sk
   INFO(fetched.status().ToString());
   REQUIRE(fetched.ok());
   CHECK(sink.data == blob);
+}
+
+namespace {
+
+// A registry with one manifest (lib/app:1, HEAD and GET) and one blob.
+FakeServer::Handler SmallRegistry(const std::string& blob) {
+  return [blob](const Request& req) {
+    std::string target(req.target());
+    if (target == "/v2/") return Reply(http::status::ok, "{}");
+    if (absl::StartsWith(target, "/v2/lib/app/blobs/")) return Reply(http::status::ok, blob);
+    bool head = req.method() == http::verb::head;
+    Response res = Reply(http::status::ok, head ? "" : kManifest);
+    res.set(http::field::content_type, kOciManifest);
+    res.set("Docker-Content-Digest", gantry::Digest::FromBytes(kManifest).str());
+    if (head) res.content_length(sizeof kManifest - 1);
+    return res;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("requests to one registry reuse one kept-alive connection", "[registry][http]") {
+  std::string blob = "a blob served over the same connection as the manifest";
+  FakeServer server({.keep_alive = true}, SmallRegistry(blob));
+  auto client = NoCertsClient();
+  auto ref = *Reference::Parse(server.domain() + "/lib/app:1");
+  Descriptor desc{"application/octet-stream", gantry::Digest::FromBytes(blob),
+                  static_cast<int64_t>(blob.size())};
+  for (int i = 0; i < 2; ++i) {
+    auto resolved = client->Resolve(ref);
+    INFO(resolved.status().ToString());
+    REQUIRE(resolved.ok());
+    auto manifest = client->FetchManifest(ref);
+    REQUIRE(manifest.ok());
+    StringSink sink;
+    auto fetched = client->FetchBlob(ref, desc, sink);
+    REQUIRE(fetched.ok());
+    CHECK(sink.data == blob);
+  }
+  CHECK(server.requests().size() == 7);  // /v2/, then HEAD, GET manifest, GET blob twice
+  CHECK(server.connections() == 1);
+}
+
+TEST_CASE("a GET on a kept-alive connection the server closed is sent again on a new one",
+          "[registry][http]") {
+  std::string blob = "sent on the second connection";
+  // Each connection answers one request and drops the next one unanswered.
+  FakeServer server({.keep_alive = true, .answers_per_connection = 1}, SmallRegistry(blob));
+  auto client = NoCertsClient();
+  auto ref = *Reference::Parse(server.domain() + "/lib/app:1");
+  auto manifest = client->FetchManifest(ref);  // /v2/ on the first, the GET retried
+  INFO(manifest.status().ToString());
+  REQUIRE(manifest.ok());
+  Descriptor desc{"application/octet-stream", gantry::Digest::FromBytes(blob),
+                  static_cast<int64_t>(blob.size())};
+  StringSink sink;
+  auto fetched = client->FetchBlob(ref, desc, sink);
+  INFO(fetched.status().ToString());
+  REQUIRE(fetched.ok());
+  CHECK(sink.data == blob);
+  CHECK(server.requests().size() == 5);  // the two dropped GETs and their retries
+  CHECK(server.connections() == 3);
 }
