@@ -1,7 +1,10 @@
 #include "contd/images/puller.h"
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -192,6 +195,14 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
   GANTRY_RETURN_IF_ERROR(Annotate(manifest.status(), manifest_doc.descriptor.digest.str()));
 
   // Config and layers into the content store; those present are skipped.
+  // Each layer is unpacked as soon as it and those below it are stored, while
+  // the later ones still download (as dockerd does): `stored` tells the
+  // unpacker which blobs it may read.
+  std::mutex stored_mu;
+  std::condition_variable stored_cv;
+  std::set<std::string> stored;
+  absl::Status first_error;  // the first failed fetch or commit
+  bool fetching = true;
   std::vector<Descriptor> blobs = {manifest->config};
   blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
   std::vector<std::unique_ptr<IngestSink>> sinks;
@@ -204,88 +215,124 @@ absl::StatusOr<PullResult> ImagePuller::Pull(absl::string_view ns, absl::string_
         OpenIngest(ns, lease, blob.digest, blob.size);
     if (absl::IsAlreadyExists(writer.status())) {
       report({blob.digest, blob.media_type, "exists", blob.size, blob.size, "", ""});
+      stored.insert(blob.digest);
       continue;
     }
     GANTRY_RETURN_IF_ERROR(Annotate(writer.status(), absl::StrCat("ingest ", blob.digest)));
     sinks.push_back(std::make_unique<IngestSink>(*std::move(writer)));
     fetches.push_back({wanted, sinks.back().get()});
   }
-  std::vector<absl::StatusOr<Digest>> fetched = registry_.FetchBlobs(
-      ref, fetches,
-      [&](const registry::Descriptor& d, int64_t done, int64_t total) {
-        report({d.digest.str(), d.media_type, "downloading", done, total, "", ""});
-      },
-      options.parallel);
-  absl::Status first_error;
-  for (size_t i = 0; i < fetches.size(); ++i) {
-    const registry::Descriptor& d = fetches[i].descriptor;
-    content::ContentWriter& writer = sinks[i]->writer();
-    if (!fetched[i].ok()) {
-      // Bytes that fail their digest are no prefix worth resuming.
-      if (absl::IsDataLoss(fetched[i].status())) (void)writer.Abort();
-      if (first_error.ok()) {
-        first_error = Annotate(fetched[i].status(), absl::StrCat("blob ", d.digest.str()));
-      }
-      continue;
-    }
-    report({d.digest.str(), d.media_type, "verifying", d.size, d.size, "", ""});
-    absl::Status committed = writer.Commit(d.size, d.digest.str(), {});
-    if (!committed.ok() && !absl::IsAlreadyExists(committed) && first_error.ok()) {
-      first_error = Annotate(committed, absl::StrCat("commit blob ", d.digest.str()));
-    }
-  }
-  sinks.clear();  // unlocks the ingests a failure left for a resume
-  GANTRY_RETURN_IF_ERROR(first_error);
   auto check_cancelled = [&]() -> absl::Status {
     if (options.cancelled && options.cancelled()) {
       return absl::CancelledError(absl::StrCat("pull of ", ref.String(), " cancelled"));
     }
     return absl::OkStatus();
   };
-  GANTRY_RETURN_IF_ERROR(check_cancelled());
+  // Waits until `digest` is stored; an error once a fetch failed (that
+  // failure is the pull's) or the fetches ended without it.
+  auto wait_stored = [&](const std::string& digest) -> absl::Status {
+    std::unique_lock lock(stored_mu);
+    stored_cv.wait(lock, [&] { return stored.count(digest) || !first_error.ok() || !fetching; });
+    if (stored.count(digest)) return absl::OkStatus();
+    return absl::AbortedError(absl::StrCat(digest, " was not stored"));
+  };
 
   PullResult result;
+  absl::Status unpacked = absl::OkStatus();
+  std::thread unpacker;
   if (options.unpack) {
-    GANTRY_ASSIGN_OR_RETURN(std::string config_text,
-                            content_.ReadAt(ns, manifest->config.digest, 0, manifest->config.size));
-    absl::StatusOr<ImageConfig> config = ParseImageConfig(config_text);
-    GANTRY_RETURN_IF_ERROR(Annotate(config.status(), manifest->config.digest));
-    if (config->diff_ids.size() != manifest->layers.size()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(manifest_doc.descriptor.digest.str(), ": ", manifest->layers.size(),
-                       " layers but the config lists ", config->diff_ids.size(), " diff IDs"));
-    }
-    snapshots::Snapshotter* unpack_into = snapshotter;
-    std::optional<leases::LeasedSnapshotter> leased;
-    if (leases_ != nullptr) {
-      leased.emplace(*snapshotter, snapshotter_name, *leases_, lease);
-      unpack_into = &*leased;
-    }
-    std::optional<Digest> parent;
-    for (size_t i = 0; i < manifest->layers.size(); ++i) {
-      const Descriptor& layer = manifest->layers[i];
-      const std::string what = absl::StrCat("layer ", i, " ", layer.digest);
-      GANTRY_RETURN_IF_ERROR(check_cancelled());
-      GANTRY_ASSIGN_OR_RETURN(Digest diff_id, Digest::Parse(config->diff_ids[i]));
-      report({layer.digest, layer.media_type, "extracting", layer.size, layer.size, diff_id.str(),
-              ""});
-      absl::StatusOr<UniqueFd> fd = content_.OpenBlob(ns, layer.digest);
-      GANTRY_RETURN_IF_ERROR(Annotate(fd.status(), what));
-      absl::StatusOr<Digest> chain =
-          unpack::UnpackLayerSnapshot(*unpack_into, ns, parent, fd->get(), diff_id);
-      GANTRY_RETURN_IF_ERROR(Annotate(chain.status(), what));
-      report({layer.digest, layer.media_type, "done", layer.size, layer.size, diff_id.str(),
-              chain->str()});
-      parent = *chain;
-      GANTRY_RETURN_IF_ERROR(AddLabels(ns, layer.digest, {{kUncompressedLabel, diff_id.str()}}));
-    }
-    if (parent.has_value()) {
-      result.chain_id = parent->str();
-      GANTRY_RETURN_IF_ERROR(
-          AddLabels(ns, manifest->config.digest,
-                    {{absl::StrCat(gc::kRefSnapshotLabel, snapshotter_name), result.chain_id}}));
-    }
+    unpacker = std::thread([&] {
+      unpacked = [&]() -> absl::Status {
+        GANTRY_RETURN_IF_ERROR(wait_stored(manifest->config.digest));
+        GANTRY_ASSIGN_OR_RETURN(
+            std::string config_text,
+            content_.ReadAt(ns, manifest->config.digest, 0, manifest->config.size));
+        absl::StatusOr<ImageConfig> config = ParseImageConfig(config_text);
+        GANTRY_RETURN_IF_ERROR(Annotate(config.status(), manifest->config.digest));
+        if (config->diff_ids.size() != manifest->layers.size()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(manifest_doc.descriptor.digest.str(), ": ", manifest->layers.size(),
+                           " layers but the config lists ", config->diff_ids.size(), " diff IDs"));
+        }
+        snapshots::Snapshotter* unpack_into = snapshotter;
+        std::optional<leases::LeasedSnapshotter> leased;
+        if (leases_ != nullptr) {
+          leased.emplace(*snapshotter, snapshotter_name, *leases_, lease);
+          unpack_into = &*leased;
+        }
+        std::optional<Digest> parent;
+        for (size_t i = 0; i < manifest->layers.size(); ++i) {
+          const Descriptor& layer = manifest->layers[i];
+          const std::string what = absl::StrCat("layer ", i, " ", layer.digest);
+          GANTRY_RETURN_IF_ERROR(wait_stored(layer.digest));
+          GANTRY_RETURN_IF_ERROR(check_cancelled());
+          GANTRY_ASSIGN_OR_RETURN(Digest diff_id, Digest::Parse(config->diff_ids[i]));
+          report({layer.digest, layer.media_type, "extracting", layer.size, layer.size,
+                  diff_id.str(), ""});
+          absl::StatusOr<UniqueFd> fd = content_.OpenBlob(ns, layer.digest);
+          GANTRY_RETURN_IF_ERROR(Annotate(fd.status(), what));
+          absl::StatusOr<Digest> chain =
+              unpack::UnpackLayerSnapshot(*unpack_into, ns, parent, fd->get(), diff_id);
+          GANTRY_RETURN_IF_ERROR(Annotate(chain.status(), what));
+          report({layer.digest, layer.media_type, "done", layer.size, layer.size, diff_id.str(),
+                  chain->str()});
+          parent = *chain;
+          GANTRY_RETURN_IF_ERROR(
+              AddLabels(ns, layer.digest, {{kUncompressedLabel, diff_id.str()}}));
+        }
+        if (parent.has_value()) {
+          result.chain_id = parent->str();
+          GANTRY_RETURN_IF_ERROR(AddLabels(
+              ns, manifest->config.digest,
+              {{absl::StrCat(gc::kRefSnapshotLabel, snapshotter_name), result.chain_id}}));
+        }
+        return absl::OkStatus();
+      }();
+    });
   }
+  registry_.FetchBlobs(
+      ref, fetches,
+      [&](const registry::Descriptor& d, int64_t done, int64_t total) {
+        report({d.digest.str(), d.media_type, "downloading", done, total, "", ""});
+      },
+      options.parallel,
+      // Commits each blob in the thread that fetched it, so the unpacker
+      // can start on it.
+      [&](size_t i, const absl::StatusOr<Digest>& fetched) {
+        const registry::Descriptor& d = fetches[i].descriptor;
+        content::ContentWriter& writer = sinks[i]->writer();
+        absl::Status status;
+        if (!fetched.ok()) {
+          // Bytes that fail their digest are no prefix worth resuming.
+          if (absl::IsDataLoss(fetched.status())) (void)writer.Abort();
+          status = Annotate(fetched.status(), absl::StrCat("blob ", d.digest.str()));
+        } else {
+          report({d.digest.str(), d.media_type, "verifying", d.size, d.size, "", ""});
+          absl::Status committed = writer.Commit(d.size, d.digest.str(), {});
+          if (!committed.ok() && !absl::IsAlreadyExists(committed)) {
+            status = Annotate(committed, absl::StrCat("commit blob ", d.digest.str()));
+          }
+        }
+        {
+          std::lock_guard lock(stored_mu);
+          if (status.ok()) {
+            stored.insert(d.digest.str());
+          } else if (first_error.ok()) {
+            first_error = status;
+          }
+        }
+        stored_cv.notify_all();
+      });
+  {
+    std::lock_guard lock(stored_mu);
+    fetching = false;
+  }
+  stored_cv.notify_all();
+  if (unpacker.joinable()) unpacker.join();
+  sinks.clear();  // unlocks the ingests a failure left for a resume
+  GANTRY_RETURN_IF_ERROR(first_error);
+  GANTRY_RETURN_IF_ERROR(check_cancelled());
+  GANTRY_RETURN_IF_ERROR(unpacked);
   // containerd's references between the blobs: once the lease is gone they
   // keep what the image record's target leads to.
   std::map<std::string, std::string> manifest_labels = {

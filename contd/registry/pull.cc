@@ -180,13 +180,15 @@ absl::StatusOr<Digest> RegistryClient::FetchBlob(const Reference& repo, const De
 
 std::vector<absl::StatusOr<Digest>> RegistryClient::FetchBlobs(
     const Reference& repo, const std::vector<BlobFetch>& fetches, const ProgressFn& progress,
-    int parallel) {
+    int parallel, const FetchedFn& fetched) {
   std::vector<absl::StatusOr<Digest>> results(fetches.size(),
                                               absl::CancelledError("blob not fetched"));
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < fetches.size();)
+    for (size_t i; (i = next.fetch_add(1)) < fetches.size();) {
       results[i] = FetchBlob(repo, fetches[i].descriptor, *fetches[i].sink, progress);
+      if (fetched) fetched(i, results[i]);
+    }
   };
   size_t threads = std::min<size_t>(std::max(parallel, 1), fetches.size());
   std::vector<std::thread> pool;

@@ -39,6 +39,10 @@ struct Manifest {
 // prefix, total). From FetchBlobs' worker threads, so it must be thread-safe.
 using ProgressFn = std::function<void(const Descriptor& blob, int64_t done, int64_t total)>;
 
+// Called as each blob of FetchBlobs ends (its index and outcome), from the
+// worker thread that fetched it, so its sink may be committed right away.
+using FetchedFn = std::function<void(size_t index, const absl::StatusOr<Digest>& result)>;
+
 struct BlobFetch {
   Descriptor descriptor;
   BlobSink* sink;
@@ -71,7 +75,8 @@ class RegistryClient {
   // FetchBlob for each, `parallel` at a time; results in the same order.
   std::vector<absl::StatusOr<Digest>> FetchBlobs(const Reference& repo,
                                                  const std::vector<BlobFetch>& fetches,
-                                                 const ProgressFn& progress = {}, int parallel = 3);
+                                                 const ProgressFn& progress = {}, int parallel = 3,
+                                                 const FetchedFn& fetched = {});
 
   absl::StatusOr<bool> BlobExists(const Reference& repo, const Digest& digest);
   // Cross-repository mount: true when the registry mounted the blob.
