@@ -12,8 +12,12 @@
 
 #include <array>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -58,27 +62,90 @@ absl::StatusOr<std::string> CleanPath(absl::string_view raw, absl::string_view e
   return absl::StrJoin(parts, "/");
 }
 
-// The layer's decompressed bytes, hashed as the tar reader pulls them.
-struct HashingSource {
-  explicit HashingSource(archive* a) : decompressed(a) {}
-  archive* decompressed;
-  Sha256 hash;
-  std::vector<char> buffer = std::vector<char>(kReadBlock);
-  std::string error;
+// The layer's decompressed bytes, hashed for the diff ID. A thread of its
+// own decompresses and hashes a few chunks ahead while the tar reader parses
+// and writes, so the two halves of an unpack run on two cores.
+class HashingSource {
+ public:
+  explicit HashingSource(archive* decompressed) : decompressed_(decompressed) {
+    producer_ = std::thread([this] { Produce(); });
+  }
+  ~HashingSource() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    changed_.notify_all();
+    if (producer_.joinable()) producer_.join();
+  }
+  HashingSource(const HashingSource&) = delete;
+  HashingSource& operator=(const HashingSource&) = delete;
+
+  // The next chunk (valid until the next call): its size, 0 at the end,
+  // -1 after a decompression error (error()).
+  la_ssize_t Next(const void** out) {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return !chunks_.empty() || done_; });
+    if (chunks_.empty()) return failed_ ? -1 : 0;
+    current_ = std::move(chunks_.front());
+    chunks_.pop_front();
+    changed_.notify_all();
+    *out = current_.data();
+    return static_cast<la_ssize_t>(current_.size());
+  }
+  const std::string& error() const { return error_; }
+  // Once Next has returned 0: the digest of every byte.
+  std::string FinishHex() {
+    if (producer_.joinable()) producer_.join();
+    return hash_.FinishHex();
+  }
+
+ private:
+  static constexpr size_t kChunksAhead = 16;
+
+  void Produce() {
+    for (;;) {
+      std::vector<char> chunk(kReadBlock);
+      const la_ssize_t n = archive_read_data(decompressed_, chunk.data(), chunk.size());
+      if (n > 0) {
+        chunk.resize(static_cast<size_t>(n));
+        hash_.Update(absl::string_view(chunk.data(), chunk.size()));
+      }
+      std::unique_lock lock(mu_);
+      if (n <= 0) {
+        if (n < 0) {
+          const char* why = archive_error_string(decompressed_);
+          error_ = why != nullptr ? why : "decompression failed";
+          failed_ = true;
+        }
+        done_ = true;
+        changed_.notify_all();
+        return;
+      }
+      changed_.wait(lock, [this] { return closed_ || chunks_.size() < kChunksAhead; });
+      if (closed_) return;
+      chunks_.push_back(std::move(chunk));
+      changed_.notify_all();
+    }
+  }
+
+  archive* const decompressed_;
+  Sha256 hash_;  // the producer's until it is joined
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<std::vector<char>> chunks_;
+  std::vector<char> current_;
+  std::string error_;
+  bool done_ = false;
+  bool failed_ = false;
+  bool closed_ = false;
+  std::thread producer_;  // last: starts once the rest is made
 };
 
 la_ssize_t ReadDecompressed(archive* tar, void* opaque, const void** out) {
   auto* source = static_cast<HashingSource*>(opaque);
-  const la_ssize_t n =
-      archive_read_data(source->decompressed, source->buffer.data(), source->buffer.size());
-  if (n < 0) {
-    const char* why = archive_error_string(source->decompressed);
-    source->error = why != nullptr ? why : "decompression failed";
-    archive_set_error(tar, EIO, "%s", source->error.c_str());
-    return -1;
-  }
-  source->hash.Update(absl::string_view(source->buffer.data(), static_cast<size_t>(n)));
-  *out = source->buffer.data();
+  const la_ssize_t n = source->Next(out);
+  if (n < 0) archive_set_error(tar, EIO, "%s", source->error().c_str());
   return n;
 }
 
@@ -407,10 +474,10 @@ absl::StatusOr<Digest> ApplyLayer(int layer_fd, const std::string& target_dir,
   const void* ignored;
   while (true) {
     const la_ssize_t n = ReadDecompressed(tar.get(), &source, &ignored);
-    if (n < 0) return absl::DataLossError(absl::StrCat("layer: ", source.error));
+    if (n < 0) return absl::DataLossError(absl::StrCat("layer: ", source.error()));
     if (n == 0) break;
   }
-  return Digest::Parse(absl::StrCat("sha256:", source.hash.FinishHex()));
+  return Digest::Parse(absl::StrCat("sha256:", source.FinishHex()));
 }
 
 }  // namespace gantry::contd::unpack
