@@ -26,12 +26,14 @@ int main(int argc, char** argv) {
   gantry::cli::AddImageCommands(app, context);
   gantry::cli::AddContainerCommands(app, context);
   gantry::cli::AddRunCommands(app, context);
+  gantry::cli::AddExecCommand(app, context);
   gantry::cli::AddUnsupportedCommands(app, context);
   // docker's management form: gantry container ls|run|rm|inspect …
   CLI::App* container = app.add_subcommand("container", "Manage containers");
   container->require_subcommand(1);
   gantry::cli::AddContainerCommands(*container, context);
   gantry::cli::AddRunCommands(*container, context);
+  gantry::cli::AddExecCommand(*container, context);
   container->get_subcommand("ps")->alias("ls")->alias("list");
   try {
     app.parse(argc, argv);

@@ -95,6 +95,18 @@ absl::StatusOr<std::unique_ptr<AttachSession>> AttachSession::Open(EngineClient&
       new AttachSession(client, id, options, std::move(shared), std::move(hijacked.buffered)));
 }
 
+absl::StatusOr<std::unique_ptr<AttachSession>> AttachSession::OpenExec(EngineClient& client,
+                                                                       const std::string& exec_id,
+                                                                       AttachOptions options) {
+  GANTRY_ASSIGN_OR_RETURN(HijackedConnection hijacked,
+                          client.Hijack("POST", absl::StrCat("/exec/", exec_id, "/start"),
+                                        nlohmann::json{{"Detach", false}, {"Tty", options.tty}}));
+  auto shared = std::make_shared<Shared>();
+  shared->connection = std::move(hijacked.fd);
+  return std::unique_ptr<AttachSession>(
+      new AttachSession(client, exec_id, options, std::move(shared), std::move(hijacked.buffered)));
+}
+
 AttachSession::AttachSession(EngineClient& client, std::string id, AttachOptions options,
                              std::shared_ptr<Shared> shared, std::string buffered)
     : client_(client),

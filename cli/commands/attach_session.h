@@ -28,6 +28,10 @@ class AttachSession {
   static absl::StatusOr<std::unique_ptr<AttachSession>> Open(EngineClient& client,
                                                              const std::string& id,
                                                              AttachOptions options);
+  // Starts exec `exec_id` on a hijacked connection (POST /exec/{id}/start).
+  static absl::StatusOr<std::unique_ptr<AttachSession>> OpenExec(EngineClient& client,
+                                                                 const std::string& exec_id,
+                                                                 AttachOptions options);
   ~AttachSession();
 
   // Sends the window size now and on every SIGWINCH (a TTY on our stdout),

@@ -71,6 +71,7 @@ void AddImageCommands(CLI::App& app, CommandContext& context);
 // container ls).
 void AddContainerCommands(CLI::App& app, CommandContext& context);
 void AddRunCommands(CLI::App& app, CommandContext& context);
+void AddExecCommand(CLI::App& app, CommandContext& context);
 // Commands whose endpoints engined does not serve yet.
 void AddUnsupportedCommands(CLI::App& app, CommandContext& context);
 

@@ -295,6 +295,28 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
     CHECK(absl::StrContains(gone.err, "No such object: web2"));
   }
 
+  SECTION("exec: output, exit codes, env, workdir, stdin, detached, errors") {
+    gantry.Ok({"pull", "-q", image});
+    gantry.Ok({"run", "-d", "--name", "box", image, "sleep", "300"});
+    CHECK(gantry.Ok({"exec", "box", "echo", "hi"}) == "hi");
+    ProcessResult code = gantry({"exec", "-e", "A=b", "-w", "/tmp", "box", "sh", "-c",
+                                 "echo $A; pwd; echo oops >&2; exit 4"});
+    CHECK(code.exit_code == 4);
+    CHECK(code.out == "b\n/tmp\n");
+    CHECK(code.err == "oops\n");
+    CHECK(gantry.Ok({"exec", "-i", "box", "cat"}, "piped\n") == "piped");
+    CHECK(gantry.Ok({"exec", "-t", "box", "tty"}) == "/dev/pts/0");
+    gantry.Ok({"exec", "-d", "box", "sh", "-c", "echo detached > /tmp/d"});
+    CHECK(Eventually([&] { return gantry({"exec", "box", "cat", "/tmp/d"}).out == "detached\n"; }));
+    ProcessResult missing = gantry({"exec", "box", "nosuchcmd"});
+    CHECK(missing.exit_code == 126);
+    CHECK(absl::StrContains(missing.err, "nosuchcmd"));
+    gantry.Ok({"rm", "-f", "box"});
+    ProcessResult gone = gantry({"exec", "box", "true"});
+    CHECK(gone.exit_code != 0);
+    CHECK(absl::StrContains(gone.err, "No such container: box"));
+  }
+
   SECTION("restart policies and errors") {
     gantry.Ok({"pull", "-q", image});
     gantry.Ok(
@@ -352,7 +374,10 @@ TEST_CASE("gantry refuses what it cannot do as docker does", "[gantry]") {
   ProcessResult no_image = ocirun_test::RunProcess({kGantryCli, "run"});
   CHECK(no_image.exit_code == 125);
   CHECK(absl::StrContains(no_image.err, "\"run\" requires at least 1 argument"));
-  ProcessResult exec = ocirun_test::RunProcess({kGantryCli, "exec", "web", "true"});
-  CHECK(exec.exit_code == 1);
-  CHECK(exec.err == "gantry exec: not supported by this engined yet\n");
+  ProcessResult stats = ocirun_test::RunProcess({kGantryCli, "stats", "web"});
+  CHECK(stats.exit_code == 1);
+  CHECK(stats.err == "gantry stats: not supported by this engined yet\n");
+  ProcessResult exec = ocirun_test::RunProcess({kGantryCli, "exec", "web"});
+  CHECK(exec.exit_code == 125);
+  CHECK(absl::StrContains(exec.err, "\"exec\" requires at least 2 arguments"));
 }
