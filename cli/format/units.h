@@ -4,13 +4,15 @@
 #include <cstdint>
 #include <string>
 
+#include "common/time_util.h"
+
 namespace gantry::cli {
 
 // Decimal units with `precision` significant digits: "4.26MB", "0B", "12kB".
 std::string HumanSize(double bytes, int precision = 4);
 
-// "Less than a second", "5 seconds", "About a minute", "3 hours", "2 weeks".
-std::string HumanDuration(int64_t seconds);
+// Durations: common/time_util.h, shared with engined.
+using ::gantry::HumanDuration;
 
 // "2 minutes ago" for a Unix time, from now.
 std::string TimeAgo(int64_t unix_seconds);

@@ -1,11 +1,11 @@
 #include "engined/containers/container.h"
 
-#include <cmath>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/errors.h"
+#include "common/time_util.h"
 
 namespace gantry::engined {
 namespace {
@@ -40,38 +40,23 @@ std::string DockerTime(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
 }
 
-std::string HumanDuration(absl::Duration duration) {
-  const int64_t seconds = absl::ToInt64Seconds(duration);
-  const int64_t minutes = absl::ToInt64Minutes(duration);
-  const int64_t hours = static_cast<int64_t>(std::lround(absl::ToDoubleHours(duration)));
-  if (seconds < 1) return "Less than a second";
-  if (seconds == 1) return "1 second";
-  if (seconds < 60) return absl::StrCat(seconds, " seconds");
-  if (minutes == 1) return "About a minute";
-  if (minutes < 60) return absl::StrCat(minutes, " minutes");
-  if (hours == 1) return "About an hour";
-  if (hours < 48) return absl::StrCat(hours, " hours");
-  if (hours < 24 * 7 * 2) return absl::StrCat(hours / 24, " days");
-  if (hours < 24 * 30 * 2) return absl::StrCat(hours / 24 / 7, " weeks");
-  if (hours < 24 * 365 * 2) return absl::StrCat(hours / 24 / 30, " months");
-  return absl::StrCat(hours / 24 / 365, " years");
-}
-
 std::string Container::StatusText(absl::Time now) const {
   if (state.status == "paused") {
-    return absl::StrCat("Up ", HumanDuration(now - state.started_at), " (Paused)");
+    return absl::StrCat("Up ", HumanDuration(absl::ToInt64Seconds(now - state.started_at)),
+                        " (Paused)");
   }
-  if (state.status == "running") return absl::StrCat("Up ", HumanDuration(now - state.started_at));
+  if (state.status == "running")
+    return absl::StrCat("Up ", HumanDuration(absl::ToInt64Seconds(now - state.started_at)));
   if (state.status == "restarting") {
     return absl::StrCat("Restarting (", state.exit_code, ") ",
-                        HumanDuration(now - state.finished_at), " ago");
+                        HumanDuration(absl::ToInt64Seconds(now - state.finished_at)), " ago");
   }
   if (state.status == "removing") return "Removal In Progress";
   if (state.status == "dead") return "Dead";
   if (state.started_at == absl::UnixEpoch()) return "Created";
   if (state.finished_at == absl::UnixEpoch()) return "";
-  return absl::StrCat("Exited (", state.exit_code, ") ", HumanDuration(now - state.finished_at),
-                      " ago");
+  return absl::StrCat("Exited (", state.exit_code, ") ",
+                      HumanDuration(absl::ToInt64Seconds(now - state.finished_at)), " ago");
 }
 
 nlohmann::json Container::ToStored() const {

@@ -64,8 +64,6 @@ struct Container {
 // 64 random hex digits: a container or exec ID, as Docker's.
 std::string NewRandomId();
 
-// Docker's humanized durations ("Less than a second", "5 minutes", "About an hour").
-std::string HumanDuration(absl::Duration duration);
 // RFC 3339 with nanoseconds, and Go's zero time for the epoch, as Docker prints.
 std::string DockerTime(absl::Time time);
 

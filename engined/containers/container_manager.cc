@@ -701,42 +701,37 @@ absl::Status ContainerManager::Kill(const std::string& ref, const std::string& s
   return KillTask(id, signal, signal == SIGKILL);
 }
 
-absl::Status ContainerManager::Pause(const std::string& ref) {
+absl::Status ContainerManager::Pause(const std::string& ref) { return SetPaused(ref, true); }
+
+absl::Status ContainerManager::Unpause(const std::string& ref) { return SetPaused(ref, false); }
+
+absl::Status ContainerManager::SetPaused(const std::string& ref, bool paused) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   std::lock_guard lifecycle(entry->lifecycle);
   std::lock_guard lock(entry->mu);
   Container& c = entry->container;
-  if (c.state.status == "paused") {
+  if (paused && c.state.status == "paused") {
     return absl::FailedPreconditionError(absl::StrCat("Container ", c.id, " is already paused"));
   }
-  if (c.state.status != "running") {
+  if (paused && c.state.status != "running") {
     return absl::FailedPreconditionError(absl::StrCat("Container ", c.id, " is not running"));
   }
-  contd::v1::PauseTaskRequest request;
-  request.set_container_id(c.id);
-  google::protobuf::Empty empty;
-  auto context = ContdClient::Context();
-  GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.tasks().Pause(context.get(), request, &empty), c.id));
-  c.state.status = "paused";
-  Publish(c, "pause");
-  return Save(*entry);
-}
-
-absl::Status ContainerManager::Unpause(const std::string& ref) {
-  GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
-  std::lock_guard lifecycle(entry->lifecycle);
-  std::lock_guard lock(entry->mu);
-  Container& c = entry->container;
-  if (c.state.status != "paused") {
+  if (!paused && c.state.status != "paused") {
     return absl::FailedPreconditionError(absl::StrCat("Container ", c.id, " is not paused"));
   }
-  contd::v1::ResumeTaskRequest request;
-  request.set_container_id(c.id);
   google::protobuf::Empty empty;
   auto context = ContdClient::Context();
-  GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.tasks().Resume(context.get(), request, &empty), c.id));
-  c.state.status = "running";
-  Publish(c, "unpause");
+  if (paused) {
+    contd::v1::PauseTaskRequest request;
+    request.set_container_id(c.id);
+    GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.tasks().Pause(context.get(), request, &empty), c.id));
+  } else {
+    contd::v1::ResumeTaskRequest request;
+    request.set_container_id(c.id);
+    GANTRY_RETURN_IF_ERROR(FromGrpc(contd_.tasks().Resume(context.get(), request, &empty), c.id));
+  }
+  c.state.status = paused ? "paused" : "running";
+  Publish(c, paused ? "pause" : "unpause");
   return Save(*entry);
 }
 

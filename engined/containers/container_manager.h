@@ -122,6 +122,8 @@ class ContainerManager {
   absl::StatusOr<ContainerIo*> EnsureIo(Entry& entry);  // entry.mu held
   absl::Status StartLocked(const std::shared_ptr<Entry>& entry);
   absl::Status KillTask(const std::string& id, int signal, bool all);
+  // Pause (true) or unpause, with Docker's state checks and event.
+  absl::Status SetPaused(const std::string& ref, bool paused);
   // Deletes the container's task, if it has one (its exit is recorded).
   void DeleteTask(const std::string& id);
   // Signal, wait up to the timeout, SIGKILL; "kill" events, and "stop"
