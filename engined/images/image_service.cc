@@ -96,11 +96,7 @@ absl::StatusOr<std::vector<contd::v1::Image>> ImageService::Records() {
 absl::StatusOr<ImageDetails> ImageService::Details(const contd::v1::Image& record) {
   ImageDetails details;
   details.target = record.target();
-  GANTRY_ASSIGN_OR_RETURN(details.resolved, contd::images::ResolveImage(
-                                                [this](const contd::images::Descriptor& d) {
-                                                  return contd_.ReadBlob(d.digest);
-                                                },
-                                                record.target(), contd::images::HostPlatform()));
+  GANTRY_ASSIGN_OR_RETURN(details.resolved, Resolve(record.target()));
   details.id = details.resolved.manifest.config.digest;
   details.records.push_back(record.name());
   if (!IsDanglingRecord(record.name())) details.names.push_back(record.name());
@@ -112,6 +108,22 @@ absl::StatusOr<ImageDetails> ImageService::Details(const contd::v1::Image& recor
           : TimeFromProto(record.created_at());
   for (const auto& layer : details.resolved.manifest.layers) details.size += layer.size;
   return details;
+}
+
+absl::StatusOr<contd::images::ResolvedImage> ImageService::Resolve(
+    const contd::v1::Descriptor& target) {
+  {
+    std::lock_guard lock(resolved_mu_);
+    if (auto it = resolved_.find(target.digest()); it != resolved_.end()) return it->second;
+  }
+  GANTRY_ASSIGN_OR_RETURN(
+      contd::images::ResolvedImage resolved,
+      contd::images::ResolveImage(
+          [this](const contd::images::Descriptor& d) { return contd_.ReadBlob(d.digest); }, target,
+          contd::images::HostPlatform()));
+  std::lock_guard lock(resolved_mu_);
+  resolved_.emplace(target.digest(), resolved);
+  return resolved;
 }
 
 absl::StatusOr<nlohmann::json> ImageService::ConfigJson(const ImageDetails& image) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -125,6 +127,11 @@ class ImageService {
   absl::StatusOr<nlohmann::json> RemoveImage(const ImageDetails& image, absl::string_view reference,
                                              bool force, const ImageUserFn& user);
   absl::StatusOr<ImageDetails> Details(const contd::v1::Image& record);
+  // The target resolved to the host's manifest, config and chain IDs. Kept
+  // by target digest: content is immutable, so listing images (which every
+  // create and name lookup does) reads each image's documents once, not on
+  // every request.
+  absl::StatusOr<contd::images::ResolvedImage> Resolve(const contd::v1::Descriptor& target);
   // Keeps the images of `before` that a tag, pull or load took the last
   // name of, as dangling images (Docker's <none>:<none>), not lost.
   absl::Status KeepDangling(const std::vector<ImageDetails>& before);
@@ -135,6 +142,8 @@ class ImageService {
   // An image event, named as Docker names it ("busybox:latest").
   void Publish(const std::string& action, const std::string& id, const std::string& name);
 
+  std::mutex resolved_mu_;
+  std::map<std::string, contd::images::ResolvedImage> resolved_;
   ContdClient& contd_;
   EventHub& events_;
 };
