@@ -23,6 +23,7 @@
 #include "engined/api/images_router.h"
 #include "engined/api/router.h"
 #include "engined/api/system_router.h"
+#include "engined/api/volumes_router.h"
 #include "engined/config/daemon_config.h"
 #include "engined/containers/container_manager.h"
 #include "engined/containers/container_store.h"
@@ -231,9 +232,15 @@ int main(int argc, char** argv) {
     return Fail(store.status());
   }
   gantry::engined::EventHub events;
+  absl::StatusOr<std::unique_ptr<gantry::engined::VolumeService>> volumes =
+      gantry::engined::VolumeService::Open(flags.data_root, events);
+  if (!volumes.ok()) {
+    ::unlink(pid_file.c_str());
+    return Fail(volumes.status());
+  }
   gantry::engined::ImageService images(**contd, events);
   gantry::engined::ContainerManager containers(
-      **contd, images, **store, events,
+      **contd, images, **volumes, **store, events,
       {.data_root = flags.data_root, .exec_root = flags.exec_root});
   gantry::engined::ExecManager execs(**contd, containers, flags.exec_root);
   if (absl::Status status = containers.Restore(); !status.ok()) {
@@ -262,7 +269,9 @@ int main(int argc, char** argv) {
   containers_router.AddRoutes(router);
   gantry::engined::ImagesRouter images_router(images, containers);
   images_router.AddRoutes(router);
-  gantry::engined::DiskUsageRouter disk_usage_router(images, containers);
+  gantry::engined::VolumesRouter volumes_router(**volumes);
+  volumes_router.AddRoutes(router);
+  gantry::engined::DiskUsageRouter disk_usage_router(images, containers, **volumes);
   disk_usage_router.AddRoutes(router);
   gantry::engined::ExecRouter exec_router(execs);
   exec_router.AddRoutes(router);

@@ -517,6 +517,11 @@ void TaskService::Publish(v1::ShimEvent event) {
 void TaskService::RecordExit(Process& process, int wait_status) {
   if (process.stdio) process.stdio->Drain();
   process.exit = ExitRecord{ExitStatus(wait_status), absl::Now()};
+  if (process.status == contd::v1::TASK_STATUS_CREATED) {
+    // The runtime's init died before start: nothing else would say so.
+    log::Warning("contd-shim: ", process.exec_id.empty() ? options_.id : process.exec_id,
+                 " exited before it was started, status ", process.exit->status);
+  }
   process.status = contd::v1::TASK_STATUS_STOPPED;
   if (process.exec_id.empty()) {
     nlohmann::json record = {

@@ -118,7 +118,8 @@ void ContainersRouter::AddRoutes(Router& router) {
   router.Add("POST", "/containers/{id}/unpause",
              simple([this](const HttpRequest& r) { return containers_.Unpause(r.Param("id")); }));
   router.Add("DELETE", "/containers/{id}", simple([this](const HttpRequest& r) {
-               return containers_.Remove(r.Param("id"), r.query.GetBool("force"));
+               return containers_.Remove(r.Param("id"), r.query.GetBool("force"),
+                                         r.query.GetBool("v"));
              }));
   router.Add("POST", "/containers/{id}/rename", simple([this](const HttpRequest& r) {
                return containers_.Rename(r.Param("id"), r.query.Get("name").value_or(""));

@@ -43,10 +43,17 @@ absl::StatusOr<HttpResponse> DiskUsageRouter::DiskUsage(const HttpRequest&) {
     summary["SharedSize"] = 0;
     image_list.push_back(std::move(summary));
   }
+  nlohmann::json volume_list = nlohmann::json::array();
+  for (const Volume& volume : volumes_.List()) {
+    nlohmann::json json = volume.ToJson();
+    json["UsageData"] = {{"Size", volumes_.Size(volume)},
+                         {"RefCount", volumes_.References(volume.name).size()}};
+    volume_list.push_back(std::move(json));
+  }
   return HttpResponse::Json(200, {{"LayersSize", layers_size},
                                   {"Images", image_list},
                                   {"Containers", container_list},
-                                  {"Volumes", nlohmann::json::array()},
+                                  {"Volumes", volume_list},
                                   {"BuildCache", nlohmann::json::array()}});
 }
 

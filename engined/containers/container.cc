@@ -1,6 +1,7 @@
 #include "engined/containers/container.h"
 
 #include <random>
+#include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -35,6 +36,11 @@ std::string NewRandomId() {
   return hex;
 }
 
+bool IsValidName(const std::string& name) {
+  static const std::regex kValid("[a-zA-Z0-9][a-zA-Z0-9_.-]+");
+  return std::regex_match(name, kValid);
+}
+
 std::string DockerTime(absl::Time time) {
   if (time == absl::UnixEpoch()) return "0001-01-01T00:00:00Z";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
@@ -57,6 +63,12 @@ std::string Container::StatusText(absl::Time now) const {
   if (state.finished_at == absl::UnixEpoch()) return "";
   return absl::StrCat("Exited (", state.exit_code, ") ",
                       HumanDuration(absl::ToInt64Seconds(now - state.finished_at)), " ago");
+}
+
+nlohmann::json Container::MountsJson(nlohmann::json (MountPoint::*shape)() const) const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const MountPoint& mount : mounts) list.push_back((mount.*shape)());
+  return list;
 }
 
 nlohmann::json Container::ToStored() const {
@@ -84,6 +96,7 @@ nlohmann::json Container::ToStored() const {
       {"ResolvConfPath", resolv_conf_path},
       {"HostnamePath", hostname_path},
       {"HostsPath", hosts_path},
+      {"MountPoints", MountsJson(&MountPoint::ToStored)},
   };
 }
 
@@ -115,6 +128,9 @@ absl::StatusOr<Container> Container::FromStored(const nlohmann::json& stored) {
     c.resolv_conf_path = stored.at("ResolvConfPath").get<std::string>();
     c.hostname_path = stored.at("HostnamePath").get<std::string>();
     c.hosts_path = stored.at("HostsPath").get<std::string>();
+    for (const nlohmann::json& mount : stored.value("MountPoints", nlohmann::json::array())) {
+      c.mounts.push_back(MountPoint::FromStored(mount));
+    }
     return c;
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat("stored container: ", e.what()));
@@ -155,7 +171,7 @@ nlohmann::json Container::Inspect() const {
       {"ExecIDs", nullptr},
       {"HostConfig", host_config},
       {"GraphDriver", {{"Data", nullptr}, {"Name", "overlayfs"}}},
-      {"Mounts", nlohmann::json::array()},
+      {"Mounts", MountsJson(&MountPoint::ToJson)},
       {"Config", config},
       {"NetworkSettings",
        {{"Bridge", ""},
@@ -182,7 +198,7 @@ nlohmann::json Container::Summary() const {
       {"Status", StatusText(absl::Now())},
       {"HostConfig", {{"NetworkMode", host_config.value("NetworkMode", "default")}}},
       {"NetworkSettings", {{"Networks", nlohmann::json::object()}}},
-      {"Mounts", nlohmann::json::array()},
+      {"Mounts", MountsJson(&MountPoint::ToJson)},
   };
 }
 

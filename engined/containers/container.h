@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engined/volumes/mount_point.h"
 
 namespace gantry::engined {
 
@@ -46,6 +47,7 @@ struct Container {
   std::string resolv_conf_path;
   std::string hostname_path;
   std::string hosts_path;
+  std::vector<MountPoint> mounts;  // binds, volumes, --mount tmpfs
 
   bool tty() const { return config.value("Tty", false); }
   std::string ShortId() const { return id.substr(0, 12); }
@@ -59,10 +61,16 @@ struct Container {
   nlohmann::json Summary() const;
   // Docker's "Up 5 minutes", "Exited (0) 2 seconds ago", "Created".
   std::string StatusText(absl::Time now) const;
+
+ private:
+  nlohmann::json MountsJson(nlohmann::json (MountPoint::*shape)() const) const;
 };
 
 // 64 random hex digits: a container or exec ID, as Docker's.
 std::string NewRandomId();
+
+// Docker's rule for container and volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+.
+bool IsValidName(const std::string& name);
 
 // RFC 3339 with nanoseconds, and Go's zero time for the epoch, as Docker prints.
 std::string DockerTime(absl::Time time);

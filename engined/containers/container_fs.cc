@@ -198,4 +198,8 @@ absl::Status ContainerFs::Extract(const std::string& path, absl::string_view dat
       .status();
 }
 
+absl::StatusOr<UniqueFd> ContainerFs::OpenDirectory(const std::string& path) {
+  return OpenInRoot(root_.get(), path, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 }  // namespace gantry::engined

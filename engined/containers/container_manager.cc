@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <random>
-#include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -19,6 +19,7 @@
 #include "common/proto_time.h"
 #include "common/signal_name.h"
 #include "engined/containers/oci_spec.h"
+#include "engined/volumes/copy_up.h"
 
 namespace gantry::engined {
 namespace {
@@ -41,8 +42,7 @@ std::string RandomName() {
 }
 
 absl::Status ValidateName(const std::string& name) {
-  static const std::regex kValid("[a-zA-Z0-9][a-zA-Z0-9_.-]+");
-  if (!std::regex_match(name, kValid)) {
+  if (!IsValidName(name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Invalid container name (", name, "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
   }
@@ -96,6 +96,13 @@ absl::Status MergeImageConfig(const contd::images::ContainerConfig& image, nlohm
   nlohmann::json labels = image.labels;
   if (config.contains("Labels") && config["Labels"].is_object()) labels.update(config["Labels"]);
   config["Labels"] = labels;
+  if (!image.volumes.empty()) {
+    if (!config.contains("Volumes") || !config["Volumes"].is_object()) {
+      config["Volumes"] = nlohmann::json::object();
+    }
+    for (const std::string& path : image.volumes)
+      config["Volumes"][path] = nlohmann::json::object();
+  }
   if (!config.contains("ExposedPorts") || config["ExposedPorts"].is_null()) {
     nlohmann::json ports = nlohmann::json::object();
     for (const std::string& port : image.exposed_ports) ports[port] = nlohmann::json::object();
@@ -128,9 +135,14 @@ bool IsRunningStatus(const std::string& status) {
 
 }  // namespace
 
-ContainerManager::ContainerManager(ContdClient& contd, ImageService& images, ContainerStore& store,
-                                   EventHub& events, ContainerPaths paths)
-    : contd_(contd), images_(images), store_(store), events_(events), paths_(std::move(paths)) {}
+ContainerManager::ContainerManager(ContdClient& contd, ImageService& images, VolumeService& volumes,
+                                   ContainerStore& store, EventHub& events, ContainerPaths paths)
+    : contd_(contd),
+      images_(images),
+      volumes_(volumes),
+      store_(store),
+      events_(events),
+      paths_(std::move(paths)) {}
 
 void ContainerManager::Publish(const Container& c, const std::string& action,
                                std::map<std::string, std::string> extra) {
@@ -276,6 +288,13 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     return absl::InvalidArgumentError(absl::StrCat("HostConfig.LogConfig.Type: logging driver \"",
                                                    log_type, "\" is not supported"));
   }
+  GANTRY_ASSIGN_OR_RETURN(
+      c.mounts,
+      ParseMountPoints(config, host_config,
+                       [this](const std::string& ref) -> absl::StatusOr<std::vector<MountPoint>> {
+                         GANTRY_ASSIGN_OR_RETURN(Container other, Get(ref));
+                         return other.mounts;
+                       }));
   c.config = std::move(config);
   c.host_config = std::move(host_config);
   // The spec is built now too, so that bad HostConfig fails the create.
@@ -284,7 +303,9 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
 
   // Undo what was done when a later step fails: a failed create leaves nothing.
   bool dir_made = false, snapshot_made = false, record_made = false;
+  std::vector<std::string> volumes_made;
   auto rollback = [&] {
+    for (const std::string& volume : volumes_made) (void)volumes_.Remove(volume);
     if (record_made) {
       contd::v1::DeleteContainerRequest request;
       request.set_id(c.id);
@@ -307,6 +328,7 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     GANTRY_RETURN_IF_ERROR(MakeDirs(dir, 0710));
     dir_made = true;
     GANTRY_RETURN_IF_ERROR(WriteEtcFiles(c));
+    GANTRY_RETURN_IF_ERROR(PrepareMounts(c, volumes_made));
     GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
     // The record first: it names the snapshot, so garbage collection in
     // contd keeps the snapshot from the moment it exists.
@@ -351,6 +373,9 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     }
     GANTRY_RETURN_IF_ERROR(store_.Put(c));
     entries_.emplace(c.id, std::move(entry));
+    for (const MountPoint& mp : c.mounts) {
+      if (mp.type == "volume") volumes_.AddReference(mp.name, c.id);
+    }
     return absl::OkStatus();
   }();
   if (status.ok()) Publish(c, "create");
@@ -359,6 +384,75 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
     return status;
   }
   return c.id;
+}
+
+absl::Status ContainerManager::PrepareMounts(Container& c, std::vector<std::string>& created) {
+  for (MountPoint& mp : c.mounts) {
+    if (mp.type == "bind") {
+      struct stat st {};
+      if (::stat(mp.source.c_str(), &st) == 0) continue;
+      if (!mp.create_host_path) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "HostConfig.Mounts: invalid mount config for type \"bind\": bind source path does not "
+            "exist: ",
+            mp.source));
+      }
+      GANTRY_RETURN_IF_ERROR(MakeDirs(mp.source, 0755));
+    } else if (mp.type == "volume") {
+      absl::StatusOr<Volume> volume = volumes_.Get(mp.name);
+      if (absl::IsNotFound(volume.status())) {
+        std::map<std::string, std::string> labels = mp.volume_labels;
+        if (mp.anonymous) labels[kAnonymousVolumeLabel] = "";
+        volume = volumes_.Create(mp.name, mp.driver, std::move(labels), mp.driver_options);
+        if (volume.ok()) created.push_back(mp.name);
+      }
+      if (!volume.ok()) return volume.status();
+      mp.source = volume->mountpoint;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContainerManager::MountVolumes(const Container& c) {
+  std::unique_ptr<ContainerFs> image_fs;  // the snapshot, mounted once if a copy-up needs it
+  for (const MountPoint& mp : c.mounts) {
+    if (mp.type != "volume") continue;
+    absl::StatusOr<std::string> path = volumes_.Mount(mp.name, c.id);
+    if (!path.ok()) {
+      UnmountVolumes(c);
+      return path.status();
+    }
+    events_.Publish("volume", "mount", mp.name,
+                    {{"container", c.id},
+                     {"destination", mp.destination},
+                     {"driver", mp.driver},
+                     {"propagation", mp.propagation},
+                     {"read/write", mp.rw ? "true" : "false"}});
+    if (!mp.copy_data) continue;
+    absl::Status copied = [&]() -> absl::Status {
+      UniqueFd volume_dir(::open(path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!volume_dir) return LastErrno(absl::StrCat("open volume ", mp.name));
+      if (!IsEmptyDirectory(volume_dir.get())) return absl::OkStatus();
+      if (!image_fs) {
+        GANTRY_ASSIGN_OR_RETURN(image_fs, MountSnapshot(c.id));
+      }
+      absl::StatusOr<UniqueFd> image_dir = image_fs->OpenDirectory(mp.destination);
+      if (!image_dir.ok()) return absl::OkStatus();  // nothing there to copy
+      return Annotate(CopyDirectoryContents(image_dir->get(), volume_dir.get()),
+                      absl::StrCat("copy ", mp.destination, " into volume ", mp.name));
+    }();
+    if (!copied.ok()) {
+      UnmountVolumes(c);
+      return copied;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ContainerManager::UnmountVolumes(const Container& c) {
+  for (const MountPoint& mp : c.mounts) {
+    if (mp.type == "volume") volumes_.Unmount(mp.name, c.id);
+  }
 }
 
 absl::StatusOr<ContainerIo*> ContainerManager::EnsureIo(Entry& entry) {
@@ -447,13 +541,20 @@ absl::Status ContainerManager::StartLocked(const std::shared_ptr<Entry>& entry) 
   }
   // A task left by an earlier run (engined died before deleting it).
   DeleteTask(id);
+  Container snapshot_of_c;
+  {
+    std::lock_guard relock(entry->mu);
+    snapshot_of_c = entry->container;
+  }
   auto fail = [&](const absl::Status& status) {
+    UnmountVolumes(snapshot_of_c);
     std::lock_guard relock(entry->mu);
     entry->container.state.error = std::string(status.message());
     entry->container.state.exit_code = 128;
     (void)Save(*entry);
     return status;
   };
+  if (absl::Status status = MountVolumes(snapshot_of_c); !status.ok()) return fail(status);
   {
     contd::v1::CreateTaskResponse response;
     auto context = ContdClient::Context();
@@ -522,6 +623,14 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
   // The last output reaches attached clients before they learn of the exit.
   io.reset();
   DeleteTask(id);
+  {
+    Container exited;
+    {
+      std::lock_guard lock(entry->mu);
+      exited = entry->container;
+    }
+    UnmountVolumes(exited);
+  }
 
   bool restart = false, auto_remove = false;
   absl::Duration delay;
@@ -579,7 +688,7 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
     });
   } else if (auto_remove) {
     std::lock_guard lifecycle(entry->lifecycle);
-    if (absl::Status status = RemoveLocked(entry); !status.ok()) {
+    if (absl::Status status = RemoveLocked(entry, /*remove_volumes=*/true); !status.ok()) {
       log::Warning("engined: auto-removing ", id, ": ", status.message());
     }
   }
@@ -735,7 +844,7 @@ absl::Status ContainerManager::SetPaused(const std::string& ref, bool paused) {
   return Save(*entry);
 }
 
-absl::Status ContainerManager::Remove(const std::string& ref, bool force) {
+absl::Status ContainerManager::Remove(const std::string& ref, bool force, bool remove_volumes) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   {
     std::lock_guard lock(entry->mu);
@@ -751,15 +860,18 @@ absl::Status ContainerManager::Remove(const std::string& ref, bool force) {
   if (force)
     GANTRY_RETURN_IF_ERROR(StopEntry(entry, 0, "SIGKILL", /*publish_stop=*/false).status());
   std::lock_guard lifecycle(entry->lifecycle);
-  return RemoveLocked(entry);
+  return RemoveLocked(entry, remove_volumes);
 }
 
-absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry) {
+absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry,
+                                            bool remove_volumes) {
   std::string id;
+  std::vector<MountPoint> mounts;
   {
     std::lock_guard lock(entry->mu);
     if (entry->removed) return absl::OkStatus();
     id = entry->container.id;
+    mounts = entry->container.mounts;
     entry->container.state.status = "removing";
   }
   DeleteTask(id);
@@ -791,6 +903,15 @@ absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry)
     std::lock_guard lock(entry->mu);
     entry->removed = true;
     Publish(entry->container, "destroy");
+  }
+  for (const MountPoint& mp : mounts) {
+    if (mp.type != "volume") continue;
+    volumes_.RemoveReference(mp.name, id);
+    if (!remove_volumes || !mp.anonymous) continue;
+    // Another container may still use it (--volumes-from): it stays then.
+    if (absl::Status removed = volumes_.Remove(mp.name); !removed.ok()) {
+      log::Warning("engined: removing volume ", mp.name, " of ", id, ": ", removed.message());
+    }
   }
   bool last = false;
   {
@@ -861,19 +982,23 @@ absl::StatusOr<std::unique_ptr<ContainerFs>> ContainerManager::OpenFs(const std:
     if (!root) return LastErrno(absl::StrCat("open the root of container ", c.id));
     return std::make_unique<ContainerFs>(std::move(root), "");
   }
+  return MountSnapshot(c.id);
+}
+
+absl::StatusOr<std::unique_ptr<ContainerFs>> ContainerManager::MountSnapshot(
+    const std::string& id) {
   contd::v1::SnapshotMountsRequest request;
   request.set_snapshotter(kSnapshotter);
-  request.set_key(c.id);
+  request.set_key(id);
   contd::v1::SnapshotMountsResponse response;
   auto context = ContdClient::Context();
   GANTRY_RETURN_IF_ERROR(
-      FromGrpc(contd_.snapshots().Mounts(context.get(), request, &response), c.id));
+      FromGrpc(contd_.snapshots().Mounts(context.get(), request, &response), id));
   std::vector<Mount> mounts;
   for (const auto& m : response.mounts()) {
     mounts.push_back(Mount{m.type(), m.source(), {m.options().begin(), m.options().end()}});
   }
-  const std::string mountpoint =
-      absl::StrCat(FifoDir(c.id), "/rootfs-", NewRandomId().substr(0, 8));
+  const std::string mountpoint = absl::StrCat(FifoDir(id), "/rootfs-", NewRandomId().substr(0, 8));
   GANTRY_RETURN_IF_ERROR(MakeDirs(mountpoint, 0700));
   if (absl::Status status = MountAll(mounts, mountpoint); !status.ok()) {
     ::rmdir(mountpoint.c_str());
@@ -977,6 +1102,9 @@ absl::Status ContainerManager::Restore() {
       entries_.emplace(entry->container.id, entry);
     }
     Container& restored = entry->container;
+    for (const MountPoint& mp : restored.mounts) {
+      if (mp.type == "volume") volumes_.AddReference(mp.name, restored.id);
+    }
     const std::string policy =
         restored.host_config.value("RestartPolicy", nlohmann::json::object()).value("Name", "");
     if (IsRunningStatus(restored.state.status)) {
@@ -987,7 +1115,14 @@ absl::Status ContainerManager::Restore() {
       grpc::Status status = contd_.tasks().Get(context.get(), request, &response);
       if (status.ok() && (response.process().status() == contd::v1::TASK_STATUS_RUNNING ||
                           response.process().status() == contd::v1::TASK_STATUS_PAUSED)) {
-        // Still running: take the FIFOs back and watch for its exit.
+        // Still running: take the FIFOs back, count its volume mounts, and
+        // watch for its exit.
+        for (const MountPoint& mp : restored.mounts) {
+          if (mp.type != "volume") continue;
+          if (absl::StatusOr<std::string> path = volumes_.Mount(mp.name, restored.id); !path.ok()) {
+            log::Warning("engined: ", restored.id, ": ", path.status().message());
+          }
+        }
         {
           std::lock_guard lock(entry->mu);
           if (absl::StatusOr<ContainerIo*> io = EnsureIo(*entry); !io.ok()) {

@@ -28,6 +28,7 @@
 #include "engined/contd/contd_client.h"
 #include "engined/daemon/event_hub.h"
 #include "engined/images/image_service.h"
+#include "engined/volumes/volume_service.h"
 
 namespace gantry::engined {
 
@@ -40,8 +41,8 @@ enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
 
 class ContainerManager {
  public:
-  ContainerManager(ContdClient& contd, ImageService& images, ContainerStore& store,
-                   EventHub& events, ContainerPaths paths);
+  ContainerManager(ContdClient& contd, ImageService& images, VolumeService& volumes,
+                   ContainerStore& store, EventHub& events, ContainerPaths paths);
   ~ContainerManager();
   ContainerManager(const ContainerManager&) = delete;
   ContainerManager& operator=(const ContainerManager&) = delete;
@@ -68,7 +69,8 @@ class ContainerManager {
   absl::Status Kill(const std::string& ref, const std::string& signal);
   absl::Status Pause(const std::string& ref);
   absl::Status Unpause(const std::string& ref);
-  absl::Status Remove(const std::string& ref, bool force);
+  // With `remove_volumes` (docker rm -v), its anonymous volumes go too.
+  absl::Status Remove(const std::string& ref, bool force, bool remove_volumes = false);
   absl::Status Rename(const std::string& ref, const std::string& new_name);
   absl::Status Resize(const std::string& ref, uint32_t height, uint32_t width);
   // `ps -ef`-like: the task's PIDs.
@@ -134,7 +136,16 @@ class ContainerManager {
   absl::Status CloseTaskStdin(const std::string& id);
   void Monitor(std::shared_ptr<Entry> entry);
   void OnExit(const std::shared_ptr<Entry>& entry, int exit_code, absl::Time exited_at);
-  absl::Status RemoveLocked(const std::shared_ptr<Entry>& entry);
+  absl::Status RemoveLocked(const std::shared_ptr<Entry>& entry, bool remove_volumes);
+  // Create: host directories of -v binds, and the volumes that do not
+  // exist yet (their names go to `created`, for the rollback).
+  absl::Status PrepareMounts(Container& c, std::vector<std::string>& created);
+  // Start: volumes mounted (device ones) and filled from the image when
+  // empty; undone by UnmountVolumes.
+  absl::Status MountVolumes(const Container& c);
+  void UnmountVolumes(const Container& c);
+  // The container's snapshot mounted for the caller (docker cp, copy-up).
+  absl::StatusOr<std::unique_ptr<ContainerFs>> MountSnapshot(const std::string& id);
   absl::Status WriteEtcFiles(Container& container);
   // A "container" event about `c`, with its name, image and labels.
   void Publish(const Container& c, const std::string& action,
@@ -145,6 +156,7 @@ class ContainerManager {
 
   ContdClient& contd_;
   ImageService& images_;
+  VolumeService& volumes_;
   ContainerStore& store_;
   EventHub& events_;
   const ContainerPaths paths_;

@@ -83,36 +83,6 @@ std::vector<std::string> StringList(const nlohmann::json& value) {
   return value.get<std::vector<std::string>>();
 }
 
-// HostConfig.Binds entries "/host:/ctr[:opts]".
-absl::Status AddBinds(const nlohmann::json& host_config, nlohmann::json& mounts) {
-  for (const std::string& bind : StringList(host_config.value("Binds", nlohmann::json()))) {
-    std::vector<std::string> parts = absl::StrSplit(bind, ':');
-    if (parts.size() < 2 || parts.size() > 3 || !absl::StartsWith(parts[0], "/") ||
-        !absl::StartsWith(parts[1], "/")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "HostConfig.Binds: \"", bind, "\": expected /host/path:/container/path[:ro|rw]"));
-    }
-    std::vector<std::string> options = {"rbind"};
-    std::string propagation = "rprivate";
-    if (parts.size() == 3) {
-      for (absl::string_view option : absl::StrSplit(parts[2], ',')) {
-        if (option == "ro" || option == "rw") {
-          options.emplace_back(option);
-        } else if (option == "shared" || option == "rshared" || option == "slave" ||
-                   option == "rslave" || option == "private" || option == "rprivate") {
-          propagation = std::string(option);
-        } else if (option != "z" && option != "Z") {
-          return absl::InvalidArgumentError(
-              absl::StrCat("HostConfig.Binds: \"", bind, "\": unknown option ", option));
-        }
-      }
-    }
-    options.push_back(propagation);
-    mounts.push_back(Mount(parts[1], "bind", parts[0], options));
-  }
-  return absl::OkStatus();
-}
-
 // HostConfig.Tmpfs {"/path": "size=..,mode=.."}.
 void AddTmpfs(const nlohmann::json& host_config, nlohmann::json& mounts) {
   const nlohmann::json tmpfs = host_config.value("Tmpfs", nlohmann::json::object());
@@ -127,49 +97,43 @@ void AddTmpfs(const nlohmann::json& host_config, nlohmann::json& mounts) {
   }
 }
 
-// HostConfig.Mounts of type bind and tmpfs (volumes come with networks and
-// volumes support).
-absl::Status AddMounts(const nlohmann::json& host_config, nlohmann::json& mounts) {
-  const nlohmann::json list = host_config.value("Mounts", nlohmann::json::array());
-  if (!list.is_array()) return absl::OkStatus();
-  for (size_t i = 0; i < list.size(); ++i) {
-    const nlohmann::json& m = list[i];
-    const std::string field = absl::StrCat("HostConfig.Mounts[", i, "]");
-    const std::string type = m.value("Type", "");
-    const std::string target = m.value("Target", "");
-    if (!absl::StartsWith(target, "/")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".Target: \"", target, "\" is not an absolute path"));
-    }
-    const bool read_only = m.value("ReadOnly", false);
-    if (type == "bind") {
-      const std::string source = m.value("Source", "");
-      if (!absl::StartsWith(source, "/")) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".Source: \"", source, "\" is not an absolute path"));
-      }
-      std::vector<std::string> options = {"rbind", read_only ? "ro" : "rw"};
-      const std::string propagation =
-          m.value("BindOptions", nlohmann::json::object()).value("Propagation", "rprivate");
-      options.push_back(propagation.empty() ? "rprivate" : propagation);
-      mounts.push_back(Mount(target, "bind", source, options));
-    } else if (type == "tmpfs") {
+// The container's binds, volumes and --mount tmpfs (volume sources are
+// their mountpoints, resolved at create).
+void AddMountPoints(const std::vector<MountPoint>& mount_points, nlohmann::json& mounts) {
+  for (const MountPoint& mp : mount_points) {
+    if (mp.type == "tmpfs") {
       std::vector<std::string> options = {"nosuid", "nodev", "noexec"};
-      const nlohmann::json tmpfs = m.value("TmpfsOptions", nlohmann::json::object());
-      if (const int64_t size = tmpfs.value("SizeBytes", int64_t{0}); size > 0) {
-        options.push_back(absl::StrCat("size=", size));
-      }
-      if (tmpfs.contains("Mode") && tmpfs["Mode"].is_number_integer()) {
-        options.push_back(absl::StrFormat("mode=%o", tmpfs["Mode"].get<int>() & 07777));
-      }
-      if (read_only) options.push_back("ro");
-      mounts.push_back(Mount(target, "tmpfs", "tmpfs", options));
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".Type: \"", type, "\" is not supported (bind, tmpfs)"));
+      options.insert(options.end(), mp.tmpfs_options.begin(), mp.tmpfs_options.end());
+      if (!mp.rw) options.push_back("ro");
+      mounts.push_back(Mount(mp.destination, "tmpfs", "tmpfs", options));
+      continue;
     }
+    mounts.push_back(Mount(
+        mp.destination, "bind", mp.source,
+        {"rbind", mp.rw ? "rw" : "ro", mp.propagation.empty() ? "rprivate" : mp.propagation}));
   }
-  return absl::OkStatus();
+}
+
+// Parents before children (a volume at /data, a bind at /data/x), as
+// moby sorts by path depth; a user mount replaces a default one at the
+// same destination (/etc/hosts, /dev/shm).
+nlohmann::json MergeMounts(nlohmann::json defaults, nlohmann::json user) {
+  std::stable_sort(user.begin(), user.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    const auto depth = [](const nlohmann::json& m) {
+      const std::string d = m["destination"].get<std::string>();
+      return std::count(d.begin(), d.end(), '/');
+    };
+    return depth(a) < depth(b);
+  });
+  nlohmann::json merged = nlohmann::json::array();
+  for (nlohmann::json& m : defaults) {
+    const bool replaced = std::any_of(user.begin(), user.end(), [&](const nlohmann::json& u) {
+      return u["destination"] == m["destination"];
+    });
+    if (!replaced) merged.push_back(std::move(m));
+  }
+  for (nlohmann::json& m : user) merged.push_back(std::move(m));
+  return merged;
 }
 
 absl::Status AddResources(const nlohmann::json& hc, nlohmann::json& resources) {
@@ -342,9 +306,10 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
       Mount("/etc/hostname", "bind", c.hostname_path, {"rbind", "rprivate"}),
       Mount("/etc/hosts", "bind", c.hosts_path, {"rbind", "rprivate"}),
   });
-  GANTRY_RETURN_IF_ERROR(AddBinds(hc, mounts));
-  AddTmpfs(hc, mounts);
-  GANTRY_RETURN_IF_ERROR(AddMounts(hc, mounts));
+  nlohmann::json user_mounts = nlohmann::json::array();
+  AddTmpfs(hc, user_mounts);
+  AddMountPoints(c.mounts, user_mounts);
+  mounts = MergeMounts(std::move(mounts), std::move(user_mounts));
 
   const std::string network_mode = hc.value("NetworkMode", "default");
   nlohmann::json namespaces = nlohmann::json::array(

@@ -51,6 +51,22 @@ def main():
     box.remove()
     assert client.containers.list(all=True) == []
 
+    volume = client.volumes.create("sdkdata", labels={"from": "sdk"})
+    assert volume.name == "sdkdata" and volume.attrs["Labels"] == {"from": "sdk"}, volume.attrs
+    client.containers.run(image, ["sh", "-c", "echo in volume > /v/f"], remove=True,
+                          volumes={"sdkdata": {"bind": "/v", "mode": "rw"}})
+    out = client.containers.run(image, ["cat", "/w/f"], remove=True,
+                                volumes=["sdkdata:/w:ro"])
+    assert out == b"in volume\n", out
+    assert [v.name for v in client.volumes.list()] == ["sdkdata"]
+    client.volumes.get("sdkdata").remove()
+    assert client.volumes.list() == []
+    try:
+        client.volumes.get("sdkdata")
+        raise AssertionError("a removed volume was found")
+    except docker.errors.NotFound:
+        pass
+
     try:
         client.containers.get("sdkbox")
         raise AssertionError("a removed container was found")
