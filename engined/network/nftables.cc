@@ -30,7 +30,8 @@ struct Chain {
 };
 constexpr Chain kChains[] = {
     {"prerouting", "type nat hook prerouting priority dstnat; policy accept;"},
-    {"output", "type nat hook output priority dstnat; policy accept;"},
+    // nft 1.0.6 knows "dstnat" only for prerouting; -100 is its value.
+    {"output", "type nat hook output priority -100; policy accept;"},
     {"postrouting", "type nat hook postrouting priority srcnat; policy accept;"},
     {"port-mappings", ""},
     {"forward", "type filter hook forward priority filter; policy accept;"},
