@@ -1,6 +1,12 @@
 #include "engined/network/nftables.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
 
 #include <map>
 #include <set>
@@ -101,10 +107,34 @@ absl::StatusOr<TableContents> ParseTable(const std::string& json_text) {
   return contents;
 }
 
+// libnftables opens its netlink socket (in nft_ctx_new) without CLOEXEC, so
+// children engined starts would inherit it. Netfilter netlink sockets are
+// libnftables' alone in engined, so each one found is marked.
+void MarkNetfilterSocketsCloexec() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (entry->d_name[0] == '.' || fd == ::dirfd(dir)) continue;
+    int domain = 0, protocol = 0;
+    socklen_t size = sizeof(int);
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 || domain != AF_NETLINK) {
+      continue;
+    }
+    size = sizeof(int);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &size) == 0 &&
+        protocol == NETLINK_NETFILTER) {
+      ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
+  }
+  ::closedir(dir);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Firewall>> Firewall::Open() {
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  MarkNetfilterSocketsCloexec();
   if (ctx == nullptr) return absl::InternalError("nftables: cannot create a context");
   std::unique_ptr<Firewall> firewall(new Firewall(ctx));
   if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {

@@ -12,8 +12,8 @@
 //   isolation-stage-1/2       as Docker's DOCKER-ISOLATION-STAGE-1/2: no traffic
 //                             between two different gantry bridges
 //
-// A Firewall acts on the network namespace its Open ran in; it serializes
-// its callers.
+// A Firewall acts on the network namespace its Open ran in (libnftables
+// opens its netlink socket there); it serializes its callers.
 #pragma once
 
 #include <cstdint>

@@ -22,6 +22,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "engined/network/ipv4.h"
@@ -63,6 +64,37 @@ int CountOpenFds() {
   while (dirent* entry = ::readdir(dir)) count += entry->d_name[0] != '.';
   ::closedir(dir);
   return count - 1;  // the directory's own fd
+}
+
+// Every fd above stdio that lacks FD_CLOEXEC, as "fd -> target".
+std::vector<std::string> InheritableFds() {
+  std::vector<std::string> inheritable;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (entry->d_name[0] == '.' || fd <= 2 || fd == ::dirfd(dir)) continue;
+    if ((::fcntl(fd, F_GETFD) & FD_CLOEXEC) == 0) {
+      char target[256] = {};
+      (void)!::readlink(absl::StrCat("/proc/self/fd/", fd).c_str(), target, sizeof(target) - 1);
+      inheritable.push_back(absl::StrCat(fd, " -> ", target));
+    }
+  }
+  ::closedir(dir);
+  return inheritable;
+}
+
+// What the test process inherited (the harness's fds) is not the library's.
+const std::vector<std::string> kInheritedAtStart = InheritableFds();
+
+std::vector<std::string> NewInheritableFds() {
+  std::vector<std::string> fds;
+  for (const std::string& fd : InheritableFds()) {
+    if (std::find(kInheritedAtStart.begin(), kInheritedAtStart.end(), fd) ==
+        kInheritedAtStart.end()) {
+      fds.push_back(fd);
+    }
+  }
+  return fds;
 }
 
 sockaddr_in SocketAddress(Ipv4Address ip, uint16_t port) {
@@ -631,6 +663,8 @@ TEST_CASE("the userland proxy relays TCP with half-close and UDP, then frees its
       }
     }
     echo.join();
+    // The proxy's listeners, flows and the io_context's own fds are all CLOEXEC.
+    { auto fds_left = NewInheritableFds(); INFO(absl::StrJoin(fds_left, ", ")); CHECK(fds_left.empty()); }
     CHECK(answers == std::vector<std::string>{"echo:one", "echo:three", "echo:two"});
 
     // Stopped, the proxy closes its listener: the port refuses connections.
@@ -663,4 +697,6 @@ TEST_CASE("nothing is left behind: no netns mounts, no test links, no gantry tab
   auto listing = (*firewall)->Listing();
   REQUIRE_OK(listing);
   CHECK(listing->empty());
+  // libnl's and libnftables' sockets do not leak into children.
+  { auto fds_left = NewInheritableFds(); INFO(absl::StrJoin(fds_left, ", ")); CHECK(fds_left.empty()); }
 }
