@@ -138,6 +138,17 @@ absl::StatusOr<UniqueFd> Connect(const std::string& ns, int type, Ipv4Address ip
   return fd;
 }
 
+// Whether a TCP connection from `ns` gets through within a second (a
+// dropped SYN times out; nothing needs to accept).
+bool CanConnect(const std::string& ns, Ipv4Address ip, uint16_t port) {
+  absl::StatusOr<UniqueFd> fd = net::OpenSocketInNamespace(ns, AF_INET, SOCK_STREAM);
+  if (!fd.ok()) return false;
+  timeval timeout{1, 0};
+  ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr = SocketAddress(ip, port);
+  return ::connect(fd->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
 absl::StatusOr<UniqueFd> Accept(int listener) {
   UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
   if (!fd) return LastErrno("accept");
@@ -219,7 +230,7 @@ bool HasMountUnder(const std::string& path) {
 class Sandbox {
  public:
   Sandbox() {
-    for (const char* name : {"host", "container", "client"}) {
+    for (const char* name : {"host", "container", "client", "other"}) {
       auto ns = net::ScopedNetworkNamespace::Create(absl::StrCat(dir_.path(), "/netns/", name));
       REQUIRE_OK(ns);
       namespaces_.push_back(std::move(*ns));
@@ -234,42 +245,51 @@ class Sandbox {
   const std::string& host() const { return namespaces_[0].path(); }
   const std::string& container() const { return namespaces_[1].path(); }
   const std::string& client() const { return namespaces_[2].path(); }
+  // A second container, for a second network.
+  const std::string& other() const { return namespaces_[3].path(); }
   absl::Status InHost(const std::function<absl::Status()>& fn) {
     return net::RunInNetworkNamespace(host(), fn);
   }
 
   // gt<pid><suffix>: at most 15 bytes for any pid.
-  std::string Link(const char* suffix) const { return absl::StrCat(prefix_, suffix); }
+  std::string Link(absl::string_view suffix) const { return absl::StrCat(prefix_, suffix); }
   const std::string& prefix() const { return prefix_; }
 
-  // The bridge 10.213.1.1/24 in the host namespace, and the container's
-  // eth0 10.213.1.2/24 on it with a default route via the bridge.
-  absl::Status ConnectContainer() {
-    GANTRY_ASSIGN_OR_RETURN(UniqueFd container_ns, net::OpenNetworkNamespace(container()));
+  // Network `n`: the bridge gt<pid>b<n> with 10.213.<n>.1/24 in the host
+  // namespace, and `ns`'s eth0 10.213.<n>.2/24 on it (through the veth
+  // gt<pid>v<n>h / gt<pid>v<n>c) with a default route via the bridge.
+  std::string Bridge(int n) const { return Link(absl::StrCat("b", n)); }
+  std::string VethHost(int n) const { return Link(absl::StrCat("v", n, "h")); }
+  std::string VethPeer(int n) const { return Link(absl::StrCat("v", n, "c")); }
+  absl::Status ConnectContainer(const std::string& ns, int n) {
+    GANTRY_ASSIGN_OR_RETURN(UniqueFd container_ns, net::OpenNetworkNamespace(ns));
+    const std::string gateway = absl::StrCat("10.213.", n, ".1");
     GANTRY_RETURN_IF_ERROR(InHost([&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
-      GANTRY_RETURN_IF_ERROR(nl.CreateBridge(Link("br"), 1500));
-      GANTRY_RETURN_IF_ERROR(nl.AddAddress(Link("br"), Cidr("10.213.1.1/24")));
-      GANTRY_RETURN_IF_ERROR(nl.SetUp(Link("br")));
-      GANTRY_RETURN_IF_ERROR(nl.CreateVethPair(Link("vh"), Link("vc"), 1500));
-      GANTRY_RETURN_IF_ERROR(nl.AttachToBridge(Link("vh"), Link("br")));
-      GANTRY_RETURN_IF_ERROR(nl.SetUp(Link("vh")));
-      return nl.MoveToNamespace(Link("vc"), container_ns.get());
+      GANTRY_RETURN_IF_ERROR(nl.CreateBridge(Bridge(n), 1500));
+      GANTRY_RETURN_IF_ERROR(nl.AddAddress(Bridge(n), Cidr((gateway + "/24").c_str())));
+      GANTRY_RETURN_IF_ERROR(nl.SetUp(Bridge(n)));
+      GANTRY_RETURN_IF_ERROR(nl.CreateVethPair(VethHost(n), VethPeer(n), 1500));
+      GANTRY_RETURN_IF_ERROR(nl.AttachToBridge(VethHost(n), Bridge(n)));
+      GANTRY_RETURN_IF_ERROR(nl.SetUp(VethHost(n)));
+      return nl.MoveToNamespace(VethPeer(n), container_ns.get());
     }));
-    return net::RunInNetworkNamespace(container(), [&]() -> absl::Status {
+    const Ipv4Address address = A(absl::StrCat("10.213.", n, ".2").c_str());
+    return net::RunInNetworkNamespace(ns, [&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
-      GANTRY_RETURN_IF_ERROR(nl.Rename(Link("vc"), "eth0"));
-      GANTRY_RETURN_IF_ERROR(nl.SetMacAddress("eth0", net::MacAddressFor(A("10.213.1.2"))));
+      GANTRY_RETURN_IF_ERROR(nl.Rename(VethPeer(n), "eth0"));
+      GANTRY_RETURN_IF_ERROR(nl.SetMacAddress("eth0", net::MacAddressFor(address)));
       GANTRY_RETURN_IF_ERROR(nl.SetMtu("eth0", 1400));
-      GANTRY_RETURN_IF_ERROR(nl.AddAddress("eth0", Cidr("10.213.1.2/24")));
+      GANTRY_RETURN_IF_ERROR(nl.AddAddress("eth0", {address, 24}));
       GANTRY_RETURN_IF_ERROR(nl.SetUp("eth0"));
       GANTRY_RETURN_IF_ERROR(nl.SetUp("lo"));
-      return nl.AddDefaultRoute(A("10.213.1.1"));
+      return nl.AddDefaultRoute(A(gateway.c_str()));
     });
   }
+  absl::Status ConnectContainer() { return ConnectContainer(container(), 1); }
 
   // The client namespace as another machine: 10.213.2.2/24, linked to the
-  // host namespace's 10.213.2.1/24, which forwards.
+  // host namespace's 10.213.2.1/24, which forwards and is its default route.
   absl::Status ConnectClient() {
     GANTRY_ASSIGN_OR_RETURN(UniqueFd client_ns, net::OpenNetworkNamespace(client()));
     GANTRY_RETURN_IF_ERROR(InHost([&]() -> absl::Status {
@@ -283,7 +303,9 @@ class Sandbox {
     return net::RunInNetworkNamespace(client(), [&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
       GANTRY_RETURN_IF_ERROR(nl.AddAddress(Link("xc"), Cidr("10.213.2.2/24")));
-      return nl.SetUp(Link("xc"));
+      GANTRY_RETURN_IF_ERROR(nl.SetUp(Link("xc")));
+      // Replies to un-masqueraded containers find their way back.
+      return nl.AddDefaultRoute(A("10.213.2.1"));
     });
   }
 
@@ -361,11 +383,11 @@ TEST_CASE("a container's eth0 on a bridge reaches the gateway over TCP", "[netli
     }));
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
-      GANTRY_ASSIGN_OR_RETURN(host_has_peer, nl.LinkExists(sandbox.Link("vc")));
-      GANTRY_ASSIGN_OR_RETURN(host_has_bridge, nl.LinkExists(sandbox.Link("br")));
+      GANTRY_ASSIGN_OR_RETURN(host_has_peer, nl.LinkExists(sandbox.VethPeer(1)));
+      GANTRY_ASSIGN_OR_RETURN(host_has_bridge, nl.LinkExists(sandbox.Bridge(1)));
       GANTRY_ASSIGN_OR_RETURN(host_routes, nl.Ipv4Routes());
       // Creating what exists is refused by name.
-      absl::Status again = nl.CreateBridge(sandbox.Link("br"), 1500);
+      absl::Status again = nl.CreateBridge(sandbox.Bridge(1), 1500);
       if (!absl::IsAlreadyExists(again)) return absl::InternalError(again.ToString());
       absl::Status too_long = nl.CreateBridge("a-name-too-long-for-linux", 1500);
       if (!absl::IsInvalidArgument(too_long)) return absl::InternalError(too_long.ToString());
@@ -400,10 +422,10 @@ TEST_CASE("a container's eth0 on a bridge reaches the gateway over TCP", "[netli
     // Deleting the host end takes the container's eth0 with it; twice is fine.
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
-      GANTRY_RETURN_IF_ERROR(nl.DeleteLink(sandbox.Link("vh")));
-      GANTRY_RETURN_IF_ERROR(nl.DeleteLink(sandbox.Link("vh")));
-      GANTRY_RETURN_IF_ERROR(nl.DeleteLink(sandbox.Link("br")));
-      return nl.DeleteLink(sandbox.Link("br"));
+      GANTRY_RETURN_IF_ERROR(nl.DeleteLink(sandbox.VethHost(1)));
+      GANTRY_RETURN_IF_ERROR(nl.DeleteLink(sandbox.VethHost(1)));
+      GANTRY_RETURN_IF_ERROR(nl.DeleteLink(sandbox.Bridge(1)));
+      return nl.DeleteLink(sandbox.Bridge(1));
     }));
     REQUIRE_OK(net::RunInNetworkNamespace(sandbox.container(), [&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
@@ -431,7 +453,7 @@ TEST_CASE("the gantry table: skeleton once, network and port rules, deleted by t
   const int fds = CountOpenFds();
   {
     Sandbox sandbox;
-    const std::string bridge = sandbox.Link("br");
+    const std::string bridge = sandbox.Bridge(1);
     std::vector<std::string> listings;
     absl::Status invalid_tag, invalid_protocol;
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
@@ -445,7 +467,7 @@ TEST_CASE("the gantry table: skeleton once, network and port rules, deleted by t
       GANTRY_RETURN_IF_ERROR(firewall->AddNetwork(
           {"net-1", bridge, *net::Ipv4Prefix::Parse("10.213.1.0/24"), /*internal=*/false}));
       GANTRY_RETURN_IF_ERROR(firewall->AddNetwork(
-          {"net-2", sandbox.Link("b2"), *net::Ipv4Prefix::Parse("10.213.3.0/24"), true}));
+          {"net-2", sandbox.Bridge(3), *net::Ipv4Prefix::Parse("10.213.3.0/24"), true}));
       GANTRY_RETURN_IF_ERROR(firewall->AddPortMapping(
           {"ctr-1", "tcp", std::nullopt, 8080, A("10.213.1.2"), 80, bridge}));
       GANTRY_RETURN_IF_ERROR(firewall->AddPortMapping(
@@ -490,8 +512,8 @@ TEST_CASE("the gantry table: skeleton once, network and port rules, deleted by t
     CHECK(absl::StrContains(listings[2], absl::StrCat("oifname ", br, " drop comment \"net-1\"")));
     // The internal network is not masqueraded, and drops what leaves its bridge.
     CHECK(Occurrences(listings[2], "masquerade") == 1);
-    CHECK(absl::StrContains(listings[2], absl::StrCat("iifname \"", sandbox.Link("b2"),
-                                                      "\" oifname != \"", sandbox.Link("b2"),
+    CHECK(absl::StrContains(listings[2], absl::StrCat("iifname \"", sandbox.Bridge(3),
+                                                      "\" oifname != \"", sandbox.Bridge(3),
                                                       "\" drop comment \"net-2\"")));
 
     CHECK_FALSE(absl::StrContains(listings[3], "dnat to"));
@@ -511,7 +533,7 @@ TEST_CASE("published ports: DNAT from another machine and from the host, masquer
     Sandbox sandbox;
     REQUIRE_OK(sandbox.ConnectContainer());
     REQUIRE_OK(sandbox.ConnectClient());
-    const std::string bridge = sandbox.Link("br");
+    const std::string bridge = sandbox.Bridge(1);
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(auto firewall, net::Firewall::Open());
       GANTRY_RETURN_IF_ERROR(firewall->EnsureTable());
@@ -574,6 +596,47 @@ TEST_CASE("published ports: DNAT from another machine and from the host, masquer
       INFO(client.status().ToString());
       CHECK(absl::StrContains(client.status().message(), "refused"));
     }
+  }
+  CHECK(CountOpenFds() == fds);
+}
+
+TEST_CASE("bridge networks are isolated from each other; an internal one reaches nothing outside",
+          "[nftables]") {
+  const int fds = CountOpenFds();
+  {
+    Sandbox sandbox;
+    REQUIRE_OK(sandbox.ConnectContainer(sandbox.container(), 1));
+    REQUIRE_OK(sandbox.ConnectContainer(sandbox.other(), 3));
+    REQUIRE_OK(sandbox.ConnectClient());
+    auto in_other = Listen(sandbox.other(), SOCK_STREAM, A("10.213.3.2"), 80);
+    REQUIRE_OK(in_other);
+    auto outside = Listen(sandbox.client(), SOCK_STREAM, A("10.213.2.2"), 80);
+    REQUIRE_OK(outside);
+
+    // Without gantry's rules the host forwards between the two bridges and out.
+    CHECK(CanConnect(sandbox.container(), A("10.213.3.2"), 80));
+    CHECK(CanConnect(sandbox.other(), A("10.213.2.2"), 80));
+
+    REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
+      GANTRY_ASSIGN_OR_RETURN(auto firewall, net::Firewall::Open());
+      GANTRY_RETURN_IF_ERROR(firewall->EnsureTable());
+      GANTRY_RETURN_IF_ERROR(firewall->AddNetwork(
+          {"net-1", sandbox.Bridge(1), *net::Ipv4Prefix::Parse("10.213.1.0/24"), false}));
+      return firewall->AddNetwork(
+          {"net-3", sandbox.Bridge(3), *net::Ipv4Prefix::Parse("10.213.3.0/24"), true});
+    }));
+    CHECK_FALSE(CanConnect(sandbox.container(), A("10.213.3.2"), 80));
+    CHECK_FALSE(CanConnect(sandbox.other(), A("10.213.1.2"), 80));
+    CHECK(CanConnect(sandbox.container(), A("10.213.2.2"), 80));
+    CHECK_FALSE(CanConnect(sandbox.other(), A("10.213.2.2"), 80));
+
+    // The networks' rules gone, traffic flows again.
+    REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
+      GANTRY_ASSIGN_OR_RETURN(auto firewall, net::Firewall::Open());
+      GANTRY_RETURN_IF_ERROR(firewall->DeleteRulesTagged("net-1"));
+      return firewall->DeleteRulesTagged("net-3");
+    }));
+    CHECK(CanConnect(sandbox.container(), A("10.213.3.2"), 80));
   }
   CHECK(CountOpenFds() == fds);
 }
