@@ -419,6 +419,18 @@ TEST_CASE("a container's eth0 on a bridge reaches the gateway over TCP", "[netli
     CHECK(*reply == "reply:24:hello");
     CHECK(peer == "10.213.1.2");
 
+    // Down, eth0 carries nothing (its routes go with it); up again, it does.
+    auto set_eth0 = [&](bool up) {
+      return net::RunInNetworkNamespace(sandbox.container(), [&]() -> absl::Status {
+        GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
+        return up ? nl.SetUp("eth0") : nl.SetDown("eth0");
+      });
+    };
+    REQUIRE_OK(set_eth0(false));
+    CHECK_FALSE(CanConnect(sandbox.container(), A("10.213.1.1"), LocalPort(listener->get())));
+    REQUIRE_OK(set_eth0(true));
+    CHECK(CanConnect(sandbox.container(), A("10.213.1.1"), LocalPort(listener->get())));
+
     // Deleting the host end takes the container's eth0 with it; twice is fine.
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
