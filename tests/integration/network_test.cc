@@ -746,9 +746,17 @@ TEST_CASE("the userland proxy relays TCP with half-close and UDP, then frees its
     }
     CHECK(answers == std::vector<std::string>{"echo:one", "echo:three", "echo:two"});
 
-    // Stopped, the proxy closes its listener: the port refuses connections.
+    // Stopped, the proxy closes its listener, so the port refuses
+    // connections, and the connections it relays, so both ends see EOF.
     const uint16_t tcp_port = tcp_proxy->host_port();
+    auto held = Connect(sandbox.host(), SOCK_STREAM, A("127.0.0.1"), tcp_port);
+    REQUIRE_OK(held);
+    auto held_upstream = Accept(server->get());
+    REQUIRE_OK(held_upstream);
     tcp_proxy->Stop();
+    char byte = 0;
+    CHECK(::recv(held->get(), &byte, 1, 0) == 0);
+    CHECK(::recv(held_upstream->get(), &byte, 1, 0) == 0);
     tcp_proxy->Stop();
     udp_proxy.reset();
     auto refused = Connect(sandbox.host(), SOCK_STREAM, A("127.0.0.1"), tcp_port);
