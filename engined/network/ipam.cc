@@ -118,9 +118,8 @@ absl::StatusOr<std::vector<AddressPool>> ParseAddressPools(const nlohmann::json&
     if (!base.ok()) return Annotate(base.status(), absl::StrCat(where, ": base"));
     const int64_t size = pool["size"].get<int64_t>();
     if (size < base->length() || size > 32) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": invalid pool size ", size,
-                                                     ": must be between ", base->length(),
-                                                     " and 32"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": invalid pool size ", size, ": must be between ", base->length(), " and 32"));
     }
     parsed.push_back({*base, static_cast<int>(size)});
   }
@@ -160,8 +159,7 @@ absl::StatusOr<std::unique_ptr<Ipam>> Ipam::Open(const std::string& path) {
   return std::unique_ptr<Ipam>(new Ipam(std::move(db)));
 }
 
-absl::StatusOr<NetworkAddressing> Ipam::AddNetwork(const std::string& network_id,
-                                                   Ipv4Prefix subnet,
+absl::StatusOr<NetworkAddressing> Ipam::AddNetwork(const std::string& network_id, Ipv4Prefix subnet,
                                                    std::optional<Ipv4Address> gateway,
                                                    std::optional<Ipv4Prefix> ip_range) {
   const std::string what = absl::StrCat("ipam: network ", network_id);
@@ -178,8 +176,7 @@ absl::StatusOr<NetworkAddressing> Ipam::AddNetwork(const std::string& network_id
                                                    subnet.ToString()));
   }
   if (!subnet.Contains(network.ip_range)) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ip-range ",
-                                                   network.ip_range.ToString(),
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ip-range ", network.ip_range.ToString(),
                                                    " is not within subnet ", subnet.ToString()));
   }
   GANTRY_RETURN_IF_ERROR(db_->Write([&](sqlite::Connection& conn) -> absl::Status {
@@ -231,8 +228,7 @@ absl::StatusOr<std::vector<Ipv4Prefix>> Ipam::Subnets() {
   return subnets;
 }
 
-absl::StatusOr<Ipv4Address> Ipam::Allocate(const std::string& network_id,
-                                           const std::string& owner,
+absl::StatusOr<Ipv4Address> Ipam::Allocate(const std::string& network_id, const std::string& owner,
                                            std::optional<Ipv4Address> requested) {
   Ipv4Address allocated;
   GANTRY_RETURN_IF_ERROR(db_->Write([&](sqlite::Connection& conn) -> absl::Status {
@@ -245,8 +241,8 @@ absl::StatusOr<Ipv4Address> Ipam::Allocate(const std::string& network_id,
                                                        network.subnet.ToString()));
       }
       if (*requested == network.gateway) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            what, ": address ", requested->ToString(), " is the network's gateway"));
+        return absl::AlreadyExistsError(
+            absl::StrCat(what, ": address ", requested->ToString(), " is the network's gateway"));
       }
       allocated = *requested;
       return InsertAllocation(conn, network_id, allocated, owner);
@@ -264,8 +260,8 @@ absl::StatusOr<Ipv4Address> Ipam::Allocate(const std::string& network_id,
       if (!row) break;
       used.insert(static_cast<uint32_t>(query.ColumnInt(0)));
     }
-    for (uint64_t value = network.ip_range.base().value();
-         value <= network.ip_range.last().value(); ++value) {
+    for (uint64_t value = network.ip_range.base().value(); value <= network.ip_range.last().value();
+         ++value) {
       Ipv4Address candidate(static_cast<uint32_t>(value));
       if (used.count(candidate.value()) == 0 && IsHostAddress(network.subnet, candidate)) {
         allocated = candidate;

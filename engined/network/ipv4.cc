@@ -78,15 +78,13 @@ absl::StatusOr<Ipv4Prefix> Ipv4Prefix::Parse(absl::string_view text) {
   if (!cidr.ok()) return cidr.status();
   Ipv4Prefix prefix = Containing(cidr->first, cidr->second);
   if (prefix.base() != cidr->first) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid subnet \"", text, "\": it must be ",
-                                                   prefix.ToString()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid subnet \"", text, "\": it must be ", prefix.ToString()));
   }
   return prefix;
 }
 
-uint32_t Ipv4Prefix::mask() const {
-  return length_ == 0 ? 0 : ~uint32_t{0} << (32 - length_);
-}
+uint32_t Ipv4Prefix::mask() const { return length_ == 0 ? 0 : ~uint32_t{0} << (32 - length_); }
 
 Ipv4Address Ipv4Prefix::last() const { return Ipv4Address(base_.value() | ~mask()); }
 

@@ -94,8 +94,8 @@ absl::Status OutOfMemory(absl::string_view what) {
 
 std::string MacAddressFor(Ipv4Address address) {
   const uint32_t v = address.value();
-  return absl::StrFormat("02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff,
-                         (v >> 8) & 0xff, v & 0xff);
+  return absl::StrFormat("02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff,
+                         v & 0xff);
 }
 
 void Netlink::SocketDeleter::operator()(nl_sock* sock) const { nl_socket_free(sock); }

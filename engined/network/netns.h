@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,7 +32,8 @@ absl::StatusOr<UniqueFd> OpenNetworkNamespace(const std::string& path);
 // for it and returns its status. The calling thread's namespace never
 // changes. Anything `fn` opens (sockets, netlink, nft contexts) belongs to
 // that namespace.
-absl::Status RunInNetworkNamespace(const std::string& path, const std::function<absl::Status()>& fn);
+absl::Status RunInNetworkNamespace(const std::string& path,
+                                   const std::function<absl::Status()>& fn);
 
 // A socket(domain, type | SOCK_CLOEXEC, protocol) created inside the
 // namespace at `path`: it stays there however it is used afterwards (an

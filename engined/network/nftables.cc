@@ -60,13 +60,13 @@ constexpr SkeletonRule kSkeletonRules[] = {
 absl::Status CheckToken(absl::string_view what, absl::string_view value, size_t max_size) {
   bool valid = !value.empty() && value.size() <= max_size;
   for (char c : value) {
-    valid = valid && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-                      c == '.' || c == ':' || c == '-');
+    valid = valid && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                      c == ':' || c == '-');
   }
   if (!valid) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "nftables: ", what, " \"", value, "\": expected 1 to ", max_size,
-        " letters, digits or _.:-"));
+    return absl::InvalidArgumentError(absl::StrCat("nftables: ", what, " \"", value,
+                                                   "\": expected 1 to ", max_size,
+                                                   " letters, digits or _.:-"));
   }
   return absl::OkStatus();
 }
@@ -212,20 +212,19 @@ absl::Status Firewall::AddNetwork(const BridgeNetworkRules& rules) {
   const std::string br = absl::StrCat("\"", rules.bridge, "\"");
   std::string commands;
   if (rules.internal) {
-    commands += AddRule("forward", absl::StrCat("iifname ", br, " oifname != ", br, " drop"),
-                        rules.tag);
-    commands += AddRule("forward", absl::StrCat("oifname ", br, " iifname != ", br, " drop"),
-                        rules.tag);
+    commands +=
+        AddRule("forward", absl::StrCat("iifname ", br, " oifname != ", br, " drop"), rules.tag);
+    commands +=
+        AddRule("forward", absl::StrCat("oifname ", br, " iifname != ", br, " drop"), rules.tag);
     commands +=
         AddRule("forward", absl::StrCat("iifname ", br, " oifname ", br, " accept"), rules.tag);
   } else {
-    commands += AddRule("postrouting",
-                        absl::StrCat("ip saddr ", rules.subnet.ToString(), " oifname != ", br,
-                                     " masquerade"),
-                        rules.tag);
     commands += AddRule(
-        "forward", absl::StrCat("oifname ", br, " ct state established,related accept"),
+        "postrouting",
+        absl::StrCat("ip saddr ", rules.subnet.ToString(), " oifname != ", br, " masquerade"),
         rules.tag);
+    commands += AddRule(
+        "forward", absl::StrCat("oifname ", br, " ct state established,related accept"), rules.tag);
     commands +=
         AddRule("forward", absl::StrCat("oifname ", br, " ct status dnat accept"), rules.tag);
     commands += AddRule("forward", absl::StrCat("iifname ", br, " accept"), rules.tag);

@@ -115,7 +115,10 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
 class TcpProxy : public ProxyListener, public std::enable_shared_from_this<TcpProxy> {
  public:
   TcpProxy(asio::io_context& io, UniqueFd fd, const tcp::endpoint& target, std::string name)
-      : strand_(asio::make_strand(io)), acceptor_(strand_), target_(target), name_(std::move(name)) {
+      : strand_(asio::make_strand(io)),
+        acceptor_(strand_),
+        target_(target),
+        name_(std::move(name)) {
     acceptor_.assign(tcp::v4(), fd.Release());
   }
   Strand& strand() override { return strand_; }
@@ -143,8 +146,8 @@ void TcpProxy::AcceptNext() {
   // CLOEXEC from the start.
   acceptor_.async_wait(tcp::acceptor::wait_read, [self = shared_from_this()](ErrorCode ec) {
     if (ec || self->closed_) return;
-    UniqueFd fd(::accept4(self->acceptor_.native_handle(), nullptr, nullptr,
-                          SOCK_CLOEXEC | SOCK_NONBLOCK));
+    UniqueFd fd(
+        ::accept4(self->acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (fd) {
       auto session = std::make_shared<TcpSession>(self->strand_, self);
       self->sessions_.insert(session);
@@ -176,29 +179,30 @@ void TcpSession::Start(UniqueFd client_fd, const tcp::endpoint& target) {
 }
 
 void TcpSession::Pump(Direction& d) {
-  d.from->async_read_some(
-      asio::buffer(d.buffer), [self = shared_from_this(), &d](ErrorCode ec, size_t n) {
-        if (ec == asio::error::eof) {
-          // Half-close: pass the EOF on and keep the other direction going.
-          d.ended = true;
-          ErrorCode ignored;
-          d.to->shutdown(tcp::socket::shutdown_send, ignored);
-          if (self->to_container_.ended && self->to_client_.ended) self->Close();
-          return;
-        }
-        if (ec) {
-          self->Close();
-          return;
-        }
-        asio::async_write(*d.to, asio::buffer(d.buffer.data(), n),
-                          [self, &d](ErrorCode write_ec, size_t) {
-                            if (write_ec) {
+  d.from->async_read_some(asio::buffer(d.buffer),
+                          [self = shared_from_this(), &d](ErrorCode ec, size_t n) {
+                            if (ec == asio::error::eof) {
+                              // Half-close: pass the EOF on and keep the other direction going.
+                              d.ended = true;
+                              ErrorCode ignored;
+                              d.to->shutdown(tcp::socket::shutdown_send, ignored);
+                              if (self->to_container_.ended && self->to_client_.ended)
+                                self->Close();
+                              return;
+                            }
+                            if (ec) {
                               self->Close();
                               return;
                             }
-                            self->Pump(d);
+                            asio::async_write(*d.to, asio::buffer(d.buffer.data(), n),
+                                              [self, &d](ErrorCode write_ec, size_t) {
+                                                if (write_ec) {
+                                                  self->Close();
+                                                  return;
+                                                }
+                                                self->Pump(d);
+                                              });
                           });
-      });
 }
 
 void TcpSession::Close() {
@@ -222,7 +226,11 @@ class UdpFlow : public std::enable_shared_from_this<UdpFlow> {
 
   absl::Status Open(const udp::endpoint& target);
   void Send(const char* data, size_t size);
+  // Closes the socket (the proxy closing all flows).
   void Close();
+  // Closes and leaves the proxy's table: the client's next datagram starts
+  // a new flow.
+  void End();
 
  private:
   void ReceiveNext();
@@ -315,20 +323,21 @@ void UdpFlow::Send(const char* data, size_t size) {
 }
 
 void UdpFlow::ReceiveNext() {
-  upstream_.async_receive(asio::buffer(buffer_), [self = shared_from_this()](ErrorCode ec,
-                                                                               size_t n) {
-    if (self->closed_) return;
-    // ECONNREFUSED: nothing listens in the container (yet); keep the flow.
-    if (ec && ec != asio::error::connection_refused) {
-      self->Close();
-      return;
-    }
-    if (!ec) {
-      self->last_activity_ = std::chrono::steady_clock::now();
-      if (auto proxy = self->proxy_.lock()) proxy->Reply(self->client_, self->buffer_.data(), n);
-    }
-    self->ReceiveNext();
-  });
+  upstream_.async_receive(asio::buffer(buffer_),
+                          [self = shared_from_this()](ErrorCode ec, size_t n) {
+                            if (self->closed_) return;
+                            // ECONNREFUSED: nothing listens in the container (yet); keep the flow.
+                            if (ec && ec != asio::error::connection_refused) {
+                              self->End();
+                              return;
+                            }
+                            if (!ec) {
+                              self->last_activity_ = std::chrono::steady_clock::now();
+                              if (auto proxy = self->proxy_.lock())
+                                proxy->Reply(self->client_, self->buffer_.data(), n);
+                            }
+                            self->ReceiveNext();
+                          });
 }
 
 void UdpFlow::WatchIdle() {
@@ -340,12 +349,16 @@ void UdpFlow::WatchIdle() {
     auto proxy = self->proxy_.lock();
     if (!proxy) return;
     if (std::chrono::steady_clock::now() >= self->last_activity_ + proxy->idle_timeout()) {
-      proxy->Forget(self->client_);
-      self->Close();
+      self->End();
       return;
     }
     self->WatchIdle();
   });
+}
+
+void UdpFlow::End() {
+  if (auto proxy = proxy_.lock()) proxy->Forget(client_);
+  Close();
 }
 
 void UdpFlow::Close() {
@@ -361,8 +374,8 @@ void UdpFlow::Close() {
 absl::StatusOr<std::unique_ptr<PortProxy>> PortProxy::Start(asio::io_context& io,
                                                             const PortProxySpec& spec) {
   const std::string name =
-      absl::StrCat("port proxy ", spec.protocol, " ", spec.host_ip.ToString(), ":",
-                   spec.host_port, " -> ", spec.container_ip.ToString(), ":", spec.container_port);
+      absl::StrCat("port proxy ", spec.protocol, " ", spec.host_ip.ToString(), ":", spec.host_port,
+                   " -> ", spec.container_ip.ToString(), ":", spec.container_port);
   std::shared_ptr<ProxyListener> listener;
   uint16_t port = 0;
   if (spec.protocol == "tcp") {

@@ -29,8 +29,8 @@
 namespace gantry::engined::network {
 
 struct PortProxySpec {
-  std::string protocol;  // "tcp" or "udp"
-  Ipv4Address host_ip;   // 0.0.0.0 for every address
+  std::string protocol;    // "tcp" or "udp"
+  Ipv4Address host_ip;     // 0.0.0.0 for every address
   uint16_t host_port = 0;  // 0: an ephemeral port, see PortProxy::host_port
   Ipv4Address container_ip;
   uint16_t container_port = 0;
@@ -53,8 +53,10 @@ class PortProxy {
   uint16_t host_port() const { return host_port_; }
 
   // Closes the listener and every connection or flow, and returns once they
-  // are closed. The io_context must be running (or stopped); calling it from
-  // one of its handlers is fine. Idempotent; the destructor calls it.
+  // are closed. It hands the closing to the io_context and waits, so the
+  // io_context must be running on some other thread (or be stopped); from
+  // this proxy's own handlers it closes directly. Idempotent; the destructor
+  // calls it.
   void Stop();
 
  private:

@@ -48,11 +48,11 @@ absl::Status StatusOf(const absl::StatusOr<T>& status_or) {
 
 // Code running on a namespace's thread returns a Status (a Catch2 REQUIRE
 // there would throw across the thread); the test thread asserts on it.
-#define REQUIRE_OK(expr)                      \
-  do {                                        \
-    const absl::Status _st = StatusOf(expr);  \
-    INFO(_st.ToString());                     \
-    REQUIRE(_st.ok());                        \
+#define REQUIRE_OK(expr)                     \
+  do {                                       \
+    const absl::Status _st = StatusOf(expr); \
+    INFO(_st.ToString());                    \
+    REQUIRE(_st.ok());                       \
   } while (0)
 
 Ipv4Address A(const char* text) { return *Ipv4Address::Parse(text); }
@@ -214,8 +214,8 @@ std::thread ServeOnce(int listener, std::string* peer, absl::Status* status) {
       *status = request.status();
       return;
     }
-    *status = WriteAll(conn->get(), absl::StrCat("reply:", request->size(), ":",
-                                                 request->substr(0, 5)));
+    *status =
+        WriteAll(conn->get(), absl::StrCat("reply:", request->size(), ":", request->substr(0, 5)));
   });
 }
 
@@ -353,9 +353,8 @@ TEST_CASE("a network namespace is bound at a path, entered by other threads, rem
   // The error names the namespace.
   absl::Status fails = net::RunInNetworkNamespace(path, [] { return absl::InternalError("boom"); });
   CHECK(fails.message() == "boom");
-  absl::Status missing = net::RunInNetworkNamespace(dir.path() + "/none", [] {
-    return absl::OkStatus();
-  });
+  absl::Status missing =
+      net::RunInNetworkNamespace(dir.path() + "/none", [] { return absl::OkStatus(); });
   CHECK(absl::StrContains(missing.message(), dir.path() + "/none"));
 
   REQUIRE_OK(net::RemoveNetworkNamespace(path));
@@ -410,7 +409,8 @@ TEST_CASE("a container's eth0 on a bridge reaches the gateway over TCP", "[netli
     std::string peer;
     absl::Status served;
     std::thread server = ServeOnce(listener->get(), &peer, &served);
-    auto client = Connect(sandbox.container(), SOCK_STREAM, A("10.213.1.1"), LocalPort(listener->get()));
+    auto client =
+        Connect(sandbox.container(), SOCK_STREAM, A("10.213.1.1"), LocalPort(listener->get()));
     absl::StatusOr<std::string> reply =
         client.ok() ? Exchange(client->get(), "hello from the container") : client.status();
     server.join();
@@ -418,6 +418,18 @@ TEST_CASE("a container's eth0 on a bridge reaches the gateway over TCP", "[netli
     REQUIRE_OK(served);
     CHECK(*reply == "reply:24:hello");
     CHECK(peer == "10.213.1.2");
+
+    // Down, eth0 carries nothing (its routes go with it); up again, it does.
+    auto set_eth0 = [&](bool up) {
+      return net::RunInNetworkNamespace(sandbox.container(), [&]() -> absl::Status {
+        GANTRY_ASSIGN_OR_RETURN(net::Netlink nl, net::Netlink::Open());
+        return up ? nl.SetUp("eth0") : nl.SetDown("eth0");
+      });
+    };
+    REQUIRE_OK(set_eth0(false));
+    CHECK_FALSE(CanConnect(sandbox.container(), A("10.213.1.1"), LocalPort(listener->get())));
+    REQUIRE_OK(set_eth0(true));
+    CHECK(CanConnect(sandbox.container(), A("10.213.1.1"), LocalPort(listener->get())));
 
     // Deleting the host end takes the container's eth0 with it; twice is fine.
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
@@ -494,9 +506,9 @@ TEST_CASE("the gantry table: skeleton once, network and port rules, deleted by t
     }));
     INFO(listings[2]);
     CHECK(listings[0].empty());
-    for (const char* chain : {"chain prerouting", "chain output", "chain postrouting",
-                              "chain port-mappings", "chain forward", "chain isolation-stage-1",
-                              "chain isolation-stage-2"}) {
+    for (const char* chain :
+         {"chain prerouting", "chain output", "chain postrouting", "chain port-mappings",
+          "chain forward", "chain isolation-stage-1", "chain isolation-stage-2"}) {
       CHECK(absl::StrContains(listings[1], chain));
     }
     // Ensured twice, the skeleton is there once.
@@ -506,15 +518,16 @@ TEST_CASE("the gantry table: skeleton once, network and port rules, deleted by t
     const std::string br = absl::StrCat("\"", bridge, "\"");
     CHECK(absl::StrContains(listings[2], absl::StrCat("ip saddr 10.213.1.0/24 oifname != ", br,
                                                       " masquerade comment \"net-1\"")));
-    CHECK(absl::StrContains(listings[2], absl::StrCat("iifname != ", br,
-                                                      " tcp dport 8080 dnat to 10.213.1.2:80")));
-    CHECK(absl::StrContains(listings[2], "ip daddr 10.213.2.1 udp dport 5353 dnat to 10.213.1.2:53"));
+    CHECK(absl::StrContains(
+        listings[2], absl::StrCat("iifname != ", br, " tcp dport 8080 dnat to 10.213.1.2:80")));
+    CHECK(
+        absl::StrContains(listings[2], "ip daddr 10.213.2.1 udp dport 5353 dnat to 10.213.1.2:53"));
     CHECK(absl::StrContains(listings[2], absl::StrCat("oifname ", br, " drop comment \"net-1\"")));
     // The internal network is not masqueraded, and drops what leaves its bridge.
     CHECK(Occurrences(listings[2], "masquerade") == 1);
-    CHECK(absl::StrContains(listings[2], absl::StrCat("iifname \"", sandbox.Bridge(3),
-                                                      "\" oifname != \"", sandbox.Bridge(3),
-                                                      "\" drop comment \"net-2\"")));
+    CHECK(absl::StrContains(listings[2],
+                            absl::StrCat("iifname \"", sandbox.Bridge(3), "\" oifname != \"",
+                                         sandbox.Bridge(3), "\" drop comment \"net-2\"")));
 
     CHECK_FALSE(absl::StrContains(listings[3], "dnat to"));
     CHECK(absl::StrContains(listings[3], "masquerade"));
@@ -537,8 +550,8 @@ TEST_CASE("published ports: DNAT from another machine and from the host, masquer
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
       GANTRY_ASSIGN_OR_RETURN(auto firewall, net::Firewall::Open());
       GANTRY_RETURN_IF_ERROR(firewall->EnsureTable());
-      GANTRY_RETURN_IF_ERROR(firewall->AddNetwork(
-          {"net-1", bridge, *net::Ipv4Prefix::Parse("10.213.1.0/24"), false}));
+      GANTRY_RETURN_IF_ERROR(
+          firewall->AddNetwork({"net-1", bridge, *net::Ipv4Prefix::Parse("10.213.1.0/24"), false}));
       return firewall->AddPortMapping(
           {"ctr-1", "tcp", std::nullopt, 8080, A("10.213.1.2"), 80, bridge});
     }));
@@ -661,14 +674,13 @@ TEST_CASE("the userland proxy relays TCP with half-close and UDP, then frees its
     std::unique_ptr<net::PortProxy> tcp_proxy, udp_proxy;
     absl::Status port_taken;
     REQUIRE_OK(sandbox.InHost([&]() -> absl::Status {
-      GANTRY_ASSIGN_OR_RETURN(tcp_proxy,
-                              net::PortProxy::Start(io, {"tcp", A("127.0.0.1"), 0,
-                                                         A("10.213.1.2"), 80}));
+      GANTRY_ASSIGN_OR_RETURN(
+          tcp_proxy, net::PortProxy::Start(io, {"tcp", A("127.0.0.1"), 0, A("10.213.1.2"), 80}));
       GANTRY_ASSIGN_OR_RETURN(
           udp_proxy, net::PortProxy::Start(io, {"udp", A("127.0.0.1"), 0, A("10.213.1.2"), 53,
                                                 std::chrono::milliseconds(300)}));
-      port_taken = net::PortProxy::Start(io, {"tcp", A("127.0.0.1"), tcp_proxy->host_port(),
-                                              A("10.213.1.2"), 80})
+      port_taken = net::PortProxy::Start(
+                       io, {"tcp", A("127.0.0.1"), tcp_proxy->host_port(), A("10.213.1.2"), 80})
                        .status();
       return absl::OkStatus();
     }));
@@ -702,8 +714,8 @@ TEST_CASE("the userland proxy relays TCP with half-close and UDP, then frees its
         char buffer[2048];
         sockaddr_in from{};
         socklen_t size = sizeof(from);
-        ssize_t n = ::recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from),
-                               &size);
+        ssize_t n =
+            ::recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from), &size);
         if (n < 0) return;
         std::string reply = "echo:" + std::string(buffer, n);
         ::sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), size);
@@ -727,12 +739,24 @@ TEST_CASE("the userland proxy relays TCP with half-close and UDP, then frees its
     }
     echo.join();
     // The proxy's listeners, flows and the io_context's own fds are all CLOEXEC.
-    { auto fds_left = NewInheritableFds(); INFO(absl::StrJoin(fds_left, ", ")); CHECK(fds_left.empty()); }
+    {
+      auto fds_left = NewInheritableFds();
+      INFO(absl::StrJoin(fds_left, ", "));
+      CHECK(fds_left.empty());
+    }
     CHECK(answers == std::vector<std::string>{"echo:one", "echo:three", "echo:two"});
 
-    // Stopped, the proxy closes its listener: the port refuses connections.
+    // Stopped, the proxy closes its listener, so the port refuses
+    // connections, and the connections it relays, so both ends see EOF.
     const uint16_t tcp_port = tcp_proxy->host_port();
+    auto held = Connect(sandbox.host(), SOCK_STREAM, A("127.0.0.1"), tcp_port);
+    REQUIRE_OK(held);
+    auto held_upstream = Accept(server->get());
+    REQUIRE_OK(held_upstream);
     tcp_proxy->Stop();
+    char byte = 0;
+    CHECK(::recv(held->get(), &byte, 1, 0) == 0);
+    CHECK(::recv(held_upstream->get(), &byte, 1, 0) == 0);
     tcp_proxy->Stop();
     udp_proxy.reset();
     auto refused = Connect(sandbox.host(), SOCK_STREAM, A("127.0.0.1"), tcp_port);
@@ -761,5 +785,9 @@ TEST_CASE("nothing is left behind: no netns mounts, no test links, no gantry tab
   REQUIRE_OK(listing);
   CHECK(listing->empty());
   // libnl's and libnftables' sockets do not leak into children.
-  { auto fds_left = NewInheritableFds(); INFO(absl::StrJoin(fds_left, ", ")); CHECK(fds_left.empty()); }
+  {
+    auto fds_left = NewInheritableFds();
+    INFO(absl::StrJoin(fds_left, ", "));
+    CHECK(fds_left.empty());
+  }
 }

@@ -87,7 +87,8 @@ TEST_CASE("Docker's default address pools, or daemon.json's", "[ipam]") {
   CHECK((*parsed)[0].base == P("10.10.0.0/16"));
   CHECK((*parsed)[0].size == 24);
 
-  auto too_large = ParseAddressPools(nlohmann::json::parse(R"([{"base": "10.10.0.0/16", "size": 8}])"));
+  auto too_large =
+      ParseAddressPools(nlohmann::json::parse(R"([{"base": "10.10.0.0/16", "size": 8}])"));
   REQUIRE_FALSE(too_large.ok());
   CHECK(std::string(too_large.status().message()) ==
         "default-address-pools[0]: invalid pool size 8: must be between 16 and 32");
