@@ -21,6 +21,7 @@
 #include "engined/api/events_router.h"
 #include "engined/api/exec_router.h"
 #include "engined/api/images_router.h"
+#include "engined/api/networks_router.h"
 #include "engined/api/router.h"
 #include "engined/api/system_router.h"
 #include "engined/api/volumes_router.h"
@@ -238,9 +239,24 @@ int main(int argc, char** argv) {
     ::unlink(pid_file.c_str());
     return Fail(volumes.status());
   }
+  absl::StatusOr<std::vector<gantry::engined::network::AddressPool>> pools =
+      config->default_address_pools.is_null()
+          ? std::vector<gantry::engined::network::AddressPool>()
+          : gantry::engined::network::ParseAddressPools(config->default_address_pools);
+  if (!pools.ok()) {
+    ::unlink(pid_file.c_str());
+    return Fail(gantry::Annotate(pools.status(), "--config-file: default-address-pools"));
+  }
+  absl::StatusOr<std::unique_ptr<gantry::engined::network::NetworkManager>> networks =
+      gantry::engined::network::NetworkManager::Open(
+          {.data_root = flags.data_root, .exec_root = flags.exec_root}, *std::move(pools), events);
+  if (!networks.ok()) {
+    ::unlink(pid_file.c_str());
+    return Fail(gantry::Annotate(networks.status(), "networks"));
+  }
   gantry::engined::ImageService images(**contd, events);
   gantry::engined::ContainerManager containers(
-      **contd, images, **volumes, **store, events,
+      **contd, images, **volumes, **networks, **store, events,
       {.data_root = flags.data_root, .exec_root = flags.exec_root});
   gantry::engined::ExecManager execs(**contd, containers, flags.exec_root);
   if (absl::Status status = containers.Restore(); !status.ok()) {
@@ -271,6 +287,8 @@ int main(int argc, char** argv) {
   images_router.AddRoutes(router);
   gantry::engined::VolumesRouter volumes_router(**volumes);
   volumes_router.AddRoutes(router);
+  gantry::engined::NetworksRouter networks_router(**networks, containers);
+  networks_router.AddRoutes(router);
   gantry::engined::DiskUsageRouter disk_usage_router(images, containers, **volumes);
   disk_usage_router.AddRoutes(router);
   gantry::engined::ExecRouter exec_router(execs);

@@ -16,6 +16,8 @@ packages=(
   # registry tests: certificates (openssl CLI), bcrypt htpasswd entries (libcrypt)
   openssl libcrypt-dev
   util-linux procps kmod
+  # network tests: curl to published ports; the network benchmark's iperf3
+  curl iperf3
   # the docker SDK test (Debian's, run with /usr/bin/python3)
   python3-docker
 )

@@ -148,11 +148,12 @@ absl::StatusOr<HttpResponse> ContainersRouter::Create(const HttpRequest& request
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json body, DecodeJsonBody(request));
   if (!body.is_object()) return absl::InvalidArgumentError("config: expected an object");
   nlohmann::json host_config = body.value("HostConfig", nlohmann::json::object());
+  nlohmann::json networking_config = body.value("NetworkingConfig", nlohmann::json::object());
   body.erase("HostConfig");
   body.erase("NetworkingConfig");
   GANTRY_ASSIGN_OR_RETURN(
       std::string id, containers_.Create(request.query.Get("name").value_or(""), std::move(body),
-                                         std::move(host_config)));
+                                         std::move(host_config), std::move(networking_config)));
   return HttpResponse::Json(201, {{"Id", id}, {"Warnings", nlohmann::json::array()}});
 }
 

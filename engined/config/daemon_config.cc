@@ -15,7 +15,6 @@ namespace {
 const std::set<std::string>& PendingKeys() {
   static const std::set<std::string> keys = {"log-driver",
                                              "log-opts",
-                                             "default-address-pools",
                                              "registry-mirrors",
                                              "default-ulimits",
                                              "live-restore",
@@ -68,6 +67,12 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view text, absl::str
   for (const auto& [key, value] : json.items()) {
     if (key == "hosts") {
       GANTRY_RETURN_IF_ERROR(Read(value, key, config.hosts, "array of strings", what));
+    } else if (key == "default-address-pools") {
+      if (!value.is_array()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, ": default-address-pools: expected an array of {base, size}"));
+      }
+      config.default_address_pools = value;
     } else if (key == "insecure-registries") {
       GANTRY_RETURN_IF_ERROR(
           Read(value, key, config.insecure_registries, "array of strings", what));

@@ -25,6 +25,8 @@ struct DaemonConfig {
   std::optional<std::string> tls_key;
   std::optional<std::string> group;
   std::optional<std::vector<std::string>> insecure_registries;  // handed to contd
+  // [{"base": "172.80.0.0/16", "size": 24}, ...], read by the network manager.
+  nlohmann::json default_address_pools;
   // Keys Docker defines that later work will apply (log-driver, log-opts,
   // registry-mirrors ...), kept as given.
   nlohmann::json pending = nlohmann::json::object();

@@ -71,6 +71,31 @@ nlohmann::json Container::MountsJson(nlohmann::json (MountPoint::*shape)() const
   return list;
 }
 
+nlohmann::json Container::PortsSummary() const {
+  // ps's shape: one entry per published binding, and the exposed ports
+  // without one.
+  nlohmann::json list = nlohmann::json::array();
+  const nlohmann::json ports = network_settings.is_object()
+                                   ? network_settings.value("Ports", nlohmann::json::object())
+                                   : nlohmann::json::object();
+  for (const auto& [key, bindings] : ports.items()) {
+    const size_t slash = key.find('/');
+    const int port = std::atoi(key.substr(0, slash).c_str());
+    const std::string type = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
+    if (!bindings.is_array()) {
+      list.push_back({{"PrivatePort", port}, {"Type", type}});
+      continue;
+    }
+    for (const nlohmann::json& b : bindings) {
+      list.push_back({{"IP", b.value("HostIp", "")},
+                      {"PrivatePort", port},
+                      {"PublicPort", std::atoi(b.value("HostPort", "0").c_str())},
+                      {"Type", type}});
+    }
+  }
+  return list;
+}
+
 nlohmann::json Container::ToStored() const {
   return {
       {"Id", id},
@@ -97,6 +122,9 @@ nlohmann::json Container::ToStored() const {
       {"HostnamePath", hostname_path},
       {"HostsPath", hosts_path},
       {"MountPoints", MountsJson(&MountPoint::ToStored)},
+      {"Networks", networks},
+      {"NetworkSettings", network_settings},
+      {"SandboxKey", sandbox_key},
   };
 }
 
@@ -128,6 +156,9 @@ absl::StatusOr<Container> Container::FromStored(const nlohmann::json& stored) {
     c.resolv_conf_path = stored.at("ResolvConfPath").get<std::string>();
     c.hostname_path = stored.at("HostnamePath").get<std::string>();
     c.hosts_path = stored.at("HostsPath").get<std::string>();
+    c.networks = stored.value("Networks", nlohmann::json::object());
+    c.network_settings = stored.value("NetworkSettings", nlohmann::json());
+    c.sandbox_key = stored.value("SandboxKey", "");
     for (const nlohmann::json& mount : stored.value("MountPoints", nlohmann::json::array())) {
       c.mounts.push_back(MountPoint::FromStored(mount));
     }
@@ -173,12 +204,13 @@ nlohmann::json Container::Inspect() const {
       {"GraphDriver", {{"Data", nullptr}, {"Name", "overlayfs"}}},
       {"Mounts", MountsJson(&MountPoint::ToJson)},
       {"Config", config},
-      {"NetworkSettings",
-       {{"Bridge", ""},
-        {"SandboxID", ""},
-        {"SandboxKey", ""},
-        {"Ports", nlohmann::json::object()},
-        {"Networks", nlohmann::json::object()}}},
+      {"NetworkSettings", network_settings.is_object()
+                              ? network_settings
+                              : nlohmann::json{{"Bridge", ""},
+                                               {"SandboxID", ""},
+                                               {"SandboxKey", ""},
+                                               {"Ports", nlohmann::json::object()},
+                                               {"Networks", nlohmann::json::object()}}},
   };
 }
 
@@ -192,12 +224,15 @@ nlohmann::json Container::Summary() const {
       {"ImageID", image_id},
       {"Command", absl::StrJoin(command, " ")},
       {"Created", absl::ToUnixSeconds(created)},
-      {"Ports", nlohmann::json::array()},
+      {"Ports", PortsSummary()},
       {"Labels", config.value("Labels", nlohmann::json::object())},
       {"State", state.status},
       {"Status", StatusText(absl::Now())},
       {"HostConfig", {{"NetworkMode", host_config.value("NetworkMode", "default")}}},
-      {"NetworkSettings", {{"Networks", nlohmann::json::object()}}},
+      {"NetworkSettings",
+       {{"Networks", network_settings.is_object()
+                         ? network_settings.value("Networks", nlohmann::json::object())
+                         : nlohmann::json::object()}}},
       {"Mounts", MountsJson(&MountPoint::ToJson)},
   };
 }

@@ -48,6 +48,14 @@ struct Container {
   std::string hostname_path;
   std::string hosts_path;
   std::vector<MountPoint> mounts;  // binds, volumes, --mount tmpfs
+  // Network name or ID -> the EndpointSettings asked for (NetworkMode's
+  // network and NetworkingConfig's, docker network connect's).
+  nlohmann::json networks = nlohmann::json::object();
+  // Docker's NetworkSettings as of the last start, exit or connect.
+  nlohmann::json network_settings;
+  // The network namespace the container joins while it runs ("" for the
+  // host's).
+  std::string sandbox_key;
 
   bool tty() const { return config.value("Tty", false); }
   std::string ShortId() const { return id.substr(0, 12); }
@@ -64,6 +72,7 @@ struct Container {
 
  private:
   nlohmann::json MountsJson(nlohmann::json (MountPoint::*shape)() const) const;
+  nlohmann::json PortsSummary() const;
 };
 
 // 64 random hex digits: a container or exec ID, as Docker's.

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -112,12 +113,18 @@ absl::Status MergeImageConfig(const contd::images::ContainerConfig& image, nlohm
 }
 
 // /etc/resolv.conf for a container: the host's, without loopback
-// nameservers the container cannot reach (Docker's filter).
-std::string ResolvConf() {
+// nameservers the container cannot reach (Docker's filter); on user-defined
+// networks the embedded DNS server instead, with the host's search domains.
+std::string ResolvConf(bool embedded_dns) {
   absl::StatusOr<std::string> host = ReadFile("/etc/resolv.conf");
   std::string out;
   bool any_nameserver = false;
+  if (embedded_dns) out = "nameserver 127.0.0.11\noptions ndots:0\n";
   for (absl::string_view line : absl::StrSplit(host.ok() ? *host : "", '\n')) {
+    if (embedded_dns) {
+      if (absl::StartsWith(line, "search")) absl::StrAppend(&out, line, "\n");
+      continue;
+    }
     if (absl::StartsWith(line, "nameserver")) {
       absl::string_view address = absl::StripAsciiWhitespace(line.substr(10));
       if (absl::StartsWith(address, "127.") || address == "::1") continue;
@@ -125,7 +132,7 @@ std::string ResolvConf() {
     }
     if (!line.empty()) absl::StrAppend(&out, line, "\n");
   }
-  if (!any_nameserver) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  if (!any_nameserver && !embedded_dns) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
   return out;
 }
 
@@ -136,10 +143,12 @@ bool IsRunningStatus(const std::string& status) {
 }  // namespace
 
 ContainerManager::ContainerManager(ContdClient& contd, ImageService& images, VolumeService& volumes,
-                                   ContainerStore& store, EventHub& events, ContainerPaths paths)
+                                   network::NetworkManager& networks, ContainerStore& store,
+                                   EventHub& events, ContainerPaths paths)
     : contd_(contd),
       images_(images),
       volumes_(volumes),
+      networks_(networks),
       store_(store),
       events_(events),
       paths_(std::move(paths)) {}
@@ -225,7 +234,9 @@ std::vector<Container> ContainerManager::List() {
   return containers;
 }
 
-absl::Status ContainerManager::WriteEtcFiles(Container& c) {
+absl::Status ContainerManager::WriteEtcFiles(Container& c,
+                                             const std::vector<std::string>& addresses,
+                                             bool embedded_dns) {
   const std::string dir = ContainerDir(c.id);
   c.hostname_path = dir + "/hostname";
   c.hosts_path = dir + "/hosts";
@@ -233,16 +244,19 @@ absl::Status ContainerManager::WriteEtcFiles(Container& c) {
   const std::string hostname =
       c.config.value("Hostname", "").empty() ? c.ShortId() : c.config.value("Hostname", "");
   GANTRY_RETURN_IF_ERROR(WriteFileAtomic(c.hostname_path, hostname + "\n"));
-  GANTRY_RETURN_IF_ERROR(WriteFileAtomic(
-      c.hosts_path,
+  std::string hosts =
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"));
-  return WriteFileAtomic(c.resolv_conf_path, ResolvConf());
+      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  for (const std::string& address : addresses)
+    absl::StrAppend(&hosts, address, "\t", hostname, "\n");
+  GANTRY_RETURN_IF_ERROR(WriteFileAtomic(c.hosts_path, hosts));
+  return WriteFileAtomic(c.resolv_conf_path, ResolvConf(embedded_dns));
 }
 
 absl::StatusOr<std::string> ContainerManager::Create(const std::string& requested_name,
                                                      nlohmann::json config,
-                                                     nlohmann::json host_config) {
+                                                     nlohmann::json host_config,
+                                                     nlohmann::json networking_config) {
   if (!config.is_object()) return absl::InvalidArgumentError("config: expected an object");
   if (host_config.is_null()) host_config = nlohmann::json::object();
   if (!host_config.is_object()) return absl::InvalidArgumentError("HostConfig: expected an object");
@@ -295,6 +309,34 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
                          GANTRY_ASSIGN_OR_RETURN(Container other, Get(ref));
                          return other.mounts;
                        }));
+  // The networks: NetworkMode's first, then NetworkingConfig's.
+  const std::string network_mode = host_config.value("NetworkMode", "default");
+  if (!absl::StartsWith(network_mode, "container:")) {
+    const std::string primary = network_mode == "default" ? "bridge" : network_mode;
+    GANTRY_ASSIGN_OR_RETURN(network::Network network, networks_.Get(primary));
+    c.networks[network.name] = nlohmann::json::object();
+    const nlohmann::json endpoints =
+        networking_config.is_object()
+            ? networking_config.value("EndpointsConfig", nlohmann::json::object())
+            : nlohmann::json::object();
+    const nlohmann::json endpoint_map =
+        endpoints.is_object() ? endpoints : nlohmann::json::object();
+    for (const auto& [ref, settings] : endpoint_map.items()) {
+      // The docker CLI names the default network "default", as NetworkMode.
+      absl::StatusOr<network::Network> other = networks_.Get(ref == "default" ? "bridge" : ref);
+      if (!other.ok()) return Annotate(other.status(), "NetworkingConfig.EndpointsConfig");
+      if ((network.driver != "bridge" || other->driver != "bridge") && other->id != network.id) {
+        return absl::InvalidArgumentError(
+            "NetworkingConfig.EndpointsConfig: container cannot be connected to host or none "
+            "network and others");
+      }
+      c.networks[other->name] = settings.is_object() ? settings : nlohmann::json::object();
+    }
+  }
+  GANTRY_RETURN_IF_ERROR(
+      network::ParsePortBindings(host_config.value("PortBindings", nlohmann::json()),
+                                 host_config.value("PublishAllPorts", false), {})
+          .status());
   c.config = std::move(config);
   c.host_config = std::move(host_config);
   // The spec is built now too, so that bad HostConfig fails the create.
@@ -477,6 +519,139 @@ absl::StatusOr<bool> ContainerManager::Start(const std::string& ref) {
 }
 
 absl::Status ContainerManager::StartLocked(const std::shared_ptr<Entry>& entry) {
+  GANTRY_RETURN_IF_ERROR(AttachNetworks(entry));
+  absl::Status status = StartTask(entry);
+  if (!status.ok()) DetachNetworks(entry);
+  return status;
+}
+
+void ContainerManager::RefreshNetworkSettings(Container& c) {
+  std::vector<std::string> exposed;
+  if (const nlohmann::json ports = c.config.value("ExposedPorts", nlohmann::json());
+      ports.is_object()) {
+    for (const auto& [port, unused] : ports.items()) exposed.push_back(port);
+  }
+  c.network_settings = networks_.Settings(c.id, c.networks, exposed);
+}
+
+absl::Status ContainerManager::AttachNetworks(const std::shared_ptr<Entry>& entry) {
+  Container c;
+  {
+    std::lock_guard lock(entry->mu);
+    c = entry->container;
+  }
+  const std::string mode = c.host_config.value("NetworkMode", "default");
+  std::string sandbox_key;
+  std::vector<std::string> addresses;
+  bool embedded_dns = false;
+  if (absl::StartsWith(mode, "container:")) {
+    GANTRY_ASSIGN_OR_RETURN(Container other, Get(mode.substr(10)));
+    if (!other.state.Running() || other.state.pid <= 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot join network namespace of a non running container: ", other.id));
+    }
+    sandbox_key = absl::StrCat("/proc/", other.state.pid, "/ns/net");
+  } else if (mode != "host") {
+    network::SandboxRequest request;
+    request.container_id = c.id;
+    request.container_name = c.name;
+    GANTRY_ASSIGN_OR_RETURN(network::Network primary,
+                            networks_.Get(mode == "default" ? "bridge" : mode));
+    request.networks.emplace_back(primary.name,
+                                  c.networks.value(primary.name, nlohmann::json::object()));
+    for (const auto& [name, settings] : c.networks.items()) {
+      if (name != primary.name) request.networks.emplace_back(name, settings);
+    }
+    request.port_bindings = c.host_config.value("PortBindings", nlohmann::json());
+    request.publish_all = c.host_config.value("PublishAllPorts", false);
+    if (const nlohmann::json ports = c.config.value("ExposedPorts", nlohmann::json());
+        ports.is_object()) {
+      for (const auto& [port, unused] : ports.items()) request.exposed_ports.push_back(port);
+    }
+    GANTRY_ASSIGN_OR_RETURN(network::Sandbox sandbox, networks_.Attach(request));
+    sandbox_key = sandbox.netns_path;
+    embedded_dns = sandbox.embedded_dns;
+    for (const network::Endpoint& e : sandbox.endpoints) addresses.push_back(e.address.ToString());
+  }
+  absl::Status written = WriteEtcFiles(c, addresses, embedded_dns);
+  {
+    std::lock_guard lock(entry->mu);
+    entry->container.sandbox_key = written.ok() ? sandbox_key : "";
+    RefreshNetworkSettings(entry->container);
+    if (written.ok()) return Save(*entry);
+  }
+  DetachNetworks(entry);
+  return written;
+}
+
+void ContainerManager::DetachNetworks(const std::shared_ptr<Entry>& entry) {
+  std::string id;
+  {
+    std::lock_guard lock(entry->mu);
+    id = entry->container.id;
+  }
+  networks_.Detach(id);
+  std::lock_guard lock(entry->mu);
+  entry->container.sandbox_key.clear();
+  RefreshNetworkSettings(entry->container);
+  (void)Save(*entry);
+}
+
+absl::Status ContainerManager::ConnectNetwork(const std::string& ref,
+                                              const std::string& network_ref,
+                                              nlohmann::json endpoint_settings) {
+  GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::lock_guard lifecycle(entry->lifecycle);
+  GANTRY_ASSIGN_OR_RETURN(network::Network network, networks_.Get(network_ref));
+  if (!endpoint_settings.is_object()) endpoint_settings = nlohmann::json::object();
+  Container c;
+  {
+    std::lock_guard lock(entry->mu);
+    c = entry->container;
+  }
+  const std::string mode = c.host_config.value("NetworkMode", "default");
+  if (mode == "host" || mode == "none" || absl::StartsWith(mode, "container:") ||
+      network.driver != "bridge") {
+    return absl::FailedPreconditionError(
+        "container sharing network namespace with another container or host cannot be connected "
+        "to any other network");
+  }
+  if (c.networks.contains(network.name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("endpoint with name ", c.name, " already exists in network ", network.name));
+  }
+  if (c.state.Running()) {
+    GANTRY_RETURN_IF_ERROR(networks_.Connect(c.id, c.name, network.id, endpoint_settings).status());
+  }
+  std::lock_guard lock(entry->mu);
+  entry->container.networks[network.name] = endpoint_settings;
+  RefreshNetworkSettings(entry->container);
+  return Save(*entry);
+}
+
+absl::Status ContainerManager::DisconnectNetwork(const std::string& ref,
+                                                 const std::string& network_ref, bool force) {
+  GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
+  std::lock_guard lifecycle(entry->lifecycle);
+  GANTRY_ASSIGN_OR_RETURN(network::Network network, networks_.Get(network_ref));
+  Container c;
+  {
+    std::lock_guard lock(entry->mu);
+    c = entry->container;
+  }
+  if (!c.networks.contains(network.name)) {
+    if (force) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", c.id, " is not connected to network ", network.name));
+  }
+  if (c.state.Running()) GANTRY_RETURN_IF_ERROR(networks_.Disconnect(c.id, network.id));
+  std::lock_guard lock(entry->mu);
+  entry->container.networks.erase(network.name);
+  RefreshNetworkSettings(entry->container);
+  return Save(*entry);
+}
+
+absl::Status ContainerManager::StartTask(const std::shared_ptr<Entry>& entry) {
   std::unique_lock lock(entry->mu);
   Container& c = entry->container;
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
@@ -631,6 +806,7 @@ void ContainerManager::OnExit(const std::shared_ptr<Entry>& entry, int exit_code
     }
     UnmountVolumes(exited);
   }
+  DetachNetworks(entry);
 
   bool restart = false, auto_remove = false;
   absl::Duration delay;
@@ -875,6 +1051,7 @@ absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry,
     entry->container.state.status = "removing";
   }
   DeleteTask(id);
+  networks_.Detach(id);
   {
     contd::v1::DeleteContainerRequest request;
     request.set_id(id);
@@ -1094,6 +1271,7 @@ absl::Status ContainerManager::CloseTaskStdin(const std::string& id) {
 absl::Status ContainerManager::Restore() {
   GANTRY_ASSIGN_OR_RETURN(std::vector<Container> stored, store_.All());
   std::vector<std::shared_ptr<Entry>> to_start;
+  std::set<std::string> running;
   for (Container& c : stored) {
     auto entry = std::make_shared<Entry>();
     entry->container = std::move(c);
@@ -1115,8 +1293,12 @@ absl::Status ContainerManager::Restore() {
       grpc::Status status = contd_.tasks().Get(context.get(), request, &response);
       if (status.ok() && (response.process().status() == contd::v1::TASK_STATUS_RUNNING ||
                           response.process().status() == contd::v1::TASK_STATUS_PAUSED)) {
-        // Still running: take the FIFOs back, count its volume mounts, and
-        // watch for its exit.
+        // Still running: take the FIFOs back, count its volume mounts, put
+        // its published ports and DNS back, and watch for its exit.
+        running.insert(restored.id);
+        if (absl::Status resumed = networks_.Resume(restored.id); !resumed.ok()) {
+          log::Warning("engined: networks of ", restored.id, ": ", resumed.message());
+        }
         for (const MountPoint& mp : restored.mounts) {
           if (mp.type != "volume") continue;
           if (absl::StatusOr<std::string> path = volumes_.Mount(mp.name, restored.id); !path.ok()) {
@@ -1144,6 +1326,9 @@ absl::Status ContainerManager::Restore() {
       to_start.push_back(entry);
     }
   }
+  // Sandboxes of containers that died meanwhile (or whose exit engined
+  // missed) go before any container starts again.
+  networks_.RemoveStale(running);
   for (const std::shared_ptr<Entry>& entry : to_start) {
     std::lock_guard lifecycle(entry->lifecycle);
     if (absl::Status status = StartLocked(entry); !status.ok()) {

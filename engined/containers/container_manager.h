@@ -28,6 +28,7 @@
 #include "engined/contd/contd_client.h"
 #include "engined/daemon/event_hub.h"
 #include "engined/images/image_service.h"
+#include "engined/network/network_manager.h"
 #include "engined/volumes/volume_service.h"
 
 namespace gantry::engined {
@@ -42,7 +43,8 @@ enum class WaitCondition { kNotRunning, kNextExit, kRemoved };
 class ContainerManager {
  public:
   ContainerManager(ContdClient& contd, ImageService& images, VolumeService& volumes,
-                   ContainerStore& store, EventHub& events, ContainerPaths paths);
+                   network::NetworkManager& networks, ContainerStore& store, EventHub& events,
+                   ContainerPaths paths);
   ~ContainerManager();
   ContainerManager(const ContainerManager&) = delete;
   ContainerManager& operator=(const ContainerManager&) = delete;
@@ -59,7 +61,14 @@ class ContainerManager {
   // POST /containers/create: the new container's ID. `config` and
   // `host_config` are Docker's JSON; errors name the field.
   absl::StatusOr<std::string> Create(const std::string& name, nlohmann::json config,
-                                     nlohmann::json host_config);
+                                     nlohmann::json host_config,
+                                     nlohmann::json networking_config = nlohmann::json());
+  // docker network connect / disconnect: live when it runs, else at its
+  // next start.
+  absl::Status ConnectNetwork(const std::string& ref, const std::string& network_ref,
+                              nlohmann::json endpoint_settings);
+  absl::Status DisconnectNetwork(const std::string& ref, const std::string& network_ref,
+                                 bool force);
   // NOT_MODIFIED-like: returns false when it was already running.
   absl::StatusOr<bool> Start(const std::string& ref);
   // Returns false when it was not running.
@@ -123,6 +132,14 @@ class ContainerManager {
   absl::Status Save(Entry& entry);                      // entry.mu held
   absl::StatusOr<ContainerIo*> EnsureIo(Entry& entry);  // entry.mu held
   absl::Status StartLocked(const std::shared_ptr<Entry>& entry);
+  absl::Status StartTask(const std::shared_ptr<Entry>& entry);
+  // Start: the container's network namespace and endpoints (or the host's,
+  // or another container's), its /etc/hosts and resolv.conf to match.
+  absl::Status AttachNetworks(const std::shared_ptr<Entry>& entry);
+  // Exit or removal: endpoints, published ports and the namespace go.
+  void DetachNetworks(const std::shared_ptr<Entry>& entry);
+  // NetworkSettings refreshed from the network manager; entry.mu held.
+  void RefreshNetworkSettings(Container& c);
   absl::Status KillTask(const std::string& id, int signal, bool all);
   // Pause (true) or unpause, with Docker's state checks and event.
   absl::Status SetPaused(const std::string& ref, bool paused);
@@ -146,7 +163,10 @@ class ContainerManager {
   void UnmountVolumes(const Container& c);
   // The container's snapshot mounted for the caller (docker cp, copy-up).
   absl::StatusOr<std::unique_ptr<ContainerFs>> MountSnapshot(const std::string& id);
-  absl::Status WriteEtcFiles(Container& container);
+  // /etc/hostname, /etc/hosts (with the container's own addresses) and
+  // resolv.conf (the embedded DNS server's on user-defined networks).
+  absl::Status WriteEtcFiles(Container& container, const std::vector<std::string>& addresses = {},
+                             bool embedded_dns = false);
   // A "container" event about `c`, with its name, image and labels.
   void Publish(const Container& c, const std::string& action,
                std::map<std::string, std::string> extra = {});
@@ -157,6 +177,7 @@ class ContainerManager {
   ContdClient& contd_;
   ImageService& images_;
   VolumeService& volumes_;
+  network::NetworkManager& networks_;
   ContainerStore& store_;
   EventHub& events_;
   const ContainerPaths paths_;

@@ -316,6 +316,10 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
       {{{"type", "mount"}}, {{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}});
   if (network_mode == "host") {
     // The host's network, so also its hostname, as Docker does.
+  } else if (!c.sandbox_key.empty()) {
+    // The namespace engined set up with the container's endpoints (or
+    // another container's, for container:<id>).
+    namespaces.push_back({{"type", "network"}, {"path", c.sandbox_key}});
   } else {
     namespaces.push_back({{"type", "network"}});
   }

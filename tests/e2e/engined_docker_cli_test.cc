@@ -222,10 +222,11 @@ TEST_CASE("TCP with mutual TLS accepts a CA-signed client and refuses others", "
   Engined engined({"-H", host, "--tlsverify", "--tlscacert", d + "/ca.pem", "--tlscert",
                    d + "/server.pem", "--tlskey", d + "/server-key.pem"});
   auto docker_tls = [&](const std::string& client) {
-    return RunProcess({kDockerCli, "-H", host, "--tlsverify", "--tlscacert", d + "/ca.pem",
-                       "--tlscert", d + "/" + client + ".pem", "--tlskey",
-                       d + "/" + client + "-key.pem", "version", "--format",
-                       "{{.Server.APIVersion}}"});
+    // engined listens in its network namespace: so do its TCP clients.
+    return RunProcess(engined.netns().Wrap({kDockerCli, "-H", host, "--tlsverify", "--tlscacert",
+                                            d + "/ca.pem", "--tlscert", d + "/" + client + ".pem",
+                                            "--tlskey", d + "/" + client + "-key.pem", "version",
+                                            "--format", "{{.Server.APIVersion}}"}));
   };
 
   ProcessResult good = docker_tls("client");
@@ -251,7 +252,7 @@ TEST_CASE("TCP with mutual TLS accepts a CA-signed client and refuses others", "
                                      "--tlskey",
                                      d + "/" + client + "-key.pem"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv);
+    return RunProcess(engined.netns().Wrap(argv));
   };
   ProcessResult gantry_good =
       gantry_tls("client", {"version", "--format", "{{.Server.ApiVersion}}"});
@@ -261,14 +262,15 @@ TEST_CASE("TCP with mutual TLS accepts a CA-signed client and refuses others", "
   ProcessResult gantry_rogue = gantry_tls("rogue", {"ps"});
   INFO(Describe(gantry_rogue));
   CHECK(gantry_rogue.exit_code == 1);
-  ProcessResult gantry_no_ca = RunProcess({engined_test::kGantryCli, "-H", host, "--tlsverify",
-                                           "--tlscacert", d + "/client.pem", "ps"});
+  ProcessResult gantry_no_ca =
+      RunProcess(engined.netns().Wrap({engined_test::kGantryCli, "-H", host, "--tlsverify",
+                                       "--tlscacert", d + "/client.pem", "ps"}));
   CHECK(gantry_no_ca.exit_code == 1);
   CHECK(absl::StrContains(gantry_no_ca.err, "TLS handshake with 127.0.0.1"));
 
-  ProcessResult no_cert =
-      RunProcess({"/usr/bin/curl", "-s", "--cacert", d + "/ca.pem",
-                  "https://127.0.0.1:" + host.substr(host.rfind(':') + 1) + "/_ping"});
+  ProcessResult no_cert = RunProcess(
+      engined.netns().Wrap({"/usr/bin/curl", "-s", "--cacert", d + "/ca.pem",
+                            "https://127.0.0.1:" + host.substr(host.rfind(':') + 1) + "/_ping"}));
   CHECK(no_cert.exit_code != 0);
   CHECK(no_cert.out != "OK");
 }

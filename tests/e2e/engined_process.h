@@ -6,10 +6,15 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -20,6 +25,9 @@
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/unix_socket.h"
+#include "engined/network/netlink.h"
+#include "engined/network/netns.h"
+#include "engined/network/port_proxy.h"
 #include "tests/integration/ocirun_test_util.h"
 #include "tests/integration/registry_test_util.h"
 #include "tests/temp_dir.h"
@@ -38,16 +46,101 @@ inline std::string Describe(const ProcessResult& r) {
   return absl::StrCat("exit ", r.exit_code, "\nstdout:\n", r.out, "\nstderr:\n", r.err);
 }
 
-// A private engined: its own socket, data and exec roots, no daemon.json.
+// The loopback ports of the test registries alive now: an engined's
+// network namespace forwards them to the host's loopback, so its contd
+// pulls from and pushes to them as "127.0.0.1:PORT".
+inline std::set<uint16_t>& RegistryPorts() {
+  static std::set<uint16_t> ports;
+  return ports;
+}
+
+// engined's own network namespace: its bridges, addresses and nftables
+// rules never touch the machine's, and the engineds of tests running side
+// by side never meet. Shared by the engineds of one directory (a restart
+// finds the sandboxes of its running containers) and removed with the last.
+class TestNetns {
+ public:
+  static std::shared_ptr<TestNetns> For(const std::string& dir) {
+    static std::map<std::string, std::weak_ptr<TestNetns>> live;
+    if (std::shared_ptr<TestNetns> existing = live[dir].lock()) return existing;
+    auto netns = std::shared_ptr<TestNetns>(
+        new TestNetns(absl::StrCat("/run/gantry-tests/", dir.substr(dir.rfind('/') + 1))));
+    live[dir] = netns;
+    return netns;
+  }
+  ~TestNetns() {
+    forwarders_.clear();
+    work_.reset();
+    io_.stop();
+    if (io_thread_.joinable()) io_thread_.join();
+    (void)gantry::engined::network::RemoveNetworkNamespace(path_);
+  }
+  // Listeners on the namespace's 127.0.0.1:PORT relaying to the host's, for
+  // every test registry not forwarded yet.
+  void ForwardRegistries() {
+    namespace net = gantry::engined::network;
+    const auto loopback = *net::Ipv4Address::Parse("127.0.0.1");
+    for (uint16_t port : RegistryPorts()) {
+      if (!forwarded_.insert(port).second) continue;
+      absl::Status status = net::RunInNetworkNamespace(path_, [&]() -> absl::Status {
+        absl::StatusOr<std::unique_ptr<net::PortProxy>> proxy =
+            net::PortProxy::Start(io_, {.protocol = "tcp",
+                                        .host_ip = loopback,
+                                        .host_port = port,
+                                        .container_ip = loopback,
+                                        .container_port = port});
+        if (!proxy.ok()) return proxy.status();
+        forwarders_.push_back(*std::move(proxy));
+        return absl::OkStatus();
+      });
+      INFO(status.ToString());
+      REQUIRE(status.ok());
+    }
+  }
+  const std::string& path() const { return path_; }
+  // `argv` run inside the namespace (clients of a TCP engined, curl to
+  // published ports).
+  std::vector<std::string> Wrap(std::vector<std::string> argv) const {
+    argv.insert(argv.begin(), {"/usr/bin/nsenter", "--net=" + path_, "--"});
+    return argv;
+  }
+
+ private:
+  explicit TestNetns(std::string path) : path_(std::move(path)) {
+    namespace net = gantry::engined::network;
+    REQUIRE(gantry::MakeDirs("/run/gantry-tests", 0700).ok());
+    (void)net::RemoveNetworkNamespace(path_);
+    REQUIRE(net::CreateNetworkNamespace(path_).ok());
+    REQUIRE(net::RunInNetworkNamespace(path_, [] {
+              absl::StatusOr<net::Netlink> netlink = net::Netlink::Open();
+              return netlink.ok() ? netlink->SetUp("lo") : netlink.status();
+            }).ok());
+  }
+  std::string path_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  // Connections toward the registry are made on this thread, in the host's namespace.
+  std::thread io_thread_{[this] { io_.run(); }};
+  std::set<uint16_t> forwarded_;
+  std::vector<std::unique_ptr<gantry::engined::network::PortProxy>> forwarders_;
+};
+
+// A private engined: its own socket, data and exec roots, no daemon.json,
+// in its own network namespace.
 class Engined {
  public:
   explicit Engined(std::vector<std::string> extra = {})
       : Engined(std::make_shared<gantry::testing::TempDir>("engined-e2e"), std::move(extra)) {}
   // On the directories of an earlier engined (a restart).
   Engined(std::shared_ptr<gantry::testing::TempDir> dir, std::vector<std::string> extra = {})
-      : dir_(std::move(dir)) {
+      : dir_(std::move(dir)), netns_(TestNetns::For(dir_->path())) {
     AddBuildTreeToPath();
-    std::vector<std::string> argv = {kEngined,
+    netns_->ForwardRegistries();
+    std::vector<std::string> argv = {"/usr/bin/nsenter",
+                                     "--net=" + netns_->path(),
+                                     "--",
+                                     kEngined,
                                      "-H",
                                      "unix://" + socket(),
                                      "--data-root",
@@ -80,6 +173,7 @@ class Engined {
   std::string socket() const { return dir_->path() + "/engined.sock"; }
   const std::string& dir() const { return dir_->path(); }
   const std::shared_ptr<gantry::testing::TempDir>& shared_dir() const { return dir_; }
+  const TestNetns& netns() const { return *netns_; }
   // SIGKILL, as a crash: engined's contd and the containers stay.
   void Kill() { Stop(SIGKILL); }
   ProcessResult Stop(int signal = SIGTERM) {
@@ -100,8 +194,8 @@ class Engined {
     ::setenv("PATH", absl::StrCat(dirs, ":", path ? path : "/usr/bin:/bin").c_str(), 1);
   }
   bool Answers() const { return gantry::ConnectUnixSocket(socket()).ok(); }
-
   std::shared_ptr<gantry::testing::TempDir> dir_;
+  std::shared_ptr<TestNetns> netns_;
   std::unique_ptr<ocirun_test::Subprocess> process_;
 };
 
@@ -118,8 +212,14 @@ class Registry {
  public:
   Registry() : registry_(dir_.path()) {
     registry_test::PushFixture(registry_.domain(), "busybox", {"--dest-tls-verify=false"});
+    RegistryPorts().insert(port());
   }
+  ~Registry() { RegistryPorts().erase(port()); }
   std::string image() const { return registry_.domain() + "/busybox"; }
+  uint16_t port() const {
+    const std::string domain = registry_.domain();
+    return static_cast<uint16_t>(std::stoi(domain.substr(domain.rfind(':') + 1)));
+  }
 
  private:
   gantry::testing::TempDir dir_{"engined-registry"};
