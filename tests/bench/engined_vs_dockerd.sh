@@ -15,22 +15,23 @@
 #
 # Uses the release build (cmake --preset release && ninja -C build/release).
 # dockerd runs privately (its own data root, exec root, socket and
-# containerd) with --bridge=none --iptables=false, as engined has no
-# networks yet: both sides run containers without a network. Needs root;
-# not part of CI. Everything started is stopped and removed at exit.
+# containerd), both daemons with their default bridge networking, inside a
+# network namespace of the benchmark's own (the machine's links and rules
+# are not touched). Needs root; not part of CI. Everything started is
+# stopped and removed at exit.
 set -euo pipefail
 export LC_ALL=C
 
 if [[ -z ${GANTRY_BENCH_SUBREAPER:-} ]]; then
   export GANTRY_BENCH_SUBREAPER=1
-  exec "$(dirname "${BASH_SOURCE[0]}")/../tools/as-subreaper" /bin/bash "${BASH_SOURCE[0]}" "$@"
+  # A subreaper (the daemons' orphans come back to it) in a network
+  # namespace of its own, loopback up.
+  exec unshare --net -- /bin/sh -c 'ip link set lo up && exec "$0" /bin/bash "$1" "$@"' \
+    "$(dirname "${BASH_SOURCE[0]}")/../tools/as-subreaper" "${BASH_SOURCE[0]}" "$@"
 fi
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=$REPO/build/release
 RUNS=20
 PARALLEL=50
-KEEP=0
 while getopts "n:p:kh" opt; do
   case $opt in
     n) RUNS=$OPTARG ;;
@@ -40,41 +41,11 @@ while getopts "n:p:kh" opt; do
     *) exit 2 ;;
   esac
 done
-die() { echo "engined_vs_dockerd: $*" >&2; exit 1; }
-[[ $EUID -eq 0 ]] || die "must run as root"
-for b in engined/engined contd/contd shim/contd-shim ocirun/ocirun; do
-  [[ -x $BUILD/$b ]] || die "$BUILD/$b missing: cmake --preset release && ninja -C build/release"
-done
-DOCKER=/usr/bin/docker
-[[ -x /usr/local/bin/docker ]] && DOCKER=/usr/local/bin/docker
-
-FIXTURES=$REPO/build/bench-fixtures
-bash "$REPO/tests/fixtures/make-fixtures.sh" "$FIXTURES"
-
-TMP=$(mktemp -d /tmp/gantry-bench-engined.XXXXXX)
-REGISTRY_PID= ENGINED_PID= DOCKERD_PID=
-cleanup() {
-  set +e
-  for sock in "$TMP/engined.sock" "$TMP/dockerd.sock"; do
-    [[ -S $sock ]] || continue
-    ids=$("$DOCKER" -H "unix://$sock" ps -aq 2>/dev/null)
-    [[ -n $ids ]] && "$DOCKER" -H "unix://$sock" rm -f $ids >/dev/null 2>&1
-  done
-  [[ -n $ENGINED_PID ]] && kill -TERM "$ENGINED_PID" 2>/dev/null && wait "$ENGINED_PID" 2>/dev/null
-  [[ -n $DOCKERD_PID ]] && kill -TERM "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
-  [[ -n $REGISTRY_PID ]] && kill -KILL "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
-  grep " $TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
-  if ((KEEP)); then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.1; done
-}
-median_ms() { sort -n | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.1f", m/1000}'; }
-now_us() { date +%s%6N; }
+BENCH_NAME=engined_vs_dockerd
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Both daemons with their default networking: each container gets a veth
+# on the default bridge.
+bench_setup
 pss_kb() {
   local pid sum=0 v
   for pid in "$@"; do
@@ -83,44 +54,6 @@ pss_kb() {
   done
   echo "$sum"
 }
-
-# --- the registry, with the busybox fixture --------------------------------
-PORT=$(free_port)
-mkdir -p "$TMP/registry"
-cat >"$TMP/registry/config.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $TMP/registry/data}}
-http: {addr: 127.0.0.1:$PORT}
-YML
-/usr/bin/docker-registry serve "$TMP/registry/config.yml" >"$TMP/registry/log" 2>&1 &
-REGISTRY_PID=$!
-wait_for 15 curl -fsS "http://127.0.0.1:$PORT/v2/" || die "docker-registry did not start"
-IMAGE=127.0.0.1:$PORT/bench/busybox:latest
-skopeo --insecure-policy copy --quiet --dest-tls-verify=false \
-  "oci-archive:$FIXTURES/images/busybox-oci.tar" "docker://$IMAGE"
-
-# --- the daemons -------------------------------------------------------------
-echo '{}' >"$TMP/daemon.json"
-PATH=$BUILD/contd:$BUILD/shim:$BUILD/ocirun:$PATH \
-  "$BUILD/engined/engined" -H "unix://$TMP/engined.sock" --data-root "$TMP/engined" \
-  --exec-root "$TMP/engined-exec" --config-file "$TMP/daemon.json" --group root \
-  >"$TMP/engined.log" 2>&1 &
-ENGINED_PID=$!
-/usr/sbin/dockerd -H "unix://$TMP/dockerd.sock" --data-root "$TMP/docker" \
-  --exec-root "$TMP/docker-exec" --pidfile "$TMP/dockerd.pid" --config-file "$TMP/daemon.json" \
-  --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-  --insecure-registry "127.0.0.1:$PORT" \
-  --containerd-namespace gantry-bench --containerd-plugins-namespace gantry-bench-plugins \
-  >"$TMP/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-wait_for 30 "$DOCKER" -H "unix://$TMP/engined.sock" version || die "engined did not start: $(tail -5 "$TMP/engined.log")"
-wait_for 60 "$DOCKER" -H "unix://$TMP/dockerd.sock" version || die "dockerd did not start: $(tail -5 "$TMP/dockerd.log")"
-
-E=(env DOCKER_HOST="unix://$TMP/engined.sock" "$DOCKER")
-D=(env DOCKER_HOST="unix://$TMP/dockerd.sock" "$DOCKER")
-"${E[@]}" pull -q "$IMAGE" >/dev/null
-"${D[@]}" pull -q "$IMAGE" >/dev/null
 
 # --- 1. docker run --rm latency ---------------------------------------------
 for side in E D; do  # warm-up
@@ -157,7 +90,6 @@ DOCKERD_SIDE=("$DOCKERD_PID" $CONTAINERD_PID)
 MEM_E=$(pss_kb "${ENGINED_SIDE[@]}")
 MEM_D=$(pss_kb "${DOCKERD_SIDE[@]}")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "docker run --rm $IMAGE true, median of $RUNS (interleaved):"
 echo "  engined: $RUN_E ms   dockerd: $RUN_D ms   ratio $(ratio "$RUN_E" "$RUN_D") (target <= 0.33)"
 echo "$PARALLEL parallel docker run -d:"

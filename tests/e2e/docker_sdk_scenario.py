@@ -67,6 +67,30 @@ def main():
     except docker.errors.NotFound:
         pass
 
+    net = client.networks.create("sdknet", driver="bridge", labels={"from": "sdk"})
+    assert net.name == "sdknet" and net.attrs["Driver"] == "bridge", net.attrs
+    assert "sdknet" in [n.name for n in client.networks.list()]
+    server = client.containers.run(image, ["sh", "-c",
+                                           "echo ok > /i && exec httpd -f -p 80 -h /"],
+                                   detach=True, name="sdkweb", network="sdknet")
+    net.reload()
+    assert [c.id for c in net.containers] == [server.id], net.attrs["Containers"]
+    # httpd may still be starting: a few tries.
+    out = client.containers.run(image, ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do "
+                                        "wget -q -O- http://sdkweb/i && break; sleep 0.2; done"],
+                                remove=True, network="sdknet")
+    assert out == b"ok\n", out
+    net.disconnect(server, force=True)
+    net.reload()
+    assert net.containers == [], net.attrs["Containers"]
+    server.remove(force=True)
+    net.remove()
+    try:
+        client.networks.get("sdknet")
+        raise AssertionError("a removed network was found")
+    except docker.errors.NotFound:
+        pass
+
     try:
         client.containers.get("sdkbox")
         raise AssertionError("a removed container was found")
