@@ -325,7 +325,7 @@ absl::StatusOr<std::string> ContainerManager::Create(const std::string& requeste
       // The docker CLI names the default network "default", as NetworkMode.
       absl::StatusOr<network::Network> other = networks_.Get(ref == "default" ? "bridge" : ref);
       if (!other.ok()) return Annotate(other.status(), "NetworkingConfig.EndpointsConfig");
-      if ((network.driver != "bridge" || other->driver != "bridge") && other->id != network.id) {
+      if ((!network.has_endpoints() || !other->has_endpoints()) && other->id != network.id) {
         return absl::InvalidArgumentError(
             "NetworkingConfig.EndpointsConfig: container cannot be connected to host or none "
             "network and others");
@@ -611,7 +611,7 @@ absl::Status ContainerManager::ConnectNetwork(const std::string& ref,
   }
   const std::string mode = c.host_config.value("NetworkMode", "default");
   if (mode == "host" || mode == "none" || absl::StartsWith(mode, "container:") ||
-      network.driver != "bridge") {
+      !network.has_endpoints()) {
     return absl::FailedPreconditionError(
         "container sharing network namespace with another container or host cannot be connected "
         "to any other network");

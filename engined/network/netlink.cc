@@ -6,6 +6,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
@@ -165,6 +166,25 @@ absl::Status Netlink::CreateVethPair(const std::string& name, const std::string&
   int err = rtnl_link_add(sock_.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put(peer);  // rtnl_link_veth_get_peer took a reference
   if (err < 0) return NlError(err, absl::StrCat("veth ", name, " (peer ", peer_name, "): create"));
+  return absl::OkStatus();
+}
+
+absl::Status Netlink::CreateMacvlan(const std::string& name, const std::string& parent, int mtu) {
+  GANTRY_RETURN_IF_ERROR(CheckName(name));
+  const std::string what = absl::StrCat("macvlan ", name, " on ", parent, ": create");
+  GANTRY_ASSIGN_OR_RETURN(Link parent_link, GetLink(sock_.get(), parent));
+  Link macvlan(rtnl_link_macvlan_alloc());
+  if (!macvlan) return OutOfMemory(what);
+  rtnl_link_set_name(macvlan.get(), name.c_str());
+  rtnl_link_set_link(macvlan.get(), rtnl_link_get_ifindex(parent_link.get()));
+  if (mtu > 0) rtnl_link_set_mtu(macvlan.get(), mtu);
+  if (int err = rtnl_link_macvlan_set_mode(macvlan.get(), rtnl_link_macvlan_str2mode("bridge"));
+      err < 0) {
+    return NlError(err, what);
+  }
+  if (int err = rtnl_link_add(sock_.get(), macvlan.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) {
+    return NlError(err, what);
+  }
   return absl::OkStatus();
 }
 

@@ -29,6 +29,9 @@ class Netlink {
   absl::Status CreateBridge(const std::string& name, int mtu);
   // Both ends stay in this namespace, down; move one with MoveToNamespace.
   absl::Status CreateVethPair(const std::string& name, const std::string& peer_name, int mtu);
+  // A macvlan link on `parent` in bridge mode (its siblings on the same
+  // parent reach each other), down; move it with MoveToNamespace.
+  absl::Status CreateMacvlan(const std::string& name, const std::string& parent, int mtu);
   // Deletes a link (a veth takes its peer with it); a missing one is fine.
   absl::Status DeleteLink(const std::string& name);
   absl::StatusOr<bool> LinkExists(const std::string& name);

@@ -20,6 +20,8 @@ namespace {
 constexpr char kDefaultBridge[] = "gantry0";
 constexpr char kBridgeNameOption[] = "com.docker.network.bridge.name";
 constexpr char kMtuOption[] = "com.docker.network.driver.mtu";
+constexpr char kParentOption[] = "parent";  // macvlan's host interface
+constexpr char kMacvlanModeOption[] = "macvlan_mode";
 
 const std::vector<sqlite::SchemaComponent>& Schema() {
   static const auto* schema = new std::vector<sqlite::SchemaComponent>{
@@ -408,8 +410,25 @@ absl::StatusOr<Network> NetworkManager::Create(const NetworkCreate& request) {
                      "\", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
   }
   const std::string driver = request.driver.empty() ? "bridge" : request.driver;
-  if (driver != "bridge") {
+  if (driver != "bridge" && driver != "macvlan") {
     return absl::NotFoundError(absl::StrCat("plugin \"", driver, "\" not found"));
+  }
+  if (driver == "macvlan") {
+    auto parent = request.options.find(kParentOption);
+    if (parent == request.options.end() || parent->second.empty()) {
+      return absl::InvalidArgumentError("Options: parent: macvlan needs a parent interface");
+    }
+    if (auto mode = request.options.find(kMacvlanModeOption);
+        mode != request.options.end() && mode->second != "bridge") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Options: macvlan_mode: \"", mode->second, "\" is not supported (bridge)"));
+    }
+    GANTRY_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
+    GANTRY_ASSIGN_OR_RETURN(bool exists, netlink.LinkExists(parent->second));
+    if (!exists) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Options: parent: no interface \"", parent->second, "\""));
+    }
   }
   Network network;
   network.id = NewRandomId();
@@ -420,11 +439,11 @@ absl::StatusOr<Network> NetworkManager::Create(const NetworkCreate& request) {
   network.labels = request.labels;
   network.options = request.options;
   network.created = absl::Now();
-  network.bridge = "br-" + network.id.substr(0, 12);
+  network.bridge = driver == "bridge" ? "br-" + network.id.substr(0, 12) : "";
   if (auto it = request.options.find(kBridgeNameOption); it != request.options.end()) {
     network.bridge = it->second;
   }
-  if (network.bridge.empty() || network.bridge.size() > 15) {
+  if (driver == "bridge" && (network.bridge.empty() || network.bridge.size() > 15)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Options: ", kBridgeNameOption, " \"", network.bridge, "\" must be 1 to 15 characters"));
   }
@@ -471,11 +490,11 @@ absl::StatusOr<Network> NetworkManager::Create(const NetworkCreate& request) {
   network.subnet = addressing->subnet;
   network.gateway = addressing->gateway;
   network.ip_range = ip_range;
-  absl::Status status = SetUpBridge(network);
+  absl::Status status = driver == "bridge" ? SetUpBridge(network) : absl::OkStatus();
   if (status.ok()) status = SaveNetwork(network);
   if (!status.ok()) {
     (void)firewall_->DeleteRulesTagged(NetworkTag(network.id));
-    if (absl::StatusOr<Netlink> netlink = Netlink::Open(); netlink.ok()) {
+    if (absl::StatusOr<Netlink> netlink = Netlink::Open(); netlink.ok() && driver == "bridge") {
       (void)netlink->DeleteLink(network.bridge);
     }
     (void)ipam_->RemoveNetwork(network.id);
@@ -500,8 +519,10 @@ absl::Status NetworkManager::Remove(const std::string& ref) {
                                                       " has active endpoints"));
   }
   GANTRY_RETURN_IF_ERROR(firewall_->DeleteRulesTagged(NetworkTag(network.id)));
-  GANTRY_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
-  GANTRY_RETURN_IF_ERROR(netlink.DeleteLink(network.bridge));
+  if (network.driver == "bridge") {
+    GANTRY_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
+    GANTRY_RETURN_IF_ERROR(netlink.DeleteLink(network.bridge));
+  }
   GANTRY_RETURN_IF_ERROR(ipam_->RemoveNetwork(network.id));
   GANTRY_RETURN_IF_ERROR(db_->Write([&](sqlite::Connection& conn) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(sqlite::Statement statement,
@@ -530,7 +551,7 @@ absl::StatusOr<Endpoint> NetworkManager::AddEndpoint(const Network& network,
     if (const std::string ip = ipam_config.value("IPv4Address", ""); !ip.empty()) {
       absl::StatusOr<Ipv4Address> parsed = Ipv4Address::Parse(ip);
       if (!parsed.ok()) return Annotate(parsed.status(), "EndpointSettings.IPAMConfig.IPv4Address");
-      if (!network.user_defined_bridge()) {
+      if (network.predefined()) {
         return absl::InvalidArgumentError(
             "user specified IP address is supported on user defined networks only");
       }
@@ -543,7 +564,9 @@ absl::StatusOr<Endpoint> NetworkManager::AddEndpoint(const Network& network,
   endpoint.container_name = container_name;
   endpoint.network_id = network.id;
   endpoint.interface = absl::StrCat("eth", index);
-  endpoint.host_veth = "veth" + RandomSuffix();
+  // A macvlan endpoint has no host side: its link dies with the namespace.
+  const bool macvlan = network.driver == "macvlan";
+  endpoint.host_veth = macvlan ? "" : "veth" + RandomSuffix();
   if (settings.is_object() && settings.contains("Aliases") && settings["Aliases"].is_array()) {
     for (const nlohmann::json& alias : settings["Aliases"]) {
       if (alias.is_string()) endpoint.aliases.push_back(alias.get<std::string>());
@@ -556,13 +579,18 @@ absl::StatusOr<Endpoint> NetworkManager::AddEndpoint(const Network& network,
   endpoint.address = *address;
   endpoint.mac = MacAddressFor(endpoint.address);
 
-  const std::string peer = "vp" + RandomSuffix();
+  const std::string peer = (macvlan ? "mv" : "vp") + RandomSuffix();
   const std::string netns = NetnsPath(container_id);
   absl::Status status = [&]() -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(Netlink host, Netlink::Open());
-    GANTRY_RETURN_IF_ERROR(host.CreateVethPair(endpoint.host_veth, peer, network.mtu));
-    GANTRY_RETURN_IF_ERROR(host.AttachToBridge(endpoint.host_veth, network.bridge));
-    GANTRY_RETURN_IF_ERROR(host.SetUp(endpoint.host_veth));
+    if (macvlan) {
+      GANTRY_RETURN_IF_ERROR(
+          host.CreateMacvlan(peer, network.options.at(kParentOption), network.mtu));
+    } else {
+      GANTRY_RETURN_IF_ERROR(host.CreateVethPair(endpoint.host_veth, peer, network.mtu));
+      GANTRY_RETURN_IF_ERROR(host.AttachToBridge(endpoint.host_veth, network.bridge));
+      GANTRY_RETURN_IF_ERROR(host.SetUp(endpoint.host_veth));
+    }
     GANTRY_ASSIGN_OR_RETURN(UniqueFd netns_fd, OpenNetworkNamespace(netns));
     GANTRY_RETURN_IF_ERROR(host.MoveToNamespace(peer, netns_fd.get()));
     GANTRY_RETURN_IF_ERROR(RunInNetworkNamespace(netns, [&]() -> absl::Status {
@@ -581,7 +609,8 @@ absl::StatusOr<Endpoint> NetworkManager::AddEndpoint(const Network& network,
   }();
   if (!status.ok()) {
     if (absl::StatusOr<Netlink> host = Netlink::Open(); host.ok()) {
-      (void)host->DeleteLink(endpoint.host_veth);  // takes the peer along
+      // The veth takes its peer along; a macvlan not moved yet goes by name.
+      (void)host->DeleteLink(macvlan ? peer : endpoint.host_veth);
     }
     (void)ipam_->Release(network.id, endpoint.address);
     return Annotate(status, absl::StrCat("connect to network ", network.name));
@@ -590,7 +619,7 @@ absl::StatusOr<Endpoint> NetworkManager::AddEndpoint(const Network& network,
 }
 
 void NetworkManager::RemoveEndpoint(const Endpoint& endpoint) {
-  if (absl::StatusOr<Netlink> host = Netlink::Open(); host.ok()) {
+  if (absl::StatusOr<Netlink> host = Netlink::Open(); host.ok() && !endpoint.host_veth.empty()) {
     if (absl::Status status = host->DeleteLink(endpoint.host_veth); !status.ok()) {
       log::Warning("engined: ", endpoint.host_veth, ": ", status.message());
     }
@@ -647,8 +676,7 @@ std::optional<Ipv4Address> NetworkManager::Lookup(const std::string& container_i
     std::lock_guard lock(mu_);
     for (const Endpoint& own : LoadEndpoints("container_id", container_id)) {
       auto it = networks_.find(own.network_id);
-      if (it != networks_.end() && it->second.user_defined_bridge())
-        user_networks.insert(own.network_id);
+      if (it != networks_.end() && !it->second.predefined()) user_networks.insert(own.network_id);
     }
   }
   for (const std::string& network_id : user_networks) {
@@ -687,14 +715,15 @@ absl::StatusOr<Sandbox> NetworkManager::Attach(const SandboxRequest& request) {
       return inside.SetUp("lo");
     }));
     for (const auto& [network, settings] : networks) {
-      if (network.driver != "bridge") continue;  // none: loopback only
+      if (!network.has_endpoints()) continue;  // none: loopback only
       GANTRY_ASSIGN_OR_RETURN(Endpoint endpoint,
                               AddEndpoint(network, request.container_id, request.container_name,
                                           settings, static_cast<int>(made.size()), made.empty()));
       made.push_back(std::move(endpoint));
-      sandbox.embedded_dns = sandbox.embedded_dns || network.user_defined_bridge();
+      sandbox.embedded_dns = sandbox.embedded_dns || !network.predefined();
     }
-    if (!made.empty()) {
+    // Ports are published on a bridge network only, as Docker does.
+    if (!made.empty() && networks_.at(made.front().network_id).driver == "bridge") {
       GANTRY_ASSIGN_OR_RETURN(
           made.front().ports,
           ParsePortBindings(request.port_bindings, request.publish_all, request.exposed_ports));
@@ -752,7 +781,7 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
                                                  const nlohmann::json& endpoint_settings) {
   std::lock_guard lock(mu_);
   GANTRY_ASSIGN_OR_RETURN(Network network, FindLocked(network_ref));
-  if (network.driver != "bridge") {
+  if (!network.has_endpoints()) {
     return absl::FailedPreconditionError(absl::StrCat("container cannot be disconnected from ",
                                                       network.driver, " network or connected to ",
                                                       network.driver, " network"));
@@ -768,7 +797,7 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
                           AddEndpoint(network, container_id, container_name, endpoint_settings,
                                       static_cast<int>(existing.size()), existing.empty()));
   Live& live = live_[container_id];
-  if (network.user_defined_bridge() && !live.dns) {
+  if (!network.predefined() && !live.dns) {
     if (absl::Status status = StartDns(container_id, live); !status.ok()) {
       log::Warning("engined: DNS for ", container_id, ": ", status.message());
     }
@@ -800,7 +829,7 @@ absl::Status NetworkManager::Resume(const std::string& container_id) {
   for (size_t i = 0; i < endpoints.size(); ++i) {
     auto network = networks_.find(endpoints[i].network_id);
     if (network == networks_.end()) continue;
-    dns = dns || network->second.user_defined_bridge();
+    dns = dns || !network->second.predefined();
     if (!endpoints[i].ports.empty()) {
       GANTRY_RETURN_IF_ERROR(Publish(endpoints[i], network->second, live));
     }
@@ -881,7 +910,7 @@ nlohmann::json NetworkManager::Settings(const std::string& container_id,
       entry["Gateway"] = network->gateway ? network->gateway->ToString() : "";
       entry["IPAddress"] = endpoint.address.ToString();
       entry["IPPrefixLen"] = network->subnet ? network->subnet->length() : 0;
-      if (network->user_defined_bridge()) {
+      if (!network->predefined()) {
         nlohmann::json names = {endpoint.container_name, container_id.substr(0, 12)};
         for (const std::string& alias : endpoint.aliases) names.push_back(alias);
         entry["DNSNames"] = names;

@@ -36,7 +36,7 @@ namespace gantry::engined::network {
 struct Network {
   std::string id;
   std::string name;
-  std::string driver;  // "bridge", "host", "null"
+  std::string driver;  // "bridge", "macvlan", "host", "null"
   std::string bridge;  // the bridge device
   std::optional<Ipv4Prefix> subnet;
   std::optional<Ipv4Address> gateway;
@@ -50,7 +50,8 @@ struct Network {
 
   // The predefined ones (bridge, host, none) cannot be removed.
   bool predefined() const { return name == "bridge" || name == "host" || name == "none"; }
-  bool user_defined_bridge() const { return driver == "bridge" && name != "bridge"; }
+  // Containers on it get endpoints (bridge or macvlan), and DNS when user-defined.
+  bool has_endpoints() const { return driver == "bridge" || driver == "macvlan"; }
   nlohmann::json ToStored() const;
   static absl::StatusOr<Network> FromStored(const nlohmann::json& stored);
 };

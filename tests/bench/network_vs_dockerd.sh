@@ -17,8 +17,8 @@
 #   -t   seconds per iperf3 run (default 5)
 #   -k   keep the temporary directory (daemon logs)
 #
-# Everything runs in a network namespace of the benchmark's own (a dummy
-# link there holds the "host" address for the DNAT path), so the machine's
+# Everything runs in a network namespace of the benchmark's own (a veth
+# there holds the "host" address for the DNAT path), so the machine's
 # links, routes and firewall rules are never touched. The container runs the
 # host's iperf3, bind-mounted read-only with its libraries. Release build;
 # needs root; not part of CI.
@@ -46,9 +46,10 @@ BENCH_NAME=network_vs_dockerd
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v iperf3 >/dev/null || die "iperf3 missing: packaging/deps.sh installs it"
 HOST_ADDRESS=10.213.99.1
-ip link add gbench0 type dummy
+ip link add gbench0 type veth peer name gbench1  # (no dummy links in every kernel)
 ip addr add "$HOST_ADDRESS/24" dev gbench0
 ip link set gbench0 up
+ip link set gbench1 up
 bench_setup
 
 # --- 1. throughput through published ports -----------------------------------

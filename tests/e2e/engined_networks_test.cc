@@ -153,6 +153,28 @@ TEST_CASE("containers on networks reach whom they should", "[docker][networks]")
     docker.Ok({"rm", "-f", "again"});
   }
 
+  SECTION("macvlan: containers on one parent reach each other") {
+    // The parent: one end of a veth pair (this kernel has no dummy links).
+    InNamespace(engined, {"/usr/sbin/ip", "link", "add", "gparent0", "type", "veth", "peer", "name",
+                          "gparent1"});
+    InNamespace(engined, {"/usr/sbin/ip", "link", "set", "gparent0", "up"});
+    InNamespace(engined, {"/usr/sbin/ip", "link", "set", "gparent1", "up"});
+    ProcessResult no_parent = docker({"network", "create", "-d", "macvlan", "bad"});
+    CHECK(absl::StrContains(no_parent.err, "parent"));
+    docker.Ok({"network", "create", "-d", "macvlan", "--subnet", "10.213.8.0/24", "-o",
+               "parent=gparent0", "mvnet"});
+    docker.Ok({"run", "-d", "--name", "mv1", "--network", "mvnet", "--ip", "10.213.8.10", image,
+               "sleep", "60"});
+    CHECK(docker.Ok({"exec", "mv1", "sh", "-c", "ip -o -4 addr show eth0 | awk '{print $4}'"}) ==
+          "10.213.8.10/24");
+    CHECK(
+        docker.Ok({"run", "--rm", "--network", "mvnet", image, "ping", "-c", "1", "-W", "2", "mv1"})
+            .find("1 packets received") != std::string::npos);
+    docker.Ok({"rm", "-f", "mv1"});
+    docker.Ok({"network", "rm", "mvnet"});
+    InNamespace(engined, {"/usr/sbin/ip", "link", "del", "gparent0"});
+  }
+
   SECTION("in use networks stay; removed ones leave no bridge") {
     ProcessResult busy = docker({"network", "rm", "appnet"});
     CHECK(busy.exit_code != 0);

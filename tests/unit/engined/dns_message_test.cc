@@ -50,12 +50,12 @@ TEST_CASE("A answers carry the address; others none", "[dns]") {
   REQUIRE(q.ok());
   const std::string answer = DnsAnswer(query, *q, *Ipv4Address::Parse("172.18.0.2"));
   // Header: same id, QR|RD|RA, NOERROR, 1 question, 1 answer.
-  CHECK(answer.substr(0, 12) == std::string({0x12, 0x34, static_cast<char>(0x81), static_cast<char>(0x80),
-                                             0, 1, 0, 1, 0, 0, 0, 0}));
+  CHECK(answer.substr(0, 12) == std::string({0x12, 0x34, static_cast<char>(0x81),
+                                             static_cast<char>(0x80), 0, 1, 0, 1, 0, 0, 0, 0}));
   CHECK(answer.substr(12, q->question_end - 12) == query.substr(12));
   const std::string record = answer.substr(q->question_end);
-  CHECK(record == std::string({static_cast<char>(0xc0), 0x0c, 0, 1, 0, 1, 0, 0, 0x02,
-                               0x58, 0, 4, static_cast<char>(172), 18, 0, 2}));
+  CHECK(record == std::string({static_cast<char>(0xc0), 0x0c, 0, 1, 0, 1, 0, 0, 0x02, 0x58, 0, 4,
+                               static_cast<char>(172), 18, 0, 2}));
 
   const std::string none = DnsAnswer(query, *q, std::nullopt);
   CHECK(none.size() == q->question_end);
