@@ -54,4 +54,13 @@ std::vector<const nlohmann::json*> JsonReader::Array(absl::string_view key) {
   return items;
 }
 
+std::map<std::string, std::string> StringMembers(const nlohmann::json& object) {
+  std::map<std::string, std::string> members;
+  if (!object.is_object()) return members;
+  for (const auto& [key, value] : object.items()) {
+    if (value.is_string()) members[key] = value.get<std::string>();
+  }
+  return members;
+}
+
 }  // namespace gantry

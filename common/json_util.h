@@ -27,6 +27,10 @@ absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text, absl::string_vi
 // Reads and parses a file; errors name the path.
 absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
 
+// The string members of a JSON object (Docker's Labels, Options ...); a
+// non-object, or a member of another type, gives no entry.
+std::map<std::string, std::string> StringMembers(const nlohmann::json& object);
+
 namespace json_detail {
 template <typename T>
 struct IsVector : std::false_type {};

@@ -17,6 +17,7 @@
 #include "common/errors.h"
 #include "common/json_log.h"
 #include "common/log.h"
+#include "engined/api/prune_filter.h"
 
 namespace gantry::engined {
 namespace {
@@ -48,11 +49,7 @@ bool MatchesFilters(const Container& c, const Filters& filters) {
         any |= c.image == value || c.image_id == value ||
                absl::StartsWith(absl::StripPrefix(c.image_id, "sha256:"), value);
       } else if (name == "label") {
-        const nlohmann::json labels = c.config.value("Labels", nlohmann::json::object());
-        const size_t eq = value.find('=');
-        const std::string key = value.substr(0, eq);
-        any |= labels.contains(key) &&
-               (eq == std::string::npos || labels[key] == value.substr(eq + 1));
+        any |= HasLabel(c.config.value("Labels", nlohmann::json::object()), value);
       } else {
         any = true;  // filters we do not know narrow nothing
       }

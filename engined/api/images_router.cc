@@ -61,10 +61,7 @@ bool MatchesFilters(const ImageDetails& image, const nlohmann::json& labels,
       if (name == "reference") {
         for (const std::string& n : image.names) any |= MatchesReference(n, value);
       } else if (name == "label") {
-        const size_t eq = value.find('=');
-        const std::string key = value.substr(0, eq);
-        any |= labels.contains(key) &&
-               (eq == std::string::npos || labels[key] == value.substr(eq + 1));
+        any |= HasLabel(labels, value);
       } else if (name == "dangling") {
         any |= (value == "true") == image.names.empty();
       } else {

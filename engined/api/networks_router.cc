@@ -3,32 +3,11 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/json_util.h"
 #include "engined/api/prune_filter.h"
 
 namespace gantry::engined {
-namespace {
-
-std::map<std::string, std::string> StringMap(const nlohmann::json& value) {
-  std::map<std::string, std::string> map;
-  if (!value.is_object()) return map;
-  for (const auto& [key, v] : value.items()) {
-    if (v.is_string()) map[key] = v.get<std::string>();
-  }
-  return map;
-}
-
-bool LabelsMatch(const std::map<std::string, std::string>& labels,
-                 const std::set<std::string>& wanted) {
-  for (const std::string& filter : wanted) {
-    const size_t eq = filter.find('=');
-    auto it = labels.find(filter.substr(0, eq));
-    if (it == labels.end()) return false;
-    if (eq != std::string::npos && it->second != filter.substr(eq + 1)) return false;
-  }
-  return true;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void NetworksRouter::AddRoutes(Router& router) {
   router.Add("GET", "/networks", [this](const HttpRequest& r) { return List(r); });
@@ -82,8 +61,12 @@ absl::StatusOr<HttpResponse> NetworksRouter::List(const HttpRequest& request) {
              [&](const std::string& v) { return v == (n.predefined() ? "builtin" : "custom"); })) {
       continue;
     }
-    if (auto it = filters.find("label"); it != filters.end() && !LabelsMatch(n.labels, it->second))
+    if (auto it = filters.find("label");
+        it != filters.end() &&
+        !std::all_of(it->second.begin(), it->second.end(),
+                     [&](const std::string& l) { return HasLabel(nlohmann::json(n.labels), l); })) {
       continue;
+    }
     nlohmann::json json = networks_.Inspect(n);
     if (!any("dangling", [&](const std::string& v) {
           const bool dangling = !n.predefined() && json["Containers"].empty();
@@ -103,8 +86,8 @@ absl::StatusOr<HttpResponse> NetworksRouter::Create(const HttpRequest& request) 
   create.driver = body.value("Driver", "bridge");
   create.internal = body.value("Internal", false);
   create.attachable = body.value("Attachable", false);
-  create.labels = StringMap(body.value("Labels", nlohmann::json()));
-  create.options = StringMap(body.value("Options", nlohmann::json()));
+  create.labels = StringMembers(body.value("Labels", nlohmann::json()));
+  create.options = StringMembers(body.value("Options", nlohmann::json()));
   if (body.value("EnableIPv6", false)) {
     return absl::InvalidArgumentError("EnableIPv6: IPv6 networks are not supported");
   }

@@ -6,15 +6,15 @@
 #include "absl/strings/str_cat.h"
 
 namespace gantry::engined {
-namespace {
 
-// "key" or "key=value" against the labels.
 bool HasLabel(const nlohmann::json& labels, const std::string& filter) {
   const size_t eq = filter.find('=');
   const std::string key = filter.substr(0, eq);
   if (!labels.is_object() || !labels.contains(key)) return false;
   return eq == std::string::npos || labels[key] == filter.substr(eq + 1);
 }
+
+namespace {
 
 absl::StatusOr<absl::Time> UntilTime(const std::string& value, absl::Time now) {
   int64_t seconds = 0;

@@ -16,6 +16,10 @@
 
 namespace gantry::engined {
 
+// Whether `labels` (a JSON object of strings) has the label a `label`
+// filter names: "key" or "key=value".
+bool HasLabel(const nlohmann::json& labels, const std::string& filter);
+
 class PruneFilter {
  public:
   // INVALID_ARGUMENT for an `until` that is no time, or a filter a prune

@@ -2,22 +2,11 @@
 
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/json_util.h"
 #include "engined/api/prune_filter.h"
 
 namespace gantry::engined {
-namespace {
-
-std::map<std::string, std::string> StringMap(const nlohmann::json& body, const std::string& field) {
-  std::map<std::string, std::string> map;
-  const nlohmann::json value = body.value(field, nlohmann::json());
-  if (!value.is_object()) return map;
-  for (const auto& [key, v] : value.items()) {
-    if (v.is_string()) map[key] = v.get<std::string>();
-  }
-  return map;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void VolumesRouter::AddRoutes(Router& router) {
   router.Add("GET", "/volumes", [this](const HttpRequest& r) { return List(r); });
@@ -38,13 +27,14 @@ void VolumesRouter::AddRoutes(Router& router) {
 absl::StatusOr<HttpResponse> VolumesRouter::List(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(const Filters filters, request.query.GetFilters());
   VolumeFilters wanted;
+  std::set<std::string> labels;  // every one must match
   for (const auto& [name, values] : filters) {
     if (name == "name") {
       wanted.names.assign(values.begin(), values.end());
     } else if (name == "driver") {
       wanted.drivers.assign(values.begin(), values.end());
     } else if (name == "label") {
-      wanted.labels.assign(values.begin(), values.end());
+      labels = values;
     } else if (name == "dangling") {
       for (const std::string& value : values) {
         if (value != "true" && value != "1" && value != "false" && value != "0") {
@@ -57,7 +47,13 @@ absl::StatusOr<HttpResponse> VolumesRouter::List(const HttpRequest& request) {
     }
   }
   nlohmann::json list = nlohmann::json::array();
-  for (const Volume& volume : volumes_.List(wanted)) list.push_back(volume.ToJson());
+  for (const Volume& volume : volumes_.List(wanted)) {
+    const nlohmann::json json = volume.ToJson();
+    if (std::all_of(labels.begin(), labels.end(),
+                    [&](const std::string& l) { return HasLabel(json["Labels"], l); })) {
+      list.push_back(json);
+    }
+  }
   return HttpResponse::Json(200, {{"Volumes", list}, {"Warnings", nlohmann::json()}});
 }
 
@@ -65,7 +61,8 @@ absl::StatusOr<HttpResponse> VolumesRouter::Create(const HttpRequest& request) {
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json body, DecodeJsonBody(request));
   GANTRY_ASSIGN_OR_RETURN(
       Volume volume, volumes_.Create(body.value("Name", ""), body.value("Driver", ""),
-                                     StringMap(body, "Labels"), StringMap(body, "DriverOpts")));
+                                     StringMembers(body.value("Labels", nlohmann::json())),
+                                     StringMembers(body.value("DriverOpts", nlohmann::json()))));
   return HttpResponse::Json(201, volume.ToJson());
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
+#include "common/json_util.h"
 #include "engined/containers/container.h"
 
 namespace gantry::engined {
@@ -88,15 +89,6 @@ absl::StatusOr<MountPoint> ParseBind(const std::string& spec) {
   return mp;
 }
 
-std::map<std::string, std::string> StringMap(const nlohmann::json& value) {
-  std::map<std::string, std::string> map;
-  if (!value.is_object()) return map;
-  for (const auto& [key, v] : value.items()) {
-    if (v.is_string()) map[key] = v.get<std::string>();
-  }
-  return map;
-}
-
 // One HostConfig.Mounts entry (docker's --mount).
 absl::StatusOr<MountPoint> ParseMount(const nlohmann::json& m, const std::string& field) {
   if (!m.is_object())
@@ -136,13 +128,13 @@ absl::StatusOr<MountPoint> ParseMount(const nlohmann::json& m, const std::string
     mp.anonymous = source.empty();
     mp.driver = "local";
     mp.copy_data = !options.value("NoCopy", false);
-    mp.volume_labels = StringMap(options.value("Labels", nlohmann::json()));
+    mp.volume_labels = StringMembers(options.value("Labels", nlohmann::json()));
     const nlohmann::json driver = options.value("DriverConfig", nlohmann::json::object());
     if (const std::string name = driver.value("Name", ""); !name.empty() && name != "local") {
       return absl::InvalidArgumentError(absl::StrCat(field, ".VolumeOptions.DriverConfig.Name: \"",
                                                      name, "\" is not supported (local)"));
     }
-    mp.driver_options = StringMap(driver.value("Options", nlohmann::json()));
+    mp.driver_options = StringMembers(driver.value("Options", nlohmann::json()));
   } else if (mp.type == "tmpfs") {
     if (!source.empty()) {
       return absl::InvalidArgumentError(

@@ -55,13 +55,6 @@ absl::Status ValidateOptions(const std::map<std::string, std::string>& options) 
   return absl::OkStatus();
 }
 
-bool LabelMatches(const std::map<std::string, std::string>& labels, const std::string& filter) {
-  const size_t eq = filter.find('=');
-  if (eq == std::string::npos) return labels.count(filter) > 0;
-  auto it = labels.find(filter.substr(0, eq));
-  return it != labels.end() && it->second == filter.substr(eq + 1);
-}
-
 bool IsMountpoint(const std::string& path) {
   struct stat st {
   }, parent{};
@@ -228,10 +221,6 @@ std::vector<Volume> VolumeService::List(const VolumeFilters& filters) {
     if (!any(filters.names, [&](const std::string& n) { return absl::StrContains(v.name, n); }))
       continue;
     if (!any(filters.drivers, [&](const std::string& d) { return v.driver == d; })) continue;
-    if (!std::all_of(filters.labels.begin(), filters.labels.end(),
-                     [&](const std::string& l) { return LabelMatches(v.labels, l); })) {
-      continue;
-    }
     if (filters.dangling && References(v.name).empty() != *filters.dangling) continue;
     volumes.push_back(v);
   }

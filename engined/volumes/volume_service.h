@@ -44,7 +44,6 @@ struct Volume {
 struct VolumeFilters {
   std::vector<std::string> names;    // substring match
   std::vector<std::string> drivers;  // exact
-  std::vector<std::string> labels;   // "key" or "key=value"
   std::optional<bool> dangling;      // referenced by no container
 };
 

@@ -22,13 +22,9 @@
 set -euo pipefail
 export LC_ALL=C
 
-if [[ -z ${GANTRY_BENCH_SUBREAPER:-} ]]; then
-  export GANTRY_BENCH_SUBREAPER=1
-  # A subreaper (the daemons' orphans come back to it) in a network
-  # namespace of its own, loopback up.
-  exec unshare --net -- /bin/sh -c 'ip link set lo up && exec "$0" /bin/bash "$1" "$@"' \
-    "$(dirname "${BASH_SOURCE[0]}")/../tools/as-subreaper" "${BASH_SOURCE[0]}" "$@"
-fi
+BENCH_NAME=engined_vs_dockerd
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_isolate "$@"
 
 RUNS=20
 PARALLEL=50
@@ -41,8 +37,6 @@ while getopts "n:p:kh" opt; do
     *) exit 2 ;;
   esac
 done
-BENCH_NAME=engined_vs_dockerd
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Both daemons with their default networking: each container gets a veth
 # on the default bridge.
 bench_setup

@@ -13,6 +13,17 @@ DOCKER=/usr/bin/docker
 FIXTURES=$REPO/build/bench-fixtures
 REGISTRY_PID= ENGINED_PID= DOCKERD_PID= KEEP=${KEEP:-0}
 
+# Re-runs the benchmark ($0 with its arguments) as a subreaper (the
+# daemons' orphans come back to it) in a network namespace of its own with
+# loopback up, so that neither daemon touches the machine's links or rules.
+# Returns in the re-run.
+bench_isolate() {
+  [[ -n ${GANTRY_BENCH_SUBREAPER:-} ]] && return 0
+  export GANTRY_BENCH_SUBREAPER=1
+  exec unshare --net -- /bin/sh -c 'ip link set lo up && exec "$0" /bin/bash "$1" "$@"' \
+    "$REPO/tests/tools/as-subreaper" "$0" "$@"
+}
+
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() { # wait_for SECONDS COMMAND...

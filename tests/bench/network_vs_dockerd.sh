@@ -25,11 +25,9 @@
 set -euo pipefail
 export LC_ALL=C
 
-if [[ -z ${GANTRY_BENCH_SUBREAPER:-} ]]; then
-  export GANTRY_BENCH_SUBREAPER=1
-  exec unshare --net -- /bin/sh -c 'ip link set lo up && exec "$0" /bin/bash "$1" "$@"' \
-    "$(dirname "${BASH_SOURCE[0]}")/../tools/as-subreaper" "${BASH_SOURCE[0]}" "$@"
-fi
+BENCH_NAME=network_vs_dockerd
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_isolate "$@"
 
 RUNS=15
 SECONDS_PER_RUN=5
@@ -42,8 +40,6 @@ while getopts "n:t:kh" opt; do
     *) exit 2 ;;
   esac
 done
-BENCH_NAME=network_vs_dockerd
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v iperf3 >/dev/null || die "iperf3 missing: packaging/deps.sh installs it"
 HOST_ADDRESS=10.213.99.1
 ip link add gbench0 type veth peer name gbench1  # (no dummy links in every kernel)

@@ -32,11 +32,7 @@ using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
-// The docker CLI of the machine (28.x) against `engined`.
-class Cli : public engined_test::Cli {
- public:
-  explicit Cli(const Engined& engined) : engined_test::Cli(engined_test::kDockerCli, engined) {}
-};
+using Cli = engined_test::DockerCli;
 
 }  // namespace
 

@@ -22,10 +22,7 @@ using engined_test::Registry;
 using ocirun_test::ProcessResult;
 using ocirun_test::RunProcess;
 
-class Cli : public engined_test::Cli {
- public:
-  explicit Cli(const Engined& engined) : engined_test::Cli(engined_test::kDockerCli, engined) {}
-};
+using Cli = engined_test::DockerCli;
 
 // busybox httpd serving `text` at / on port 80.
 std::vector<std::string> HttpdCommand(const std::string& text) {

@@ -250,6 +250,12 @@ class Cli {
   std::string host_;
 };
 
+// The docker CLI of the machine (28.x) against an engined.
+class DockerCli : public Cli {
+ public:
+  explicit DockerCli(const Engined& engined) : Cli(kDockerCli, engined) {}
+};
+
 // Polls `condition` for up to `seconds`.
 template <typename Fn>
 bool Eventually(Fn condition, int seconds = 15) {

@@ -24,10 +24,7 @@ using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
-class Cli : public engined_test::Cli {
- public:
-  explicit Cli(const Engined& engined) : engined_test::Cli(engined_test::kDockerCli, engined) {}
-};
+using Cli = engined_test::DockerCli;
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
