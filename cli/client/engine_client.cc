@@ -104,7 +104,8 @@ class BeastResponseStream : public ResponseStream {
       parser_.get().body().data = buffer;
       parser_.get().body().size = size;
       beast::error_code ec;
-      http::read(socket_, buffer_, parser_, ec);
+      // read_some: a stream's pieces as they come (events, stats, progress).
+      http::read_some(socket_, buffer_, parser_, ec);
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::partial_message || ec == asio::error::eof) {
         return absl::UnavailableError("engined closed the connection before the answer ended");

@@ -25,6 +25,18 @@ struct EventsFlags {
   std::string format;
 };
 
+// The event as docker's templates see it: Go's field names (Status, ID,
+// From, Scope, Time, TimeNano) beside the JSON ones.
+json TemplateView(json event) {
+  static constexpr std::pair<const char*, const char*> kGoNames[] = {
+      {"status", "Status"}, {"id", "ID"},     {"from", "From"},
+      {"scope", "Scope"},   {"time", "Time"}, {"timeNano", "TimeNano"}};
+  for (const auto& [tag, field] : kGoNames) {
+    if (event.contains(tag)) event[field] = event[tag];
+  }
+  return event;
+}
+
 // docker's line: time, type, action, actor ID, (attributes sorted by key).
 std::string EventLine(const json& event) {
   std::string line;
@@ -40,7 +52,8 @@ std::string EventLine(const json& event) {
                   actor.value("ID", ""));
   // Attributes sorted by key (a std::map, as json objects are).
   std::map<std::string, std::string> attributes;
-  for (const auto& [key, value] : actor.value("Attributes", json::object()).items()) {
+  const json attribute_map = actor.value("Attributes", json::object());
+  for (const auto& [key, value] : attribute_map.items()) {
     attributes[key] = value.is_string() ? value.get<std::string>() : GoString(value);
   }
   if (!attributes.empty()) {
@@ -50,10 +63,11 @@ std::string EventLine(const json& event) {
 }
 
 absl::StatusOr<int> Events(CommandContext& context, const EventsFlags& flags) {
+  // {{json .}} prints the event as engined sent it.
+  const bool as_json = flags.format == "json" || flags.format == "{{json .}}";
   std::optional<Template> tmpl;
-  if (!flags.format.empty()) {
-    GANTRY_ASSIGN_OR_RETURN(tmpl, Template::Parse(flags.format == "json" ? "{{json .}}"
-                                                                          : flags.format));
+  if (!flags.format.empty() && !as_json) {
+    GANTRY_ASSIGN_OR_RETURN(tmpl, Template::Parse(flags.format));
   }
   const absl::Time now = absl::Now();
   std::string query = "/events?";
@@ -78,11 +92,15 @@ absl::StatusOr<int> Events(CommandContext& context, const EventsFlags& flags) {
       json event = json::parse(pending.substr(0, newline), nullptr, false);
       pending.erase(0, newline + 1);
       if (!event.is_object()) continue;
+      if (as_json) {
+        std::cout << event.dump() << std::endl;
+        continue;
+      }
       if (!tmpl.has_value()) {
         std::cout << EventLine(event) << std::endl;
         continue;
       }
-      absl::StatusOr<std::string> text = tmpl->Render(event);
+      absl::StatusOr<std::string> text = tmpl->Render(TemplateView(event));
       if (!text.ok()) {
         rendered = text.status();
         return false;

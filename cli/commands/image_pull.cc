@@ -53,6 +53,8 @@ absl::Status ProgressDisplay::Show(const json& message) {
     return absl::UnknownError(message["error"].is_string() ? message["error"].get<std::string>()
                                                            : message["error"].dump());
   }
+  // Data for the program (a push's digest), not for the user.
+  if (message.contains("aux")) return absl::OkStatus();
   if (message.contains("stream") && message["stream"].is_string()) {
     // Text meant as it is ("Loaded image: busybox:latest\n").
     lines_.clear();
