@@ -270,16 +270,18 @@ absl::StatusOr<UniqueFd> EngineClient::Dial() {
       return OpenTlsTunnel(std::move(*fd), server, *tls_);
     }
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid host \"", host_, "\": expected unix:///path, tcp://host:port or ssh://user@host"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid host \"", host_, "\": expected unix:///path, tcp://host:port or ssh://user@host"));
   }
   if (!fd.ok()) return Unreachable(fd.status().message());
   return fd;
 }
 
-absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(
-    const std::string& method, const std::string& target, const RequestExtras& extras, bool upgrade,
-    HijackedConnection* hijacked) {
+absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(const std::string& method,
+                                                                   const std::string& target,
+                                                                   const RequestExtras& extras,
+                                                                   bool upgrade,
+                                                                   HijackedConnection* hijacked) {
   GANTRY_ASSIGN_OR_RETURN(UniqueFd fd, Dial());
   const int family = SocketFamily(fd.get());
   auto stream = std::make_unique<BeastResponseStream>(fd.Release(), family);
@@ -368,9 +370,9 @@ absl::StatusOr<HijackedConnection> EngineClient::Hijack(const std::string& metho
                                                         const std::optional<nlohmann::json>& body) {
   GANTRY_ASSIGN_OR_RETURN(std::string version, ApiVersion());
   HijackedConnection hijacked;
-  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
-                          Send(method, absl::StrCat("/v", version, path), JsonBody(body), true,
-                               &hijacked));
+  GANTRY_ASSIGN_OR_RETURN(
+      std::unique_ptr<ResponseStream> stream,
+      Send(method, absl::StrCat("/v", version, path), JsonBody(body), true, &hijacked));
   return hijacked;
 }
 

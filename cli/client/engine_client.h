@@ -70,8 +70,8 @@ class EngineClient {
  public:
   // `host` as the user gave it: unix:///path, tcp://host:port,
   // ssh://[user@]host[:port][/socket] (through `gantry system dial-stdio`
-  // run there by ssh), or a bare /path; `tls` for tcp:// with TLS. Nothing is connected until the first
-  // request.
+  // run there by ssh), or a bare /path; `tls` for tcp:// with TLS. Nothing is connected until the
+  // first request.
   explicit EngineClient(std::string host, std::optional<TlsOptions> tls = std::nullopt);
 
   const std::string& host() const { return host_; }

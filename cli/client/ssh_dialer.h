@@ -15,7 +15,7 @@
 namespace gantry::cli {
 
 struct SshAddress {
-  std::string user;         // empty: ssh's default
+  std::string user;  // empty: ssh's default
   std::string host;
   std::string port;         // empty: ssh's default
   std::string socket_path;  // engined's socket there; empty: the remote gantry's default

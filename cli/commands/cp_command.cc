@@ -77,7 +77,8 @@ absl::StatusOr<CopyPlan> PlanCopy(const CopyInfo& source, const CopyInfo& destin
   if (destination.exists && destination.is_dir) {
     return CopyPlan{destination.path, SplitDirEntry(source.path).second, source_base};
   }
-  if (destination.exists && source.is_dir) return absl::InvalidArgumentError("cannot copy directory");
+  if (destination.exists && source.is_dir)
+    return absl::InvalidArgumentError("cannot copy directory");
   if (!destination.exists && !source.is_dir && absl::EndsWith(destination.path, "/")) {
     return absl::NotFoundError("no such directory");
   }
@@ -117,9 +118,7 @@ absl::StatusOr<json> PathStat(const ResponseStream& response) {
 
 // Go's os.ModeDir and os.ModeSymlink in the stat's mode.
 bool StatIsDir(const json& stat) { return (stat.value("mode", uint64_t{0}) & (1ull << 31)) != 0; }
-bool StatIsLink(const json& stat) {
-  return (stat.value("mode", uint64_t{0}) & (1ull << 27)) != 0;
-}
+bool StatIsLink(const json& stat) { return (stat.value("mode", uint64_t{0}) & (1ull << 27)) != 0; }
 
 absl::StatusOr<std::unique_ptr<ResponseStream>> ContainerArchive(EngineClient& client,
                                                                  const std::string& method,
@@ -167,12 +166,13 @@ absl::StatusOr<uint64_t> ExtractTo(ResponseStream& response, const CopyPlan& pla
       if (!reader.error.ok()) return reader.error;
       return ArchiveError(in.get(), "reading the copy");
     }
-    const std::string name = Rebase(archive_entry_pathname(entry), plan.rename_from, plan.rename_to);
+    const std::string name =
+        Rebase(archive_entry_pathname(entry), plan.rename_from, plan.rename_to);
     archive_entry_set_pathname(entry, absl::StrCat(plan.directory, "/", name).c_str());
     if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
       archive_entry_set_hardlink(
-          entry,
-          absl::StrCat(plan.directory, "/", Rebase(link, plan.rename_from, plan.rename_to)).c_str());
+          entry, absl::StrCat(plan.directory, "/", Rebase(link, plan.rename_from, plan.rename_to))
+                     .c_str());
     }
     if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
       return ArchiveError(out.get(), name);
@@ -285,7 +285,8 @@ absl::StatusOr<int> CopyFromContainer(EngineClient& client, const CpFlags& flags
     GANTRY_ASSIGN_OR_RETURN(json stat, PathStat(*head));
     if (StatIsLink(stat)) {
       std::string target = stat.value("linkTarget", "");
-      if (!absl::StartsWith(target, "/")) target = absl::StrCat(SplitDirEntry(path).first, "/", target);
+      if (!absl::StartsWith(target, "/"))
+        target = absl::StrCat(SplitDirEntry(path).first, "/", target);
       rebase_name = SplitDirEntry(path).second;
       path = target;
     }
@@ -306,10 +307,10 @@ absl::StatusOr<int> CopyFromContainer(EngineClient& client, const CpFlags& flags
   if (::stat(target.c_str(), &st) == 0) {
     to.exists = true;
     to.is_dir = S_ISDIR(st.st_mode);
-  } else if (struct stat parent = {};
-             ::stat(SplitDirEntry(target).first.c_str(), &parent) != 0 || !S_ISDIR(parent.st_mode)) {
-    return absl::NotFoundError(absl::StrCat("stat ", SplitDirEntry(target).first,
-                                            ": no such file or directory"));
+  } else if (struct stat parent = {}; ::stat(SplitDirEntry(target).first.c_str(), &parent) != 0 ||
+                                      !S_ISDIR(parent.st_mode)) {
+    return absl::NotFoundError(
+        absl::StrCat("stat ", SplitDirEntry(target).first, ": no such file or directory"));
   }
   CopyInfo from;
   from.path = path;
@@ -381,13 +382,13 @@ absl::StatusOr<int> CopyToContainer(EngineClient& client, const CpFlags& flags,
       });
     };
   }
-  GANTRY_ASSIGN_OR_RETURN(
-      auto response,
-      client.Open("PUT",
-                  absl::StrCat("/containers/", destination.container,
-                               "/archive?path=", QueryEscape(put_path),
-                               "&noOverwriteDirNonDir=true&copyUIDGID=", flags.archive ? "true" : "false"),
-                  upload));
+  GANTRY_ASSIGN_OR_RETURN(auto response,
+                          client.Open("PUT",
+                                      absl::StrCat("/containers/", destination.container,
+                                                   "/archive?path=", QueryEscape(put_path),
+                                                   "&noOverwriteDirNonDir=true&copyUIDGID=",
+                                                   flags.archive ? "true" : "false"),
+                                      upload));
   GANTRY_RETURN_IF_ERROR(response->ReadAll().status());
   ReportCopied(flags, sent, absl::StrCat(destination.container, ":", destination.path));
   return 0;
@@ -412,8 +413,8 @@ absl::StatusOr<int> Cp(CommandContext& context, const CpFlags& flags) {
 
 void AddCpCommand(CLI::App& app, CommandContext& context) {
   auto flags = std::make_shared<CpFlags>();
-  CLI::App* cp = app.add_subcommand(
-      "cp", "Copy files/folders between a container and the local filesystem");
+  CLI::App* cp =
+      app.add_subcommand("cp", "Copy files/folders between a container and the local filesystem");
   cp->add_option("source", flags->source, "CONTAINER:SRC_PATH or SRC_PATH|-")->required();
   cp->add_option("destination", flags->destination, "DEST_PATH|- or CONTAINER:DEST_PATH")
       ->required();

@@ -25,7 +25,8 @@ constexpr char kSummaryTable[] =
 
 // "12.3MB (45%)", the percentage left out when nothing is used.
 std::string Reclaimable(int64_t reclaimable, int64_t total) {
-  if (total > 0) return absl::StrCat(HumanSize(double(reclaimable)), " (", reclaimable * 100 / total, "%)");
+  if (total > 0)
+    return absl::StrCat(HumanSize(double(reclaimable)), " (", reclaimable * 100 / total, "%)");
   return HumanSize(double(reclaimable));
 }
 
@@ -52,7 +53,8 @@ std::vector<json> SummaryRows(const json& usage) {
     ++active;
     used += image.value("Size", int64_t{0}) - image.value("SharedSize", int64_t{0});
   }
-  rows.push_back(SummaryRow("Images", images.size(), active, layers, Reclaimable(layers - used, layers)));
+  rows.push_back(
+      SummaryRow("Images", images.size(), active, layers, Reclaimable(layers - used, layers)));
 
   active = 0;
   int64_t size = 0, reclaimable = 0;
@@ -66,7 +68,8 @@ std::vector<json> SummaryRows(const json& usage) {
       reclaimable += rw;
     }
   }
-  rows.push_back(SummaryRow("Containers", containers.size(), active, size, Reclaimable(reclaimable, size)));
+  rows.push_back(
+      SummaryRow("Containers", containers.size(), active, size, Reclaimable(reclaimable, size)));
 
   active = size = reclaimable = 0;
   for (const json& volume : volumes) {
@@ -79,7 +82,8 @@ std::vector<json> SummaryRows(const json& usage) {
       reclaimable += bytes;
     }
   }
-  rows.push_back(SummaryRow("Local Volumes", volumes.size(), active, size, Reclaimable(reclaimable, size)));
+  rows.push_back(
+      SummaryRow("Local Volumes", volumes.size(), active, size, Reclaimable(reclaimable, size)));
 
   active = size = reclaimable = 0;
   for (const json& record : cache) {
@@ -91,7 +95,8 @@ std::vector<json> SummaryRows(const json& usage) {
       reclaimable += bytes;
     }
   }
-  rows.push_back(SummaryRow("Build Cache", cache.size(), active, size, HumanSize(double(reclaimable))));
+  rows.push_back(
+      SummaryRow("Build Cache", cache.size(), active, size, HumanSize(double(reclaimable))));
   return rows;
 }
 
@@ -134,9 +139,13 @@ absl::StatusOr<std::string> Verbose(const json& usage) {
   GANTRY_ASSIGN_OR_RETURN(
       std::string cache,
       FormatList("", {},
-                 {{"ID", "CACHE ID"}, {"CacheType", "CACHE TYPE"}, {"Size", "SIZE"},
-                  {"CreatedSince", "CREATED"}, {"LastUsedSince", "LAST USED"},
-                  {"UsageCount", "USAGE"}, {"Shared", "SHARED"}},
+                 {{"ID", "CACHE ID"},
+                  {"CacheType", "CACHE TYPE"},
+                  {"Size", "SIZE"},
+                  {"CreatedSince", "CREATED"},
+                  {"LastUsedSince", "LAST USED"},
+                  {"UsageCount", "USAGE"},
+                  {"Shared", "SHARED"}},
                  "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t"
                  "{{.UsageCount}}\t{{.Shared}}"));
   absl::StrAppend(&out, cache);
@@ -149,11 +158,13 @@ absl::StatusOr<int> DiskUsage(CommandContext& context, const DiskUsageFlags& fla
   if (flags.verbose && flags.format.empty()) {
     GANTRY_ASSIGN_OR_RETURN(text, Verbose(usage));
   } else {
-    GANTRY_ASSIGN_OR_RETURN(
-        text, FormatList(flags.format, SummaryRows(usage),
-                         {{"Type", "TYPE"}, {"TotalCount", "TOTAL"}, {"Active", "ACTIVE"},
-                          {"Size", "SIZE"}, {"Reclaimable", "RECLAIMABLE"}},
-                         kSummaryTable));
+    GANTRY_ASSIGN_OR_RETURN(text, FormatList(flags.format, SummaryRows(usage),
+                                             {{"Type", "TYPE"},
+                                              {"TotalCount", "TOTAL"},
+                                              {"Active", "ACTIVE"},
+                                              {"Size", "SIZE"},
+                                              {"Reclaimable", "RECLAIMABLE"}},
+                                             kSummaryTable));
   }
   std::cout << text;
   return 0;

@@ -120,7 +120,8 @@ void AddEventsCommand(CLI::App& app, CommandContext& context) {
   CLI::App* events = app.add_subcommand("events", "Get real time events from the server");
   events->add_option("--since", flags->since, "Show all events created since timestamp");
   events->add_option("--until", flags->until, "Stream events until this timestamp");
-  AddRepeatable(*events, "-f,--filter", flags->filters, "Filter output based on conditions provided");
+  AddRepeatable(*events, "-f,--filter", flags->filters,
+                "Filter output based on conditions provided");
   events->add_option("--format", flags->format, "Format output using a custom template");
   context.OnRun(events, [&context, flags] { return Events(context, *flags); });
 }

@@ -94,7 +94,8 @@ absl::StatusOr<int> Load(CommandContext& context, const LoadFlags& flags) {
     for (;;) {
       const ssize_t n = ::read(fd, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return LastErrno(absl::StrCat("reading ", flags.input.empty() ? "stdin" : flags.input));
+      if (n < 0)
+        return LastErrno(absl::StrCat("reading ", flags.input.empty() ? "stdin" : flags.input));
       if (n == 0) return absl::OkStatus();
       GANTRY_RETURN_IF_ERROR(write(absl::string_view(buffer, size_t(n))));
     }

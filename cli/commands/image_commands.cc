@@ -73,7 +73,9 @@ absl::StatusOr<int> Push(CommandContext& context, const PushFlags& flags) {
                           context.client().Open("POST", path, extras));
   GANTRY_RETURN_IF_ERROR(
       ShowProgressStream(*stream, std::cout, IsTerminal(STDOUT_FILENO), flags.quiet));
-  if (flags.quiet) std::cout << FullyQualified(flags.all_tags ? image.name : WithDefaultTag(flags.reference)) << "\n";
+  if (flags.quiet)
+    std::cout << FullyQualified(flags.all_tags ? image.name : WithDefaultTag(flags.reference))
+              << "\n";
   return 0;
 }
 

@@ -38,8 +38,7 @@ bool Confirmed(const std::string& warning) {
 // has none of it to remove.
 absl::StatusOr<json> CallPrune(EngineClient& client, const std::string& what,
                                const std::string& query) {
-  absl::StatusOr<json> report =
-      client.CallJson("POST", absl::StrCat("/", what, "/prune?", query));
+  absl::StatusOr<json> report = client.CallJson("POST", absl::StrCat("/", what, "/prune?", query));
   if (!report.ok() && report.status().code() == absl::StatusCode::kNotFound &&
       absl::StrContains(report.status().message(), "page not found")) {
     return json::object();
@@ -50,7 +49,8 @@ absl::StatusOr<json> CallPrune(EngineClient& client, const std::string& what,
 std::string Listed(const std::string& title, const json& items) {
   if (!items.is_array() || items.empty()) return "";
   std::string out = absl::StrCat(title, ":\n");
-  for (const json& item : items) absl::StrAppend(&out, item.is_string() ? item.get<std::string>() : item.dump(), "\n");
+  for (const json& item : items)
+    absl::StrAppend(&out, item.is_string() ? item.get<std::string>() : item.dump(), "\n");
   return out;
 }
 
@@ -97,9 +97,11 @@ absl::StatusOr<Pruned> PruneImages(EngineClient& client, const PruneFlags& flags
 absl::StatusOr<Pruned> PruneBuildCache(EngineClient& client, const PruneFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
   GANTRY_ASSIGN_OR_RETURN(
-      json report, CallPrune(client, "build", absl::StrCat("all=", flags.all ? "1" : "0", filters)));
-  return Pruned{report.value("SpaceReclaimed", uint64_t{0}),
-                Listed("Deleted build cache objects", report.value("CachesDeleted", json::array()))};
+      json report,
+      CallPrune(client, "build", absl::StrCat("all=", flags.all ? "1" : "0", filters)));
+  return Pruned{
+      report.value("SpaceReclaimed", uint64_t{0}),
+      Listed("Deleted build cache objects", report.value("CachesDeleted", json::array()))};
 }
 
 using Pruner = absl::StatusOr<Pruned> (*)(EngineClient&, const PruneFlags&);
@@ -123,9 +125,11 @@ std::string SystemPruneWarning(const PruneFlags& flags) {
   std::string warning =
       "WARNING! This will remove:\n  - all stopped containers\n"
       "  - all networks not used by at least one container\n";
-  if (flags.volumes) absl::StrAppend(&warning, "  - all anonymous volumes not used by at least one container\n");
-  absl::StrAppend(&warning, flags.all ? "  - all images without at least one container associated to them\n"
-                                      : "  - all dangling images\n");
+  if (flags.volumes)
+    absl::StrAppend(&warning, "  - all anonymous volumes not used by at least one container\n");
+  absl::StrAppend(&warning,
+                  flags.all ? "  - all images without at least one container associated to them\n"
+                            : "  - all dangling images\n");
   absl::StrAppend(&warning, flags.all ? "  - all build cache\n" : "  - unused build cache\n");
   return warning;
 }

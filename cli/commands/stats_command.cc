@@ -90,9 +90,9 @@ class StatsBoard : public std::enable_shared_from_this<StatsBoard> {
   }
 
   void Read(EngineClient& client, const std::shared_ptr<Slot>& entry, bool stream) {
-    absl::StatusOr<std::unique_ptr<ResponseStream>> opened =
-        client.Open("GET", absl::StrCat("/containers/", entry->container,
-                                        "/stats?stream=", stream ? "1" : "0"));
+    absl::StatusOr<std::unique_ptr<ResponseStream>> opened = client.Open(
+        "GET",
+        absl::StrCat("/containers/", entry->container, "/stats?stream=", stream ? "1" : "0"));
     absl::Status status = opened.status();
     std::string pending;
     if (opened.ok()) {
@@ -130,7 +130,8 @@ absl::StatusOr<std::vector<std::string>> ListedContainers(EngineClient& client, 
   return ids;
 }
 
-absl::StatusOr<std::string> Render(const StatsFlags& flags, const std::vector<StatsEntry>& entries) {
+absl::StatusOr<std::string> Render(const StatsFlags& flags,
+                                   const std::vector<StatsEntry>& entries) {
   std::vector<json> rows;
   for (const StatsEntry& entry : entries) rows.push_back(StatsRow(entry, flags.no_trunc));
   return FormatList(flags.format, rows, StatsHeaders(), kStatsTable);
@@ -140,7 +141,8 @@ absl::StatusOr<std::string> Render(const StatsFlags& flags, const std::vector<St
 // then erase below (a shorter table leaves nothing behind).
 std::string Repaint(absl::string_view text) {
   std::string out = "\033[H";
-  for (absl::string_view line : absl::StrSplit(text, '\n')) absl::StrAppend(&out, line, " \033[K\n");
+  for (absl::string_view line : absl::StrSplit(text, '\n'))
+    absl::StrAppend(&out, line, " \033[K\n");
   absl::StrAppend(&out, "\033[J");
   return out;
 }
@@ -186,8 +188,8 @@ absl::StatusOr<int> Stats(CommandContext& context, const StatsFlags& flags) {
 
 void AddStatsCommand(CLI::App& app, CommandContext& context) {
   auto flags = std::make_shared<StatsFlags>();
-  CLI::App* stats =
-      app.add_subcommand("stats", "Display a live stream of container(s) resource usage statistics");
+  CLI::App* stats = app.add_subcommand(
+      "stats", "Display a live stream of container(s) resource usage statistics");
   stats->add_option("containers", flags->containers, "CONTAINER [CONTAINER...]");
   stats->add_flag("-a,--all", flags->all, "Show all containers (default shows just running)");
   stats->add_flag("--no-stream", flags->no_stream,

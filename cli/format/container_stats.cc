@@ -27,9 +27,8 @@ const json& Object(const json& object, const char* key) {
 double CpuPercent(const json& stats) {
   const json& cpu = Object(stats, "cpu_stats");
   const json& previous = Object(stats, "precpu_stats");
-  const double cpu_delta =
-      Number(Object(cpu, "cpu_usage"), "total_usage") -
-      Number(Object(previous, "cpu_usage"), "total_usage");
+  const double cpu_delta = Number(Object(cpu, "cpu_usage"), "total_usage") -
+                           Number(Object(previous, "cpu_usage"), "total_usage");
   const double system_delta =
       Number(cpu, "system_cpu_usage") - Number(previous, "system_cpu_usage");
   double online_cpus = Number(cpu, "online_cpus");
@@ -89,9 +88,15 @@ json StatsRow(const StatsEntry& entry, bool no_trunc) {
   const std::string id = no_trunc ? entry.id : entry.id.substr(0, 12);
   const std::string name = entry.name.size() > 1 ? entry.name.substr(1) : "--";
   if (entry.invalid) {
-    return {{"Container", entry.container}, {"ID", id},          {"Name", name},
-            {"CPUPerc", "--"},              {"MemUsage", "-- / --"}, {"MemPerc", "--"},
-            {"NetIO", "--"},                {"BlockIO", "--"},   {"PIDs", "--"}};
+    return {{"Container", entry.container},
+            {"ID", id},
+            {"Name", name},
+            {"CPUPerc", "--"},
+            {"MemUsage", "-- / --"},
+            {"MemPerc", "--"},
+            {"NetIO", "--"},
+            {"BlockIO", "--"},
+            {"PIDs", "--"}};
   }
   return {{"Container", entry.container},
           {"ID", id},
@@ -99,18 +104,22 @@ json StatsRow(const StatsEntry& entry, bool no_trunc) {
           {"CPUPerc", absl::StrFormat("%.2f%%", entry.cpu_percent)},
           {"MemUsage", absl::StrCat(BytesSize(entry.memory), " / ", BytesSize(entry.memory_limit))},
           {"MemPerc", absl::StrFormat("%.2f%%", entry.memory_percent)},
-          {"NetIO", absl::StrCat(HumanSize(entry.network_rx, 3), " / ",
-                                 HumanSize(entry.network_tx, 3))},
-          {"BlockIO", absl::StrCat(HumanSize(entry.block_read, 3), " / ",
-                                   HumanSize(entry.block_write, 3))},
+          {"NetIO",
+           absl::StrCat(HumanSize(entry.network_rx, 3), " / ", HumanSize(entry.network_tx, 3))},
+          {"BlockIO",
+           absl::StrCat(HumanSize(entry.block_read, 3), " / ", HumanSize(entry.block_write, 3))},
           {"PIDs", absl::StrCat(entry.pids)}};
 }
 
 const json& StatsHeaders() {
-  static const json kHeaders = {{"Container", "CONTAINER"}, {"ID", "CONTAINER ID"},
-                                {"Name", "NAME"},           {"CPUPerc", "CPU %"},
-                                {"MemUsage", "MEM USAGE / LIMIT"}, {"MemPerc", "MEM %"},
-                                {"NetIO", "NET I/O"},       {"BlockIO", "BLOCK I/O"},
+  static const json kHeaders = {{"Container", "CONTAINER"},
+                                {"ID", "CONTAINER ID"},
+                                {"Name", "NAME"},
+                                {"CPUPerc", "CPU %"},
+                                {"MemUsage", "MEM USAGE / LIMIT"},
+                                {"MemPerc", "MEM %"},
+                                {"NetIO", "NET I/O"},
+                                {"BlockIO", "BLOCK I/O"},
                                 {"PIDs", "PIDS"}};
   return kHeaders;
 }

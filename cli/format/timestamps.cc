@@ -34,7 +34,8 @@ absl::StatusOr<std::string> ApiTimestamp(absl::string_view value, absl::Time now
   if (IsUnixSeconds(value)) return std::string(value);
   std::string text(value);
   // A trailing Z as the zero offset, which %Ez reads.
-  if (absl::EndsWithIgnoreCase(text, "z")) text = absl::StrCat(text.substr(0, text.size() - 1), "+00:00");
+  if (absl::EndsWithIgnoreCase(text, "z"))
+    text = absl::StrCat(text.substr(0, text.size() - 1), "+00:00");
   static constexpr const char* kZoned[] = {"%Y-%m-%dT%H:%M:%E*S%Ez", "%Y-%m-%dT%H:%M%Ez",
                                            "%Y-%m-%dT%H%Ez", "%Y-%m-%d%Ez"};
   static constexpr const char* kLocal[] = {"%Y-%m-%dT%H:%M:%E*S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H",
@@ -43,16 +44,16 @@ absl::StatusOr<std::string> ApiTimestamp(absl::string_view value, absl::Time now
   std::string error;
   for (const char* format : kZoned) {
     if (absl::ParseTime(format, text, &time, &error)) {
-      return absl::StrFormat("%d.%09d", absl::ToUnixSeconds(time),
-                             absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(
-                                                                 absl::ToUnixSeconds(time))));
+      return absl::StrFormat(
+          "%d.%09d", absl::ToUnixSeconds(time),
+          absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(absl::ToUnixSeconds(time))));
     }
   }
   for (const char* format : kLocal) {
     if (absl::ParseTime(format, text, absl::LocalTimeZone(), &time, &error)) {
-      return absl::StrFormat("%d.%09d", absl::ToUnixSeconds(time),
-                             absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(
-                                                                 absl::ToUnixSeconds(time))));
+      return absl::StrFormat(
+          "%d.%09d", absl::ToUnixSeconds(time),
+          absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(absl::ToUnixSeconds(time))));
     }
   }
   return absl::InvalidArgumentError(

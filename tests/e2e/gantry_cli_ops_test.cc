@@ -104,12 +104,13 @@ TEST_CASE("gantry stats, events, cp, save/load, push, system df and prune", "[ga
     // Whole seconds, as docker sends a duration: the next one takes in all
     // that happened in this one.
     const std::string until = std::to_string(::time(nullptr) + 1);
-    const std::vector<std::string> args = {"events",   "--since",  since,   "--until",
-                                           until,       "--filter", "container=ev", "--filter",
-                                           "event=start"};
+    const std::vector<std::string> args = {"events",       "--since",  since,
+                                           "--until",      until,      "--filter",
+                                           "container=ev", "--filter", "event=start"};
     const std::string line = gantry.Ok(args);
-    CHECK(std::regex_match(line, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container start )" +
-                                            id + R"( \(image=.*, name=ev\))")));
+    CHECK(std::regex_match(
+        line, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container start )" + id +
+                         R"( \(image=.*, name=ev\))")));
     CHECK(line == docker.Ok(args));
     CHECK(gantry.Ok({"system", "events", "--since", since, "--until", until, "--filter",
                      "container=ev", "--format", "{{.Status}} {{.Actor.Attributes.name}}"}) ==
@@ -120,7 +121,8 @@ TEST_CASE("gantry stats, events, cp, save/load, push, system df and prune", "[ga
 
     // Without --until: what happens from now on, as it happens.
     ocirun_test::Subprocess follow({kGantryCli, "-H", gantry.host(), "events", "--filter",
-                                    "event=start", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"});
+                                    "event=start", "--format",
+                                    "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"});
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     gantry.Ok({"run", "--rm", "--name", "later", image, "true"});
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -209,7 +211,8 @@ TEST_CASE("gantry stats, events, cp, save/load, push, system df and prune", "[ga
     const std::string done = gantry.Ok({"create", "--name", "done", image, "true"});
     const std::vector<std::string> df = Lines(gantry.Ok({"system", "df"}));
     REQUIRE(df.size() == 5);
-    CHECK(Cells(df[0]) == std::vector<std::string>{"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
+    CHECK(Cells(df[0]) ==
+          std::vector<std::string>{"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
     CHECK(absl::StartsWith(df[1], "Images          1         1"));
     CHECK(absl::StartsWith(df[2], "Containers      1         0"));
     CHECK(absl::StartsWith(df[3], "Local Volumes   0"));
@@ -265,13 +268,13 @@ class Sshd {
                 .ok());
     // sshd's privilege separation directory, as the ssh service creates it.
     if (::mkdir("/run/sshd", 0755) == 0) created_run_dir_ = true;
-    const std::string config = absl::StrCat(
-        "ListenAddress 127.0.0.1\nPort ", port_, "\nHostKey ", dir,
-        "/host_key\nAuthorizedKeysFile ", dir,
-        "/authorized_keys\nPermitRootLogin yes\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile none\n"
-        "SetEnv PATH=",
-        GANTRY_BINARY_DIR, "/cli:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    const std::string config =
+        absl::StrCat("ListenAddress 127.0.0.1\nPort ", port_, "\nHostKey ", dir,
+                     "/host_key\nAuthorizedKeysFile ", dir,
+                     "/authorized_keys\nPermitRootLogin yes\nPasswordAuthentication no\n"
+                     "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile none\n"
+                     "SetEnv PATH=",
+                     GANTRY_BINARY_DIR, "/cli:/usr/sbin:/usr/bin:/sbin:/bin\n");
     REQUIRE(gantry::WriteFileAtomic(dir + "/sshd_config", config).ok());
     process_ = std::make_unique<ocirun_test::Subprocess>(
         std::vector<std::string>{"/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"});
@@ -330,7 +333,8 @@ TEST_CASE("gantry -H ssh:// speaks to engined through ssh and gantry system dial
   CHECK(hi.exit_code == 0);
   CHECK(hi.out == "hi\n");
   // stdin, and its end, cross both pipes.
-  ProcessResult upper = over_ssh({"run", "--rm", "-i", registry.image(), "tr", "a-z", "A-Z"}, "abc\n");
+  ProcessResult upper =
+      over_ssh({"run", "--rm", "-i", registry.image(), "tr", "a-z", "A-Z"}, "abc\n");
   CHECK(upper.out == "ABC\n");
   CHECK(over_ssh({"run", "--rm", registry.image(), "sh", "-c", "exit 3"}).exit_code == 3);
 

@@ -36,12 +36,13 @@ TEST_CASE("push sends the stored credentials of the image's registry, else {}", 
   CHECK(RegistryOf("library/busybox:1") == "docker.io");
   CHECK(RegistryOf("127.0.0.1:5000/busybox") == "127.0.0.1:5000");
   CHECK(RegistryAuthFromConfig("127.0.0.1:5000/busybox", json::object()) == "e30=");
-  const json config = {{"auths",
-                        {{"127.0.0.1:5000", {{"auth", absl::Base64Escape("user:pa:ss")}}},
-                         {"https://index.docker.io/v1/", {{"auth", absl::Base64Escape("hub:x")}}}}}};
+  const json config = {
+      {"auths",
+       {{"127.0.0.1:5000", {{"auth", absl::Base64Escape("user:pa:ss")}}},
+        {"https://index.docker.io/v1/", {{"auth", absl::Base64Escape("hub:x")}}}}}};
   std::string decoded;
-  REQUIRE(absl::WebSafeBase64Unescape(RegistryAuthFromConfig("127.0.0.1:5000/b:1", config),
-                                      &decoded));
+  REQUIRE(
+      absl::WebSafeBase64Unescape(RegistryAuthFromConfig("127.0.0.1:5000/b:1", config), &decoded));
   CHECK(json::parse(decoded) ==
         json{{"username", "user"}, {"password", "pa:ss"}, {"serveraddress", "127.0.0.1:5000"}});
   REQUIRE(absl::WebSafeBase64Unescape(RegistryAuthFromConfig("busybox", config), &decoded));
