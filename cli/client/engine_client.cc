@@ -224,6 +224,25 @@ absl::Status ResponseStream::ReadBody(const std::function<bool(absl::string_view
   }
 }
 
+absl::Status ResponseStream::ReadJsonLines(
+    const std::function<absl::Status(const nlohmann::json&)>& on_message) {
+  std::string pending;
+  absl::Status handled;
+  GANTRY_RETURN_IF_ERROR(ReadBody([&](absl::string_view data) {
+    pending.append(data.data(), data.size());
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      nlohmann::json message = nlohmann::json::parse(pending.substr(0, newline), nullptr, false);
+      pending.erase(0, newline + 1);
+      if (!message.is_object()) continue;
+      handled = on_message(message);
+      if (!handled.ok()) return false;
+    }
+    return true;
+  }));
+  return handled;
+}
+
 absl::StatusOr<std::string> ResponseStream::ReadAll() {
   std::string body;
   GANTRY_RETURN_IF_ERROR(ReadBody([&body](absl::string_view data) {
@@ -231,6 +250,19 @@ absl::StatusOr<std::string> ResponseStream::ReadAll() {
     return true;
   }));
   return body;
+}
+
+BodyProducer BodyFromFd(int fd, std::string what) {
+  return [fd, what = std::move(what)](const BodyWriter& write) -> absl::Status {
+    char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return LastErrno(absl::StrCat("reading ", what));
+      if (n == 0) return absl::OkStatus();
+      GANTRY_RETURN_IF_ERROR(write(absl::string_view(buffer, size_t(n))));
+    }
+  };
 }
 
 std::string QueryEscape(absl::string_view value) {

@@ -49,6 +49,10 @@ class ResponseStream {
   // Up to `size` bytes of the body into `buffer`; 0 at its end.
   virtual absl::StatusOr<size_t> Read(char* buffer, size_t size) = 0;
   absl::StatusOr<std::string> ReadAll();
+  // A body of JSON objects, one a line (progress, events, stats): calls
+  // `on_message` with each as it arrives; its first error stops the reading
+  // and is returned.
+  absl::Status ReadJsonLines(const std::function<absl::Status(const nlohmann::json&)>& on_message);
   // A header of the answer ("" when absent).
   virtual std::string header(absl::string_view name) const = 0;
 };
@@ -57,6 +61,9 @@ class ResponseStream {
 // image archive from stdin): sent with chunked transfer encoding.
 using BodyWriter = std::function<absl::Status(absl::string_view)>;
 using BodyProducer = std::function<absl::Status(const BodyWriter& write)>;
+
+// A body read from `fd` to its end (`what` names it in errors: "stdin").
+BodyProducer BodyFromFd(int fd, std::string what);
 
 // What a request may carry besides its method and path.
 struct RequestExtras {

@@ -353,16 +353,12 @@ absl::StatusOr<int> CopyToContainer(EngineClient& client, const CpFlags& flags,
                                                      destination.path, "\" must be a directory"));
     }
     put_path = path;
-    upload.streamed_body = [&sent](const BodyWriter& write) -> absl::Status {
-      char buffer[64 * 1024];
-      for (;;) {
-        const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return LastErrno("reading stdin");
-        if (n == 0) return absl::OkStatus();
-        sent += uint64_t(n);
-        GANTRY_RETURN_IF_ERROR(write(absl::string_view(buffer, size_t(n))));
-      }
+    const BodyProducer stdin_tar = BodyFromFd(STDIN_FILENO, "stdin");
+    upload.streamed_body = [&sent, stdin_tar](const BodyWriter& write) {
+      return stdin_tar([&](absl::string_view data) {
+        sent += data.size();
+        return write(data);
+      });
     };
   } else {
     const std::string local = Absolute(source);

@@ -174,7 +174,7 @@ absl::StatusOr<int> DiskUsage(CommandContext& context, const DiskUsageFlags& fla
 
 void AddDiskUsageCommand(CLI::App& app, CommandContext& context) {
   auto flags = std::make_shared<DiskUsageFlags>();
-  CLI::App* df = app.add_subcommand("df", "Show docker disk usage");
+  CLI::App* df = app.add_subcommand("df", "Show engined's disk usage");
   df->add_flag("-v,--verbose", flags->verbose, "Show detailed information on space usage");
   df->add_option("--format", flags->format, "Format output using a custom template");
   context.OnRun(df, [&context, flags] { return DiskUsage(context, *flags); });

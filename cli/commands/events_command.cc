@@ -83,33 +83,17 @@ absl::StatusOr<int> Events(CommandContext& context, const EventsFlags& flags) {
   absl::StrAppend(&query, filters);
   GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
                           context.client().Open("GET", query));
-  std::string pending;
-  absl::Status rendered;
-  GANTRY_RETURN_IF_ERROR(stream->ReadBody([&](absl::string_view data) {
-    pending.append(data.data(), data.size());
-    size_t newline;
-    while ((newline = pending.find('\n')) != std::string::npos) {
-      json event = json::parse(pending.substr(0, newline), nullptr, false);
-      pending.erase(0, newline + 1);
-      if (!event.is_object()) continue;
-      if (as_json) {
-        std::cout << event.dump() << std::endl;
-        continue;
-      }
-      if (!tmpl.has_value()) {
-        std::cout << EventLine(event) << std::endl;
-        continue;
-      }
-      absl::StatusOr<std::string> text = tmpl->Render(TemplateView(event));
-      if (!text.ok()) {
-        rendered = text.status();
-        return false;
-      }
-      std::cout << *text << std::endl;
+  GANTRY_RETURN_IF_ERROR(stream->ReadJsonLines([&](const json& event) -> absl::Status {
+    if (as_json) {
+      std::cout << event.dump() << std::endl;
+    } else if (!tmpl.has_value()) {
+      std::cout << EventLine(event) << std::endl;
+    } else {
+      GANTRY_ASSIGN_OR_RETURN(std::string text, tmpl->Render(TemplateView(event)));
+      std::cout << text << std::endl;
     }
-    return true;
+    return absl::OkStatus();
   }));
-  GANTRY_RETURN_IF_ERROR(rendered);
   return 0;
 }
 

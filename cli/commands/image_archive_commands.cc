@@ -89,17 +89,7 @@ absl::StatusOr<int> Load(CommandContext& context, const LoadFlags& flags) {
   }
   RequestExtras upload;
   upload.content_type = "application/x-tar";
-  upload.streamed_body = [fd, &flags](const BodyWriter& write) -> absl::Status {
-    char buffer[64 * 1024];
-    for (;;) {
-      const ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0)
-        return LastErrno(absl::StrCat("reading ", flags.input.empty() ? "stdin" : flags.input));
-      if (n == 0) return absl::OkStatus();
-      GANTRY_RETURN_IF_ERROR(write(absl::string_view(buffer, size_t(n))));
-    }
-  };
+  upload.streamed_body = BodyFromFd(fd, flags.input.empty() ? "stdin" : flags.input);
   GANTRY_ASSIGN_OR_RETURN(
       std::unique_ptr<ResponseStream> response,
       context.client().Open("POST", absl::StrCat("/images/load?quiet=", flags.quiet ? "1" : "0"),

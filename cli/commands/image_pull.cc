@@ -109,22 +109,10 @@ absl::Status PullImage(EngineClient& client, const std::string& reference, std::
 absl::Status ShowProgressStream(ResponseStream& stream, std::ostream& out, bool terminal,
                                 bool quiet) {
   ProgressDisplay display(out, terminal);
-  absl::Status shown;
-  std::string pending;
-  GANTRY_RETURN_IF_ERROR(stream.ReadBody([&](absl::string_view data) {
-    pending.append(data.data(), data.size());
-    size_t newline;
-    while ((newline = pending.find('\n')) != std::string::npos) {
-      json message = json::parse(pending.substr(0, newline), nullptr, false);
-      pending.erase(0, newline + 1);
-      if (message.is_discarded()) continue;
-      if (quiet && !message.contains("error")) continue;
-      shown = display.Show(message);
-      if (!shown.ok()) return false;
-    }
-    return true;
-  }));
-  return shown;
+  return stream.ReadJsonLines([&](const json& message) {
+    if (quiet && !message.contains("error")) return absl::OkStatus();
+    return display.Show(message);
+  });
 }
 
 }  // namespace gantry::cli

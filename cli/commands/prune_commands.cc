@@ -54,24 +54,28 @@ std::string Listed(const std::string& title, const json& items) {
   return out;
 }
 
+// A prune whose answer names what went under `key`.
+absl::StatusOr<Pruned> PruneListed(EngineClient& client, const std::string& what,
+                                   const std::string& query, const std::string& title,
+                                   const char* key) {
+  GANTRY_ASSIGN_OR_RETURN(json report, CallPrune(client, what, query));
+  return Pruned{report.value("SpaceReclaimed", uint64_t{0}),
+                Listed(title, report.value(key, json::array()))};
+}
+
 absl::StatusOr<Pruned> PruneContainers(EngineClient& client, const PruneFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
-  GANTRY_ASSIGN_OR_RETURN(json report, CallPrune(client, "containers", filters));
-  return Pruned{report.value("SpaceReclaimed", uint64_t{0}),
-                Listed("Deleted Containers", report.value("ContainersDeleted", json::array()))};
+  return PruneListed(client, "containers", filters, "Deleted Containers", "ContainersDeleted");
 }
 
 absl::StatusOr<Pruned> PruneNetworks(EngineClient& client, const PruneFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
-  GANTRY_ASSIGN_OR_RETURN(json report, CallPrune(client, "networks", filters));
-  return Pruned{0, Listed("Deleted Networks", report.value("NetworksDeleted", json::array()))};
+  return PruneListed(client, "networks", filters, "Deleted Networks", "NetworksDeleted");
 }
 
 absl::StatusOr<Pruned> PruneVolumes(EngineClient& client, const PruneFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
-  GANTRY_ASSIGN_OR_RETURN(json report, CallPrune(client, "volumes", filters));
-  return Pruned{report.value("SpaceReclaimed", uint64_t{0}),
-                Listed("Deleted Volumes", report.value("VolumesDeleted", json::array()))};
+  return PruneListed(client, "volumes", filters, "Deleted Volumes", "VolumesDeleted");
 }
 
 absl::StatusOr<Pruned> PruneImages(EngineClient& client, const PruneFlags& flags) {
@@ -96,12 +100,8 @@ absl::StatusOr<Pruned> PruneImages(EngineClient& client, const PruneFlags& flags
 
 absl::StatusOr<Pruned> PruneBuildCache(EngineClient& client, const PruneFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
-  GANTRY_ASSIGN_OR_RETURN(
-      json report,
-      CallPrune(client, "build", absl::StrCat("all=", flags.all ? "1" : "0", filters)));
-  return Pruned{
-      report.value("SpaceReclaimed", uint64_t{0}),
-      Listed("Deleted build cache objects", report.value("CachesDeleted", json::array()))};
+  return PruneListed(client, "build", absl::StrCat("all=", flags.all ? "1" : "0", filters),
+                     "Deleted build cache objects", "CachesDeleted");
 }
 
 using Pruner = absl::StatusOr<Pruned> (*)(EngineClient&, const PruneFlags&);

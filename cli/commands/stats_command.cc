@@ -94,19 +94,11 @@ class StatsBoard : public std::enable_shared_from_this<StatsBoard> {
         "GET",
         absl::StrCat("/containers/", entry->container, "/stats?stream=", stream ? "1" : "0"));
     absl::Status status = opened.status();
-    std::string pending;
     if (opened.ok()) {
-      status = (*opened)->ReadBody([&](absl::string_view data) {
-        pending.append(data.data(), data.size());
-        size_t newline;
-        while ((newline = pending.find('\n')) != std::string::npos) {
-          json stats = json::parse(pending.substr(0, newline), nullptr, false);
-          pending.erase(0, newline + 1);
-          if (!stats.is_object()) continue;
-          std::lock_guard lock(mu_);
-          UpdateStatsEntry(*entry, stats);
-        }
-        return true;
+      status = (*opened)->ReadJsonLines([&](const json& stats) {
+        std::lock_guard lock(mu_);
+        UpdateStatsEntry(*entry, stats);
+        return absl::OkStatus();
       });
     }
     std::lock_guard lock(mu_);

@@ -23,6 +23,7 @@
 
 namespace {
 
+using engined_test::Cells;
 using engined_test::Cli;
 using engined_test::Describe;
 using engined_test::Engined;
@@ -34,15 +35,6 @@ using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-// A table line's cells: text between runs of two or more spaces.
-std::vector<std::string> Cells(const std::string& line) {
-  std::vector<std::string> cells;
-  for (absl::string_view cell : absl::StrSplit(line, absl::ByString("  "), absl::SkipEmpty())) {
-    cells.emplace_back(absl::StripAsciiWhitespace(cell));
-  }
-  return cells;
-}
 
 // `gantry ARGS` on a pseudo-terminal of `rows` x `columns`, as a user at a
 // terminal runs it.
