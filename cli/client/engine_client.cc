@@ -333,6 +333,12 @@ absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(const std::st
     request.prepare_payload();
   }
   if (absl::Status sent = stream->Send(request, extras.streamed_body); !sent.ok()) {
+    if (absl::StartsWith(host_, "ssh://")) {
+      // ssh has said why on stderr (refused, denied, no gantry there).
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach engined at ", host_,
+          " — ssh, or `gantry system dial-stdio` on the remote host, ended: ", sent.message()));
+    }
     return absl::UnavailableError(
         absl::StrCat("engined at ", host_, ": ", method, " ", target, ": ", sent.message()));
   }

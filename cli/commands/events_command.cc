@@ -37,6 +37,25 @@ json TemplateView(json event) {
   return event;
 }
 
+// {{json .}} as docker prints an events.Message: its fields in the Go
+// struct's order, the empty ones that Go omits left out.
+std::string EventJson(const json& event) {
+  nlohmann::ordered_json out;
+  for (const char* key : {"status", "id", "from"}) {
+    if (!event.value(key, "").empty()) out[key] = event[key];
+  }
+  out["Type"] = event.value("Type", "");
+  out["Action"] = event.value("Action", "");
+  const json actor = event.value("Actor", json::object());
+  out["Actor"]["ID"] = actor.value("ID", "");
+  out["Actor"]["Attributes"] = actor.value("Attributes", json::object());
+  out["scope"] = event.value("scope", "");
+  for (const char* key : {"time", "timeNano"}) {
+    if (event.value(key, int64_t{0}) != 0) out[key] = event[key];
+  }
+  return out.dump();
+}
+
 // docker's line: time, type, action, actor ID, (attributes sorted by key).
 std::string EventLine(const json& event) {
   std::string line;
@@ -63,7 +82,7 @@ std::string EventLine(const json& event) {
 }
 
 absl::StatusOr<int> Events(CommandContext& context, const EventsFlags& flags) {
-  // {{json .}} prints the event as engined sent it.
+  // {{json .}}: the event in docker's field order.
   const bool as_json = flags.format == "json" || flags.format == "{{json .}}";
   std::optional<Template> tmpl;
   if (!flags.format.empty() && !as_json) {
@@ -85,7 +104,7 @@ absl::StatusOr<int> Events(CommandContext& context, const EventsFlags& flags) {
                           context.client().Open("GET", query));
   GANTRY_RETURN_IF_ERROR(stream->ReadJsonLines([&](const json& event) -> absl::Status {
     if (as_json) {
-      std::cout << event.dump() << std::endl;
+      std::cout << EventJson(event) << std::endl;
     } else if (!tmpl.has_value()) {
       std::cout << EventLine(event) << std::endl;
     } else {

@@ -107,9 +107,11 @@ TEST_CASE("gantry stats, events, cp, save/load, push, system df and prune", "[ga
     CHECK(gantry.Ok({"system", "events", "--since", since, "--until", until, "--filter",
                      "container=ev", "--format", "{{.Status}} {{.Actor.Attributes.name}}"}) ==
           "create ev\nstart ev");
-    CHECK(absl::StrContains(gantry.Ok({"events", "--since", since, "--until", until, "--filter",
-                                       "event=create", "--format", "{{json .}}"}),
-                            "\"Action\":\"create\""));
+    const std::vector<std::string> as_json = {"events",       "--since",  since,
+                                              "--until",      until,      "--filter",
+                                              "event=create", "--format", "{{json .}}"};
+    CHECK(absl::StartsWith(gantry.Ok(as_json), "{\"status\":\"create\",\"id\":\"" + id));
+    CHECK(gantry.Ok(as_json) == docker.Ok(as_json));
 
     // Without --until: what happens from now on, as it happens.
     ocirun_test::Subprocess follow({kGantryCli, "-H", gantry.host(), "events", "--filter",
@@ -329,6 +331,13 @@ TEST_CASE("gantry -H ssh:// speaks to engined through ssh and gantry system dial
       over_ssh({"run", "--rm", "-i", registry.image(), "tr", "a-z", "A-Z"}, "abc\n");
   CHECK(upper.out == "ABC\n");
   CHECK(over_ssh({"run", "--rm", registry.image(), "sh", "-c", "exit 3"}).exit_code == 3);
+
+  ProcessResult refused = ocirun_test::RunProcess(
+      {"/usr/bin/env", "GANTRY_SSH_OPTS=" + sshd.ClientOptions(), kGantryCli, "-H",
+       "ssh://root@127.0.0.1:" + std::to_string(registry_test::FreePort()), "ps"});
+  CHECK(refused.exit_code == 1);
+  CHECK(absl::StrContains(refused.err, "Connection refused"));
+  CHECK(absl::StrContains(refused.err, "cannot reach engined at ssh://root@127.0.0.1:"));
 
   // dial-stdio alone: an HTTP request on stdin, engined's answer on stdout.
   ProcessResult ping = ocirun_test::RunProcess(
