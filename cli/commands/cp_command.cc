@@ -85,10 +85,15 @@ absl::StatusOr<CopyPlan> PlanCopy(const CopyInfo& source, const CopyInfo& destin
   return CopyPlan{destination_dir, SplitDirEntry(source.path).second, destination_base};
 }
 
-// `name` with its first element `from` replaced by `to`.
+// `name` with its first element `from` replaced by `to`; a source "dir/."
+// (its content) has entries "./x", all of them put under `to`.
 std::string Rebase(const std::string& name, const std::string& from, const std::string& to) {
   std::string trimmed(absl::StripPrefix(name, "./"));
   if (from == to) return trimmed;
+  if (from == ".") {
+    if (trimmed.empty() || trimmed == ".") return to;
+    return absl::StrCat(to, "/", trimmed);
+  }
   if (trimmed == from || absl::StartsWith(trimmed, from + "/")) {
     return absl::StrCat(to, trimmed.substr(from.size()));
   }

@@ -146,6 +146,11 @@ TEST_CASE("gantry stats, events, cp, save/load, push, system df and prune", "[ga
     REQUIRE(gantry::MakeDirs(dir + "/into").ok());
     gantry.Ok({"container", "cp", "box:/tmp/copied", dir + "/into"});
     CHECK(*gantry::ReadFile(dir + "/into/copied/sub/deep") == "deep\n");
+    // "dir/.": what the directory holds, under the new name.
+    gantry.Ok({"cp", "box:/tmp/copied/.", dir + "/content"});
+    CHECK(*gantry::ReadFile(dir + "/content/sub/deep") == "deep\n");
+    gantry.Ok({"cp", dir + "/tree/.", "box:/tmp/content"});
+    CHECK(gantry.Ok({"exec", "box", "cat", "/tmp/content/sub/deep"}) == "deep");
     // -L copies what a link points to; without it, the link.
     gantry.Ok({"cp", dir + "/link", "box:/tmp/asis"});
     gantry.Ok({"cp", "-L", dir + "/link", "box:/tmp/followed"});
