@@ -2,6 +2,7 @@
 // and PIDs, one stats stream per container read by its own thread; with
 // --no-stream one reading each (the one engined takes a second after a
 // first, for CPU %).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
