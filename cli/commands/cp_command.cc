@@ -20,6 +20,7 @@
 #include "cli/format/units.h"
 #include "cli/terminal/terminal.h"
 #include "common/errors.h"
+#include "common/tree_tar.h"
 
 namespace gantry::cli {
 namespace {
@@ -201,74 +202,6 @@ absl::StatusOr<uint64_t> ExtractTo(ResponseStream& response, const CopyPlan& pla
   return reader.total;
 }
 
-// A tar of the local `source` (its top entry named `top`) written to `write`.
-absl::Status TarOf(const std::string& source, const std::string& top, bool follow_link,
-                   const BodyWriter& write) {
-  ArchivePtr disk(archive_read_disk_new());
-  if (follow_link) {
-    archive_read_disk_set_symlink_hybrid(disk.get());
-  } else {
-    archive_read_disk_set_symlink_physical(disk.get());
-  }
-  archive_read_disk_set_standard_lookup(disk.get());
-  struct Writer {
-    const BodyWriter* write;
-    absl::Status error;
-  } writer{&write, absl::OkStatus()};
-  ArchivePtr out(archive_write_new());
-  archive_write_set_format_pax_restricted(out.get());
-  archive_write_set_bytes_in_last_block(out.get(), 1);
-  auto on_write = [](struct archive*, void* data, const void* buffer, size_t size) -> la_ssize_t {
-    auto* w = static_cast<Writer*>(data);
-    w->error = (*w->write)(absl::string_view(static_cast<const char*>(buffer), size));
-    return w->error.ok() ? la_ssize_t(size) : -1;
-  };
-  if (archive_write_open(out.get(), &writer, nullptr, on_write, nullptr) != ARCHIVE_OK) {
-    return ArchiveError(out.get(), "writing the copy");
-  }
-  const std::string root(absl::StripSuffix(source, "/"));
-  if (archive_read_disk_open(disk.get(), root.empty() ? "/" : root.c_str()) != ARCHIVE_OK) {
-    return ArchiveError(disk.get(), source);
-  }
-  for (;;) {
-    struct archive_entry* entry = archive_entry_new();
-    const int rc = archive_read_next_header2(disk.get(), entry);
-    if (rc == ARCHIVE_EOF) {
-      archive_entry_free(entry);
-      break;
-    }
-    if (rc < ARCHIVE_WARN) {
-      archive_entry_free(entry);
-      return ArchiveError(disk.get(), source);
-    }
-    archive_read_disk_descend(disk.get());
-    const std::string path = archive_entry_sourcepath(entry);
-    archive_entry_set_pathname(entry, absl::StrCat(top, path.substr(root.size())).c_str());
-    if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
-      archive_entry_free(entry);
-      if (!writer.error.ok()) return writer.error;
-      return ArchiveError(out.get(), path);
-    }
-    if (archive_entry_filetype(entry) == AE_IFREG && archive_entry_size(entry) > 0) {
-      char buffer[64 * 1024];
-      la_ssize_t n;
-      while ((n = archive_read_data(disk.get(), buffer, sizeof buffer)) > 0) {
-        if (archive_write_data(out.get(), buffer, size_t(n)) < 0) {
-          archive_entry_free(entry);
-          if (!writer.error.ok()) return writer.error;
-          return ArchiveError(out.get(), path);
-        }
-      }
-    }
-    archive_entry_free(entry);
-  }
-  if (archive_write_close(out.get()) != ARCHIVE_OK) {
-    if (!writer.error.ok()) return writer.error;
-    return ArchiveError(out.get(), "writing the copy");
-  }
-  return absl::OkStatus();
-}
-
 std::string Absolute(const std::string& path) {
   if (absl::StartsWith(path, "/")) return path;
   char cwd[PATH_MAX];
@@ -377,10 +310,13 @@ absl::StatusOr<int> CopyToContainer(EngineClient& client, const CpFlags& flags,
     GANTRY_ASSIGN_OR_RETURN(CopyPlan plan, PlanCopy(from, to));
     put_path = plan.directory;
     upload.streamed_body = [&sent, local, plan, &flags](const BodyWriter& write) {
-      return TarOf(local, plan.rename_to, flags.follow_link, [&](absl::string_view data) {
-        sent += data.size();
-        return write(data);
-      });
+      const std::string root(absl::StripSuffix(local, "/"));
+      return WriteTreeTar(root.empty() ? "/" : root, plan.rename_to,
+                          [&](absl::string_view data) {
+                            sent += data.size();
+                            return write(data);
+                          },
+                          {.follow_root = flags.follow_link});
     };
   }
   GANTRY_ASSIGN_OR_RETURN(auto response,
