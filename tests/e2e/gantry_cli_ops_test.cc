@@ -60,7 +60,7 @@ TEST_CASE("gantry stats, events, cp, save/load, push, system df and prune", "[ga
     CHECK(row[1] == "busy");
     CHECK(absl::EndsWith(row[2], "%"));
     CHECK(absl::StrContains(row[3], "iB / "));
-    CHECK(row[5] == "0B / 0B");
+    CHECK(absl::StrContains(row[5], "B / "));
     CHECK(std::stoi(row[7]) >= 1);
     CHECK(absl::StartsWith(gantry.Ok({"stats", "--no-stream", "--no-trunc"}),
                            "CONTAINER ID" + std::string(64 - 12 + 3, ' ') + "NAME"));
