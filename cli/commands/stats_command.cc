@@ -63,9 +63,7 @@ class StatsBoard : public std::enable_shared_from_this<StatsBoard> {
   std::vector<StatsEntry> Snapshot() {
     std::lock_guard lock(mu_);
     std::vector<StatsEntry> shown;
-    for (const auto& entry : entries_) {
-      if (!entry->ended || !entry->invalid) shown.push_back(*entry);
-    }
+    for (const auto& entry : entries_) shown.push_back(*entry);
     return shown;
   }
   // The first error a reader met.
@@ -104,6 +102,7 @@ class StatsBoard : public std::enable_shared_from_this<StatsBoard> {
     }
     std::lock_guard lock(mu_);
     entry->ended = true;
+    if (!status.ok()) entry->invalid = true;
     if (!status.ok() && error_.ok()) error_ = status;
     ended_.notify_all();
   }

@@ -28,7 +28,9 @@ struct StatsEntry {
   double block_read = 0;
   double block_write = 0;
   uint64_t pids = 0;
-  bool invalid = true;  // no reading (yet), or the reading failed
+  // The reading failed (shown as "--"); before the first one, zeros show,
+  // as docker's.
+  bool invalid = false;
 };
 
 // (Δ container CPU time / Δ system CPU time) × online CPUs × 100, 0 when

@@ -69,12 +69,17 @@ TEST_CASE("a stats row shows docker's columns", "[cli][stats]") {
   CHECK(row["PIDs"] == "3");
   CHECK(StatsRow(entry, true)["ID"].get<std::string>().size() == 64);
 
+  // Before its first reading: zeros; after a failed one: dashes.
   StatsEntry waiting;
   waiting.container = "db";
-  const json pending = StatsRow(waiting, false);
-  CHECK(pending["CPUPerc"] == "--");
-  CHECK(pending["MemUsage"] == "-- / --");
-  CHECK(pending["Name"] == "--");
+  CHECK(StatsRow(waiting, false)["CPUPerc"] == "0.00%");
+  CHECK(StatsRow(waiting, false)["MemUsage"] == "0B / 0B");
+  CHECK(StatsRow(waiting, false)["Name"] == "--");
+  waiting.invalid = true;
+  const json failed = StatsRow(waiting, false);
+  CHECK(failed["CPUPerc"] == "--");
+  CHECK(failed["MemUsage"] == "-- / --");
+  CHECK(failed["PIDs"] == "--");
 }
 
 TEST_CASE("sizes in docker's units", "[cli][units]") {
