@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("-v,--version", "gantry version " GANTRY_VERSION);
   app.require_subcommand(0, 1);
   gantry::cli::CommandContext context;
-  app.add_option("-H,--host", context.host, "engined address (unix://, tcp://)")
+  app.add_option("-H,--host", context.host, "engined address (unix://, tcp://, ssh://)")
       ->envname("GANTRY_HOST")
       ->capture_default_str();
   app.add_flag("--tls", context.tls, "Use TLS; implied by --tlsverify");
@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   gantry::cli::AddContainerCommands(app, context);
   gantry::cli::AddRunCommands(app, context);
   gantry::cli::AddExecCommand(app, context);
+  gantry::cli::AddStatsCommand(app, context);
+  gantry::cli::AddCpCommand(app, context);
+  gantry::cli::AddEventsCommand(app, context);
+  gantry::cli::AddImageArchiveCommands(app, context);
   gantry::cli::AddUnsupportedCommands(app, context);
   // docker's management form: gantry container ls|run|rm|inspect …
   CLI::App* container = app.add_subcommand("container", "Manage containers");
@@ -34,6 +38,9 @@ int main(int argc, char** argv) {
   gantry::cli::AddContainerCommands(*container, context);
   gantry::cli::AddRunCommands(*container, context);
   gantry::cli::AddExecCommand(*container, context);
+  gantry::cli::AddStatsCommand(*container, context);
+  gantry::cli::AddCpCommand(*container, context);
+  gantry::cli::AddContainerPruneCommand(*container, context);
   container->get_subcommand("ps")->alias("ls")->alias("list");
   try {
     app.parse(argc, argv);

@@ -20,6 +20,8 @@ packages=(
   curl iperf3
   # the docker SDK test (Debian's, run with /usr/bin/python3)
   python3-docker
+  # gantry -H ssh://: a private sshd on 127.0.0.1 and the ssh client
+  openssh-server openssh-client
 )
 
 missing=()

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "cli/client/ssh_dialer.h"
 #include "common/errors.h"
 #include "common/unix_socket.h"
 
@@ -65,36 +66,55 @@ class BeastResponseStream : public ResponseStream {
     parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
   }
 
-  absl::Status Send(http::request<http::string_body>& request) {
+  // Writes the request (with `body` chunked after its header, when given)
+  // and reads the answer's header.
+  absl::Status Send(http::request<http::string_body>& request, const BodyProducer& body) {
     beast::error_code ec;
-    http::write(socket_, request, ec);
+    if (body) {
+      http::request_serializer<http::string_body> serializer(request);
+      http::write_header(socket_, serializer, ec);
+      if (ec) return absl::UnavailableError(absl::StrCat("sending the request: ", ec.message()));
+      GANTRY_RETURN_IF_ERROR(body([this](absl::string_view data) -> absl::Status {
+        if (data.empty()) return absl::OkStatus();
+        beast::error_code chunk_ec;
+        asio::write(socket_, http::make_chunk(asio::buffer(data.data(), data.size())), chunk_ec);
+        if (chunk_ec) {
+          return absl::UnavailableError(absl::StrCat("sending the request: ", chunk_ec.message()));
+        }
+        return absl::OkStatus();
+      }));
+      asio::write(socket_, http::make_chunk_last(), ec);
+    } else {
+      http::write(socket_, request, ec);
+    }
     if (ec) return absl::UnavailableError(absl::StrCat("sending the request: ", ec.message()));
+    if (request.method() == http::verb::head) parser_.skip(true);
     http::read_header(socket_, buffer_, parser_, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("reading the answer: ", ec.message()));
     return absl::OkStatus();
   }
 
   int status() const override { return parser_.get().result_int(); }
-  std::string header(absl::string_view name) const {
+  std::string header(absl::string_view name) const override {
     return std::string(parser_.get()[beast::string_view(name.data(), name.size())]);
   }
 
-  absl::Status ReadBody(const std::function<bool(absl::string_view)>& on_data) override {
-    char chunk[16 * 1024];
+  absl::StatusOr<size_t> Read(char* buffer, size_t size) override {
     while (!parser_.is_done()) {
-      parser_.get().body().data = chunk;
-      parser_.get().body().size = sizeof chunk;
+      parser_.get().body().data = buffer;
+      parser_.get().body().size = size;
       beast::error_code ec;
-      http::read(socket_, buffer_, parser_, ec);
+      // read_some: a stream's pieces as they come (events, stats, progress).
+      http::read_some(socket_, buffer_, parser_, ec);
       if (ec == http::error::need_buffer) ec = {};
       if (ec == http::error::partial_message || ec == asio::error::eof) {
         return absl::UnavailableError("engined closed the connection before the answer ended");
       }
       if (ec) return absl::UnavailableError(absl::StrCat("reading the answer: ", ec.message()));
-      const size_t n = sizeof chunk - parser_.get().body().size;
-      if (n > 0 && !on_data(absl::string_view(chunk, n))) return absl::OkStatus();
+      const size_t n = size - parser_.get().body().size;
+      if (n > 0) return n;
     }
-    return absl::OkStatus();
+    return 0;
   }
 
   // The socket and what was read past the header, for a hijack.
@@ -185,7 +205,43 @@ int CompareVersions(absl::string_view a, absl::string_view b) {
   return 0;
 }
 
+// A JSON body as a request's extras (sent whole, with its length).
+RequestExtras JsonBody(const std::optional<nlohmann::json>& body) {
+  RequestExtras extras;
+  if (!body.has_value()) return extras;
+  extras.content_type = "application/json";
+  extras.body = body->dump();
+  return extras;
+}
+
 }  // namespace
+
+absl::Status ResponseStream::ReadBody(const std::function<bool(absl::string_view)>& on_data) {
+  char chunk[16 * 1024];
+  for (;;) {
+    GANTRY_ASSIGN_OR_RETURN(size_t n, Read(chunk, sizeof chunk));
+    if (n == 0 || !on_data(absl::string_view(chunk, n))) return absl::OkStatus();
+  }
+}
+
+absl::Status ResponseStream::ReadJsonLines(
+    const std::function<absl::Status(const nlohmann::json&)>& on_message) {
+  std::string pending;
+  absl::Status handled;
+  GANTRY_RETURN_IF_ERROR(ReadBody([&](absl::string_view data) {
+    pending.append(data.data(), data.size());
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      nlohmann::json message = nlohmann::json::parse(pending.substr(0, newline), nullptr, false);
+      pending.erase(0, newline + 1);
+      if (!message.is_object()) continue;
+      handled = on_message(message);
+      if (!handled.ok()) return false;
+    }
+    return true;
+  }));
+  return handled;
+}
 
 absl::StatusOr<std::string> ResponseStream::ReadAll() {
   std::string body;
@@ -194,6 +250,19 @@ absl::StatusOr<std::string> ResponseStream::ReadAll() {
     return true;
   }));
   return body;
+}
+
+BodyProducer BodyFromFd(int fd, std::string what) {
+  return [fd, what = std::move(what)](const BodyWriter& write) -> absl::Status {
+    char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return LastErrno(absl::StrCat("reading ", what));
+      if (n == 0) return absl::OkStatus();
+      GANTRY_RETURN_IF_ERROR(write(absl::string_view(buffer, size_t(n))));
+    }
+  };
 }
 
 std::string QueryEscape(absl::string_view value) {
@@ -221,6 +290,9 @@ absl::StatusOr<UniqueFd> EngineClient::Dial() {
     fd = ConnectUnixSocket(std::string(absl::StripPrefix(host_, "unix://")));
   } else if (absl::StartsWith(host_, "/")) {
     fd = ConnectUnixSocket(host_);
+  } else if (absl::StartsWith(host_, "ssh://")) {
+    GANTRY_ASSIGN_OR_RETURN(SshAddress address, ParseSshAddress(host_));
+    fd = DialSsh(address);
   } else if (absl::StartsWith(host_, "tcp://")) {
     std::string address(absl::StripPrefix(host_, "tcp://"));
     address = std::string(absl::StripSuffix(address, "/"));
@@ -230,32 +302,43 @@ absl::StatusOr<UniqueFd> EngineClient::Dial() {
       return OpenTlsTunnel(std::move(*fd), server, *tls_);
     }
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid host \"", host_, "\": expected unix:///path or tcp://host:port"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid host \"", host_, "\": expected unix:///path, tcp://host:port or ssh://user@host"));
   }
   if (!fd.ok()) return Unreachable(fd.status().message());
   return fd;
 }
 
-absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(
-    const std::string& method, const std::string& target, const std::optional<nlohmann::json>& body,
-    bool upgrade, HijackedConnection* hijacked) {
+absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Send(const std::string& method,
+                                                                   const std::string& target,
+                                                                   const RequestExtras& extras,
+                                                                   bool upgrade,
+                                                                   HijackedConnection* hijacked) {
   GANTRY_ASSIGN_OR_RETURN(UniqueFd fd, Dial());
   const int family = SocketFamily(fd.get());
   auto stream = std::make_unique<BeastResponseStream>(fd.Release(), family);
   http::request<http::string_body> request{http::string_to_verb(method), RequestTarget(target), 11};
   request.set(http::field::host, "docker");
   request.set(http::field::user_agent, "gantry-cli/" GANTRY_VERSION);
-  if (body.has_value()) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = body->dump();
-  }
+  for (const auto& [name, value] : extras.headers) request.set(name, value);
+  if (!extras.content_type.empty()) request.set(http::field::content_type, extras.content_type);
   if (upgrade) {
     request.set(http::field::connection, "Upgrade");
     request.set(http::field::upgrade, "tcp");
   }
-  request.prepare_payload();
-  if (absl::Status sent = stream->Send(request); !sent.ok()) {
+  if (extras.streamed_body) {
+    request.chunked(true);
+  } else {
+    if (extras.body.has_value()) request.body() = *extras.body;
+    request.prepare_payload();
+  }
+  if (absl::Status sent = stream->Send(request, extras.streamed_body); !sent.ok()) {
+    if (absl::StartsWith(host_, "ssh://")) {
+      // ssh has said why on stderr (refused, denied, no gantry there).
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach engined at ", host_,
+          " — ssh, or `gantry system dial-stdio` on the remote host, ended: ", sent.message()));
+    }
     return absl::UnavailableError(
         absl::StrCat("engined at ", host_, ": ", method, " ", target, ": ", sent.message()));
   }
@@ -280,8 +363,8 @@ absl::StatusOr<std::string> EngineClient::ApiVersion() {
   if (api_version_.has_value()) return *api_version_;
   HijackedConnection unused;
   GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> ping,
-                          Send("GET", "/_ping", std::nullopt, false, &unused));
-  const std::string server = static_cast<BeastResponseStream&>(*ping).header("API-Version");
+                          Send("GET", "/_ping", {}, false, &unused));
+  const std::string server = ping->header("API-Version");
   api_version_ = kClientApiVersion;
   if (!server.empty() && CompareVersions(server, kClientApiVersion) < 0) api_version_ = server;
   return *api_version_;
@@ -289,9 +372,15 @@ absl::StatusOr<std::string> EngineClient::ApiVersion() {
 
 absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Open(
     const std::string& method, const std::string& path, const std::optional<nlohmann::json>& body) {
+  return Open(method, path, JsonBody(body));
+}
+
+absl::StatusOr<std::unique_ptr<ResponseStream>> EngineClient::Open(const std::string& method,
+                                                                   const std::string& path,
+                                                                   const RequestExtras& extras) {
   GANTRY_ASSIGN_OR_RETURN(std::string version, ApiVersion());
   HijackedConnection unused;
-  return Send(method, absl::StrCat("/v", version, path), body, false, &unused);
+  return Send(method, absl::StrCat("/v", version, path), extras, false, &unused);
 }
 
 absl::StatusOr<HttpResult> EngineClient::Call(const std::string& method, const std::string& path,
@@ -319,8 +408,9 @@ absl::StatusOr<HijackedConnection> EngineClient::Hijack(const std::string& metho
                                                         const std::optional<nlohmann::json>& body) {
   GANTRY_ASSIGN_OR_RETURN(std::string version, ApiVersion());
   HijackedConnection hijacked;
-  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
-                          Send(method, absl::StrCat("/v", version, path), body, true, &hijacked));
+  GANTRY_ASSIGN_OR_RETURN(
+      std::unique_ptr<ResponseStream> stream,
+      Send(method, absl::StrCat("/v", version, path), JsonBody(body), true, &hijacked));
   return hijacked;
 }
 

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,15 +45,40 @@ class ResponseStream {
   virtual int status() const = 0;
   // Calls `on_data` with each piece of the body until it ends; a false
   // return stops reading.
-  virtual absl::Status ReadBody(const std::function<bool(absl::string_view)>& on_data) = 0;
+  absl::Status ReadBody(const std::function<bool(absl::string_view)>& on_data);
+  // Up to `size` bytes of the body into `buffer`; 0 at its end.
+  virtual absl::StatusOr<size_t> Read(char* buffer, size_t size) = 0;
   absl::StatusOr<std::string> ReadAll();
+  // A body of JSON objects, one a line (progress, events, stats): calls
+  // `on_message` with each as it arrives; its first error stops the reading
+  // and is returned.
+  absl::Status ReadJsonLines(const std::function<absl::Status(const nlohmann::json&)>& on_message);
+  // A header of the answer ("" when absent).
+  virtual std::string header(absl::string_view name) const = 0;
+};
+
+// A request body written in pieces as it is made (a tar of a directory, an
+// image archive from stdin): sent with chunked transfer encoding.
+using BodyWriter = std::function<absl::Status(absl::string_view)>;
+using BodyProducer = std::function<absl::Status(const BodyWriter& write)>;
+
+// A body read from `fd` to its end (`what` names it in errors: "stdin").
+BodyProducer BodyFromFd(int fd, std::string what);
+
+// What a request may carry besides its method and path.
+struct RequestExtras {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;         // of the body
+  std::optional<std::string> body;  // a body known whole (JSON)
+  BodyProducer streamed_body;       // or one made while it is sent
 };
 
 class EngineClient {
  public:
-  // `host` as the user gave it: unix:///path, tcp://host:port, or a bare
-  // /path; `tls` for tcp:// with TLS. Nothing is connected until the first
-  // request.
+  // `host` as the user gave it: unix:///path, tcp://host:port,
+  // ssh://[user@]host[:port][/socket] (through `gantry system dial-stdio`
+  // run there by ssh), or a bare /path; `tls` for tcp:// with TLS. Nothing is connected until the
+  // first request.
   explicit EngineClient(std::string host, std::optional<TlsOptions> tls = std::nullopt);
 
   const std::string& host() const { return host_; }
@@ -69,6 +96,11 @@ class EngineClient {
   absl::StatusOr<std::unique_ptr<ResponseStream>> Open(
       const std::string& method, const std::string& path,
       const std::optional<nlohmann::json>& body = std::nullopt);
+  absl::StatusOr<std::unique_ptr<ResponseStream>> Open(const std::string& method,
+                                                       const std::string& path,
+                                                       const RequestExtras& extras);
+  // A new connection to engined, for bytes of the caller's own (dial-stdio).
+  absl::StatusOr<UniqueFd> Dial();
   // Asks for an upgrade to a raw stream (attach, exec start).
   absl::StatusOr<HijackedConnection> Hijack(
       const std::string& method, const std::string& path,
@@ -77,9 +109,8 @@ class EngineClient {
  private:
   absl::StatusOr<std::unique_ptr<ResponseStream>> Send(const std::string& method,
                                                        const std::string& target,
-                                                       const std::optional<nlohmann::json>& body,
-                                                       bool upgrade, HijackedConnection* hijacked);
-  absl::StatusOr<UniqueFd> Dial();
+                                                       const RequestExtras& extras, bool upgrade,
+                                                       HijackedConnection* hijacked);
   absl::Status Unreachable(absl::string_view why) const;
 
   std::string host_;

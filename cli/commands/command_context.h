@@ -63,6 +63,8 @@ CLI::Option* AddRepeatable(CLI::App& command, const std::string& names,
 // without "=".
 absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters);
 
+// version, info, and the `system` group (info, events, df, prune,
+// dial-stdio).
 void AddSystemCommands(CLI::App& app, CommandContext& context);
 // `inspect` of any object (`type` empty), or of "container"s or "image"s.
 void AddInspectCommand(CLI::App& app, CommandContext& context, const std::string& type);
@@ -72,6 +74,16 @@ void AddImageCommands(CLI::App& app, CommandContext& context);
 void AddContainerCommands(CLI::App& app, CommandContext& context);
 void AddRunCommands(CLI::App& app, CommandContext& context);
 void AddExecCommand(CLI::App& app, CommandContext& context);
+void AddStatsCommand(CLI::App& app, CommandContext& context);
+void AddCpCommand(CLI::App& app, CommandContext& context);
+void AddEventsCommand(CLI::App& app, CommandContext& context);
+// save and load.
+void AddImageArchiveCommands(CLI::App& app, CommandContext& context);
+void AddDiskUsageCommand(CLI::App& app, CommandContext& context);
+void AddContainerPruneCommand(CLI::App& app, CommandContext& context);
+void AddImagePruneCommand(CLI::App& app, CommandContext& context);
+void AddSystemPruneCommand(CLI::App& app, CommandContext& context);
+void AddDialStdioCommand(CLI::App& app, CommandContext& context);
 // Commands whose endpoints engined does not serve yet.
 void AddUnsupportedCommands(CLI::App& app, CommandContext& context);
 

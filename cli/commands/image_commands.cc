@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "cli/client/registry_auth.h"
 #include "cli/commands/command_context.h"
 #include "cli/commands/image_pull.h"
 #include "cli/commands/list_rows.h"
@@ -25,9 +26,7 @@ using nlohmann::json;
 // registry host is kept.
 std::string FullyQualified(const std::string& reference) {
   const size_t slash = reference.find('/');
-  const std::string first = slash == std::string::npos ? "" : reference.substr(0, slash);
-  if (!first.empty() &&
-      (absl::StrContains(first, ".") || absl::StrContains(first, ":") || first == "localhost")) {
+  if (slash != std::string::npos && RegistryOf(reference) == reference.substr(0, slash)) {
     return reference;
   }
   return absl::StrCat("docker.io/", slash == std::string::npos ? "library/" : "", reference);
@@ -42,6 +41,41 @@ absl::StatusOr<int> Pull(CommandContext& context, const PullFlags& flags) {
   GANTRY_RETURN_IF_ERROR(PullImage(context.client(), flags.reference, std::cout,
                                    IsTerminal(STDOUT_FILENO), flags.quiet));
   std::cout << FullyQualified(WithDefaultTag(flags.reference)) << "\n";
+  return 0;
+}
+
+struct PushFlags {
+  std::string reference;
+  bool all_tags = false;
+  bool quiet = false;
+};
+
+// Pushes with docker's progress (a bar per layer on a terminal), the
+// credentials of ~/.docker/config.json in X-Registry-Auth.
+absl::StatusOr<int> Push(CommandContext& context, const PushFlags& flags) {
+  ImageName image = ParseImageName(flags.reference);
+  if (!image.digest.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid reference \"", flags.reference, "\": a digest cannot be pushed"));
+  }
+  if (flags.all_tags && !image.tag.empty()) {
+    return absl::InvalidArgumentError("tag can't be used with --all-tags/-a");
+  }
+  if (!flags.all_tags && image.tag.empty()) {
+    image.tag = "latest";
+    if (!flags.quiet) std::cout << "Using default tag: latest\n";
+  }
+  RequestExtras extras;
+  extras.headers.emplace_back("X-Registry-Auth", RegistryAuth(image.name));
+  std::string path = absl::StrCat("/images/", image.name, "/push");
+  if (!image.tag.empty()) absl::StrAppend(&path, "?tag=", QueryEscape(image.tag));
+  GANTRY_ASSIGN_OR_RETURN(std::unique_ptr<ResponseStream> stream,
+                          context.client().Open("POST", path, extras));
+  GANTRY_RETURN_IF_ERROR(
+      ShowProgressStream(*stream, std::cout, IsTerminal(STDOUT_FILENO), flags.quiet));
+  if (flags.quiet)
+    std::cout << FullyQualified(flags.all_tags ? image.name : WithDefaultTag(flags.reference))
+              << "\n";
   return 0;
 }
 
@@ -140,6 +174,15 @@ void AddPullCommand(CLI::App& parent, CommandContext& context) {
   context.OnRun(pull, [&context, flags] { return Pull(context, *flags); });
 }
 
+void AddPushCommand(CLI::App& parent, CommandContext& context) {
+  auto flags = std::make_shared<PushFlags>();
+  CLI::App* push = parent.add_subcommand("push", "Upload an image to a registry");
+  push->add_option("image", flags->reference, "NAME[:TAG]")->required();
+  push->add_flag("-a,--all-tags", flags->all_tags, "Push all tags of an image to the repository");
+  push->add_flag("-q,--quiet", flags->quiet, "Suppress verbose output");
+  context.OnRun(push, [&context, flags] { return Push(context, *flags); });
+}
+
 void AddRmiCommand(CLI::App& parent, const std::string& name, CommandContext& context) {
   auto flags = std::make_shared<RmiFlags>();
   CLI::App* rmi = parent.add_subcommand(name, "Remove one or more images");
@@ -162,6 +205,7 @@ void AddTagCommand(CLI::App& parent, CommandContext& context) {
 
 void AddImageCommands(CLI::App& app, CommandContext& context) {
   AddPullCommand(app, context);
+  AddPushCommand(app, context);
   AddImagesCommand(app, "images", context);
   AddRmiCommand(app, "rmi", context);
   AddTagCommand(app, context);
@@ -170,6 +214,9 @@ void AddImageCommands(CLI::App& app, CommandContext& context) {
   image->require_subcommand(1);
   AddImagesCommand(*image, "ls", context);
   AddPullCommand(*image, context);
+  AddPushCommand(*image, context);
+  AddImageArchiveCommands(*image, context);
+  AddImagePruneCommand(*image, context);
   AddRmiCommand(*image, "rm", context);
   AddTagCommand(*image, context);
   AddInspectCommand(*image, context, "image");

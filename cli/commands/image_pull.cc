@@ -53,6 +53,15 @@ absl::Status ProgressDisplay::Show(const json& message) {
     return absl::UnknownError(message["error"].is_string() ? message["error"].get<std::string>()
                                                            : message["error"].dump());
   }
+  // Data for the program (a push's digest), not for the user.
+  if (message.contains("aux")) return absl::OkStatus();
+  if (message.contains("stream") && message["stream"].is_string()) {
+    // Text meant as it is ("Loaded image: busybox:latest\n").
+    lines_.clear();
+    out_ << message["stream"].get<std::string>();
+    out_.flush();
+    return absl::OkStatus();
+  }
   const std::string id = message.value("id", "");
   const std::string status = message.value("status", "");
   const bool has_progress = message.contains("progressDetail");
@@ -94,23 +103,16 @@ absl::Status PullImage(EngineClient& client, const std::string& reference, std::
       std::unique_ptr<ResponseStream> stream,
       client.Open("POST", absl::StrCat("/images/create?fromImage=", QueryEscape(image.name),
                                        "&tag=", QueryEscape(tag))));
+  return ShowProgressStream(*stream, out, terminal, quiet);
+}
+
+absl::Status ShowProgressStream(ResponseStream& stream, std::ostream& out, bool terminal,
+                                bool quiet) {
   ProgressDisplay display(out, terminal);
-  absl::Status shown;
-  std::string pending;
-  GANTRY_RETURN_IF_ERROR(stream->ReadBody([&](absl::string_view data) {
-    pending.append(data.data(), data.size());
-    size_t newline;
-    while ((newline = pending.find('\n')) != std::string::npos) {
-      json message = json::parse(pending.substr(0, newline), nullptr, false);
-      pending.erase(0, newline + 1);
-      if (message.is_discarded()) continue;
-      if (quiet && !message.contains("error")) continue;
-      shown = display.Show(message);
-      if (!shown.ok()) return false;
-    }
-    return true;
-  }));
-  return shown;
+  return stream.ReadJsonLines([&](const json& message) {
+    if (quiet && !message.contains("error")) return absl::OkStatus();
+    return display.Show(message);
+  });
 }
 
 }  // namespace gantry::cli

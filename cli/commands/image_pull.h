@@ -1,5 +1,6 @@
 // Pulling an image with docker's progress display: used by `pull`, and by
-// `create`/`run` when the image is not there yet.
+// `create`/`run` when the image is not there yet; the same display shows
+// `push` and `load`.
 #pragma once
 
 #include <map>
@@ -39,6 +40,12 @@ class ProgressDisplay {
   bool terminal_;
   std::map<std::string, size_t> lines_;  // layer id -> line, since the last plain line
 };
+
+// Shows each JSON message of `stream` (one per line) on `out` with a
+// ProgressDisplay (nothing but errors when `quiet`); the first error message
+// as an error.
+absl::Status ShowProgressStream(ResponseStream& stream, std::ostream& out, bool terminal,
+                                bool quiet);
 
 // Pulls `reference`, showing progress on `out` (nothing but errors when
 // `quiet`).

@@ -123,6 +123,15 @@ std::vector<json> ImageRows(const json& images, bool no_trunc, bool digest_rows)
                  {"UniqueSize", "N/A"},
                  {"Containers", "N/A"},
                  {"Digest", "<none>"}};
+    // Known only from /system/df (-1 elsewhere).
+    const double shared = image.value("SharedSize", -1.0);
+    if (shared >= 0) {
+      base["SharedSize"] = HumanSize(shared);
+      base["UniqueSize"] = HumanSize(image.value("Size", 0.0) - shared);
+    }
+    if (const int64_t containers = image.value("Containers", int64_t{-1}); containers >= 0) {
+      base["Containers"] = std::to_string(containers);
+    }
     std::vector<std::string> tags;
     if (image.contains("RepoTags") && image["RepoTags"].is_array()) {
       for (const json& tag : image["RepoTags"]) {

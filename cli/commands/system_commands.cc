@@ -81,17 +81,6 @@ absl::StatusOr<int> Version(CommandContext& context, const std::string& format) 
   return 0;
 }
 
-// Binary units as docker info prints memory: "7.76GiB".
-std::string BytesSize(double bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  size_t unit = 0;
-  while (bytes >= 1024.0 && unit + 1 < std::size(kUnits)) {
-    bytes /= 1024.0;
-    ++unit;
-  }
-  return absl::StrFormat("%.4g%s", bytes, kUnits[unit]);
-}
-
 absl::StatusOr<int> Info(CommandContext& context, const std::string& format) {
   GANTRY_ASSIGN_OR_RETURN(json info, context.client().CallJson("GET", "/info"));
   if (!format.empty()) return PrintWithTemplate(format, info);
@@ -132,6 +121,13 @@ absl::StatusOr<int> Info(CommandContext& context, const std::string& format) {
   return 0;
 }
 
+void AddInfoCommand(CLI::App& app, CommandContext& context) {
+  auto format = std::make_shared<std::string>();
+  CLI::App* info = app.add_subcommand("info", "Display system-wide information");
+  info->add_option("-f,--format", *format, "Format the output using the given Go template");
+  context.OnRun(info, [&context, format] { return Info(context, *format); });
+}
+
 }  // namespace
 
 void AddSystemCommands(CLI::App& app, CommandContext& context) {
@@ -139,11 +135,15 @@ void AddSystemCommands(CLI::App& app, CommandContext& context) {
   CLI::App* version = app.add_subcommand("version", "Show the gantry and engined versions");
   version->add_option("-f,--format", *format, "Format the output using the given Go template");
   context.OnRun(version, [&context, format] { return Version(context, *format); });
+  AddInfoCommand(app, context);
 
-  auto info_format = std::make_shared<std::string>();
-  CLI::App* info = app.add_subcommand("info", "Display system-wide information");
-  info->add_option("-f,--format", *info_format, "Format the output using the given Go template");
-  context.OnRun(info, [&context, info_format] { return Info(context, *info_format); });
+  CLI::App* system = app.add_subcommand("system", "Manage gantry");
+  system->require_subcommand(1);
+  AddInfoCommand(*system, context);
+  AddEventsCommand(*system, context);
+  AddDiskUsageCommand(*system, context);
+  AddSystemPruneCommand(*system, context);
+  AddDialStdioCommand(*system, context);
 }
 
 }  // namespace gantry::cli

@@ -19,6 +19,16 @@ std::string HumanSize(double bytes, int precision) {
   return absl::StrFormat("%.*g%s", precision, bytes, kUnits[unit]);
 }
 
+std::string BytesSize(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  size_t unit = 0;
+  while (bytes >= 1024.0 && unit + 1 < std::size(kUnits)) {
+    bytes /= 1024.0;
+    ++unit;
+  }
+  return absl::StrFormat("%.4g%s", bytes, kUnits[unit]);
+}
+
 std::string TimeAgo(int64_t unix_seconds) {
   return absl::StrCat(HumanDuration(absl::ToUnixSeconds(absl::Now()) - unix_seconds), " ago");
 }

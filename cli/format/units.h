@@ -11,6 +11,10 @@ namespace gantry::cli {
 // Decimal units with `precision` significant digits: "4.26MB", "0B", "12kB".
 std::string HumanSize(double bytes, int precision = 4);
 
+// Binary units with 4 significant digits: "604KiB", "23.54GiB" (docker's
+// BytesSize: stats' memory, info's total memory).
+std::string BytesSize(double bytes);
+
 // Durations: common/time_util.h, shared with engined.
 using ::gantry::HumanDuration;
 

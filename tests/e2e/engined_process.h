@@ -266,6 +266,15 @@ bool Eventually(Fn condition, int seconds = 15) {
   return condition();
 }
 
+// A table line's cells: text between runs of two or more spaces.
+inline std::vector<std::string> Cells(const std::string& line) {
+  std::vector<std::string> cells;
+  for (absl::string_view cell : absl::StrSplit(line, absl::ByString("  "), absl::SkipEmpty())) {
+    cells.emplace_back(absl::StripAsciiWhitespace(cell));
+  }
+  return cells;
+}
+
 // Mount points under `dir` (the leak check: nothing may stay mounted).
 inline int MountsUnder(const std::string& dir) {
   std::ifstream mounts("/proc/self/mountinfo");

@@ -23,6 +23,7 @@
 
 namespace {
 
+using engined_test::Cells;
 using engined_test::Cli;
 using engined_test::Describe;
 using engined_test::Engined;
@@ -34,15 +35,6 @@ using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-// A table line's cells: text between runs of two or more spaces.
-std::vector<std::string> Cells(const std::string& line) {
-  std::vector<std::string> cells;
-  for (absl::string_view cell : absl::StrSplit(line, absl::ByString("  "), absl::SkipEmpty())) {
-    cells.emplace_back(absl::StripAsciiWhitespace(cell));
-  }
-  return cells;
-}
 
 // `gantry ARGS` on a pseudo-terminal of `rows` x `columns`, as a user at a
 // terminal runs it.
@@ -374,9 +366,9 @@ TEST_CASE("gantry refuses what it cannot do as docker does", "[gantry]") {
   ProcessResult no_image = ocirun_test::RunProcess({kGantryCli, "run"});
   CHECK(no_image.exit_code == 125);
   CHECK(absl::StrContains(no_image.err, "\"run\" requires at least 1 argument"));
-  ProcessResult stats = ocirun_test::RunProcess({kGantryCli, "stats", "web"});
-  CHECK(stats.exit_code == 1);
-  CHECK(stats.err == "gantry stats: not supported by this engined yet\n");
+  ProcessResult volume = ocirun_test::RunProcess({kGantryCli, "volume", "ls"});
+  CHECK(volume.exit_code == 1);
+  CHECK(volume.err == "gantry volume: not supported by this engined yet\n");
   ProcessResult exec = ocirun_test::RunProcess({kGantryCli, "exec", "web"});
   CHECK(exec.exit_code == 125);
   CHECK(absl::StrContains(exec.err, "\"exec\" requires at least 2 arguments"));

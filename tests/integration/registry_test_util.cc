@@ -25,6 +25,14 @@ constexpr char kRegistryBinary[] = "/usr/bin/docker-registry";
 constexpr char kSkopeo[] = "/usr/bin/skopeo";
 constexpr char kOpenssl[] = "/usr/bin/openssl";
 
+void Run(const std::vector<std::string>& argv) {
+  auto result = ocirun_test::RunProcess(argv, "", std::chrono::seconds(120));
+  INFO(argv[0] << " " << argv[1] << ": " << result.out << result.err);
+  REQUIRE(result.exit_code == 0);
+}
+
+}  // namespace
+
 int FreePort() {
   gantry::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd.valid());
@@ -45,14 +53,6 @@ bool Listening(int port) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
-
-void Run(const std::vector<std::string>& argv) {
-  auto result = ocirun_test::RunProcess(argv, "", std::chrono::seconds(120));
-  INFO(argv[0] << " " << argv[1] << ": " << result.out << result.err);
-  REQUIRE(result.exit_code == 0);
-}
-
-}  // namespace
 
 TestRegistry::TestRegistry(std::string dir, RegistryConfig config)
     : dir_(std::move(dir)), config_(std::move(config)), port_(FreePort()) {

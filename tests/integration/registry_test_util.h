@@ -11,6 +11,11 @@
 
 namespace registry_test {
 
+// A TCP port on 127.0.0.1 that nothing listens on (for a test's server).
+int FreePort();
+// Whether something accepts connections on 127.0.0.1:`port`.
+bool Listening(int port);
+
 struct RegistryConfig {
   std::string tls_cert;  // PEM files; both empty: plain HTTP
   std::string tls_key;
