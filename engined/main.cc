@@ -95,6 +95,32 @@ absl::Status ApplyConfig(CLI::App& app, const DaemonConfig& config, Flags& flags
   return absl::OkStatus();
 }
 
+gantry::log::Level LogLevel(const Flags& flags);
+
+// SIGHUP: daemon.json read again; what can change while running (debug,
+// log-level) changes, the rest is reported as needing a restart, as
+// dockerd's reload does. A bad file changes nothing.
+void ReloadConfig(const Flags& flags, gantry::engined::SystemRouter& system,
+                  gantry::engined::EventHub& events) {
+  absl::StatusOr<DaemonConfig> config = gantry::engined::LoadDaemonConfig(flags.config_file, false);
+  if (!config.ok()) {
+    gantry::log::Error("engined: reloading ", flags.config_file, ": ", config.status().message());
+    return;
+  }
+  Flags reloaded = flags;
+  reloaded.debug = config->debug.value_or(false);
+  reloaded.log_level = config->log_level.value_or("info");
+  (void)gantry::log::Configure("", gantry::log::Format::kText, LogLevel(reloaded));
+  system.SetDebug(reloaded.debug);
+  events.Publish("daemon", "reload", "",
+                 {{"debug", reloaded.debug ? "true" : "false"},
+                  {"log-level", reloaded.log_level},
+                  {"config-file", flags.config_file}});
+  gantry::log::Info("engined: reloaded ", flags.config_file, " (debug=", reloaded.debug,
+                    ", log-level=", reloaded.log_level,
+                    "); other keys take effect at the next start");
+}
+
 gantry::log::Level LogLevel(const Flags& flags) {
   if (flags.debug || flags.log_level == "debug") return gantry::log::Level::kDebug;
   if (flags.log_level == "warn") return gantry::log::Level::kWarning;
@@ -194,7 +220,11 @@ int main(int argc, char** argv) {
   if (!engine_id.ok()) return Fail(engine_id.status());
 
   // Before any thread starts, so the server's threads inherit the mask.
-  const sigset_t stop_signals = gantry::BlockStopSignals();
+  // SIGHUP too, so that no thread started from here takes it: the main
+  // thread waits for it to reload daemon.json.
+  sigset_t stop_signals = gantry::BlockStopSignals();
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
   // contd: the one at --contd when it answers, else engined's own.
@@ -306,7 +336,10 @@ int main(int argc, char** argv) {
   }
   gantry::log::Info("engined: API listening on ", absl::StrJoin(flags.hosts, ", "));
 
-  const int signal = gantry::WaitForStopSignal(stop_signals);
+  int signal = 0;
+  while ((signal = gantry::WaitForStopSignal(stop_signals)) == SIGHUP) {
+    ReloadConfig(flags, system, events);
+  }
   gantry::log::Info("engined: received signal ", signal, ", shutting down");
   containers.Shutdown();
   execs.Shutdown();

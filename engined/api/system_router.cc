@@ -8,7 +8,7 @@
 namespace gantry::engined {
 
 SystemRouter::SystemRouter(DaemonIdentity identity, HostInfo host)
-    : identity_(std::move(identity)), host_(std::move(host)) {}
+    : identity_(std::move(identity)), debug_(identity_.debug), host_(std::move(host)) {}
 
 void SystemRouter::AddRoutes(Router& router) const {
   auto ping = [this](const HttpRequest& request) -> absl::StatusOr<HttpResponse> {
@@ -100,7 +100,7 @@ nlohmann::json SystemRouter::Info() const {
       {"BridgeNfIptables", host_.bridge_nf_iptables},
       {"BridgeNfIp6tables", host_.bridge_nf_ip6tables},
       {"OomKillDisable", host_.cgroup_version == 1 && host_.memory_limit},
-      {"Debug", identity_.debug},
+      {"Debug", debug_.load()},
       {"NFd", 0},
       {"NGoroutines", 0},
       {"SystemTime", absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone())},

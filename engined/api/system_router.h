@@ -2,6 +2,8 @@
 // the API version and to describe the daemon.
 #pragma once
 
+#include <atomic>
+
 #include <string>
 
 #include "engined/api/router.h"
@@ -31,6 +33,8 @@ class SystemRouter {
     images_ = images;
   }
   void AddRoutes(Router& router) const;
+  // SIGHUP reloaded daemon.json's debug.
+  void SetDebug(bool debug) { debug_ = debug; }
 
   HttpResponse Ping(const HttpRequest& request) const;
   nlohmann::json Version() const;
@@ -38,6 +42,7 @@ class SystemRouter {
 
  private:
   DaemonIdentity identity_;
+  std::atomic<bool> debug_;
   HostInfo host_;
   ContainerManager* containers_ = nullptr;
   ImageService* images_ = nullptr;

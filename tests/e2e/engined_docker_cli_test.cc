@@ -158,6 +158,27 @@ TEST_CASE("a key set both by flag and in daemon.json is refused", "[daemon]") {
       "data-root"));
 }
 
+TEST_CASE("SIGHUP reloads daemon.json's debug and log level", "[daemon]") {
+  Engined engined;
+  const std::string host = "unix://" + engined.socket();
+  auto debug = [&] { return Docker(kDockerCli, host, {"info", "--format", "{{.Debug}}"}).out; };
+  REQUIRE(debug() == "false\n");
+  REQUIRE(gantry::WriteFileAtomic(engined.dir() + "/daemon.json", R"({"debug": true})").ok());
+  ::kill(engined.pid(), SIGHUP);
+  CHECK(engined_test::Eventually([&] { return debug() == "true\n"; }));
+  // A broken file changes nothing, and engined runs on.
+  REQUIRE(gantry::WriteFileAtomic(engined.dir() + "/daemon.json", R"({"debug": tru)").ok());
+  ::kill(engined.pid(), SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(debug() == "true\n");
+  REQUIRE(gantry::WriteFileAtomic(engined.dir() + "/daemon.json", "{}").ok());
+  ::kill(engined.pid(), SIGHUP);
+  CHECK(engined_test::Eventually([&] { return debug() == "false\n"; }));
+  ProcessResult stopped = engined.Stop();
+  CHECK(absl::StrContains(stopped.err, "reloaded"));
+  CHECK(absl::StrContains(stopped.err, "reloading"));
+}
+
 TEST_CASE("plain TCP is refused off loopback", "[daemon]") {
   gantry::testing::TempDir dir("engined-tcp");
   REQUIRE(gantry::WriteFileAtomic(dir.path() + "/daemon.json", "{}").ok());

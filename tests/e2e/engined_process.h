@@ -174,6 +174,7 @@ class Engined {
   const std::string& dir() const { return dir_->path(); }
   const std::shared_ptr<gantry::testing::TempDir>& shared_dir() const { return dir_; }
   const TestNetns& netns() const { return *netns_; }
+  pid_t pid() const { return process_->pid(); }
   // SIGKILL, as a crash: engined's contd and the containers stay.
   void Kill() { Stop(SIGKILL); }
   ProcessResult Stop(int signal = SIGTERM) {
