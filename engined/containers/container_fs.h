@@ -37,6 +37,8 @@ class ContainerFs {
   // Extracts the tar `data` into the directory `path`; entries that would
   // leave it fail the whole copy, naming the entry.
   absl::Status Extract(const std::string& path, absl::string_view data);
+  // A directory fd of the container's "/" (user lookups).
+  int root() const { return root_.get(); }
   // The directory at `path`, resolved inside the container (volume copy-up).
   absl::StatusOr<UniqueFd> OpenDirectory(const std::string& path);
 

@@ -20,6 +20,7 @@
 #include "common/proto_time.h"
 #include "common/signal_name.h"
 #include "engined/containers/oci_spec.h"
+#include "engined/containers/user_lookup.h"
 #include "engined/volumes/copy_up.h"
 
 namespace gantry::engined {
@@ -514,7 +515,17 @@ absl::StatusOr<bool> ContainerManager::Start(const std::string& ref) {
     if (entry->removed) return absl::NotFoundError(absl::StrCat("No such container: ", ref));
     if (IsRunningStatus(entry->container.state.status)) return false;
   }
-  GANTRY_RETURN_IF_ERROR(StartLocked(entry));
+  if (absl::Status status = StartLocked(entry); !status.ok()) {
+    // As dockerd: a --rm container that cannot start goes (docker run
+    // waits for its removal).
+    bool auto_remove = false;
+    {
+      std::lock_guard lock(entry->mu);
+      auto_remove = entry->container.host_config.value("AutoRemove", false);
+    }
+    if (auto_remove) (void)RemoveLocked(entry, /*remove_volumes=*/true);
+    return status;
+  }
   return true;
 }
 
@@ -652,9 +663,25 @@ absl::Status ContainerManager::DisconnectNetwork(const std::string& ref,
 }
 
 absl::Status ContainerManager::StartTask(const std::shared_ptr<Entry>& entry) {
+  // A user given by name is looked up in the container's own files, its
+  // snapshot mounted for that moment (not while the task mounts it).
+  std::unique_ptr<ContainerFs> user_root;
+  {
+    std::string user, id;
+    {
+      std::lock_guard lock(entry->mu);
+      user = entry->container.config.value("User", "");
+      id = entry->container.id;
+    }
+    if (UserHasNames(user) && user != "root") {
+      GANTRY_ASSIGN_OR_RETURN(user_root, MountSnapshot(id));
+    }
+  }
   std::unique_lock lock(entry->mu);
   Container& c = entry->container;
-  GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
+  absl::StatusOr<nlohmann::json> built = BuildOciSpec(c, user_root ? user_root->root() : -1);
+  user_root.reset();
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, std::move(built));
   GANTRY_ASSIGN_OR_RETURN(ContainerIo * io, EnsureIo(*entry));
   const std::string id = c.id;
   contd::v1::UpdateContainerRequest update;

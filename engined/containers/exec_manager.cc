@@ -1,5 +1,7 @@
 #include "engined/containers/exec_manager.h"
 
+#include <fcntl.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/file_util.h"
@@ -62,7 +64,11 @@ absl::Status ExecManager::Start(const std::string& exec_id, ContainerIo::Sink si
                                 std::function<void()> on_end) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Exec> exec, Find(exec_id));
   GANTRY_ASSIGN_OR_RETURN(Container container, containers_.Get(exec->container_id));
-  GANTRY_ASSIGN_OR_RETURN(nlohmann::json process, BuildExecProcess(container, exec->config));
+  // Names in User are looked up in the running container's files.
+  UniqueFd root(::open(absl::StrCat("/proc/", container.state.pid, "/root").c_str(),
+                       O_PATH | O_DIRECTORY | O_CLOEXEC));
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json process,
+                          BuildExecProcess(container, exec->config, root.get()));
   const bool tty = exec->config.value("Tty", false);
   contd::v1::ExecProcessRequest request;
   {

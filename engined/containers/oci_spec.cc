@@ -14,6 +14,7 @@
 #include "common/file_util.h"
 #include "common/oci_defaults/capabilities.h"
 #include "common/oci_defaults/seccomp_profile.h"
+#include "engined/containers/user_lookup.h"
 
 namespace gantry::engined {
 namespace {
@@ -63,16 +64,20 @@ nlohmann::json DefaultDeviceRules() {
   return rules;
 }
 
-// "uid[:gid]" with numbers, or "root". Names other than root need the
-// image's /etc/passwd, which is not read yet.
-absl::StatusOr<nlohmann::json> ProcessUser(const std::string& user) {
+// "uid[:gid]" with numbers, or "root"; names are looked up in the
+// container's files at `root` (-1 at create, where only the form is checked).
+absl::StatusOr<nlohmann::json> ProcessUser(const std::string& user, int root) {
   if (user.empty() || user == "root" || user == "0") return nlohmann::json{{"uid", 0}, {"gid", 0}};
+  if (UserHasNames(user)) {
+    if (root >= 0) return LookupUser(root, user);
+    return nlohmann::json{{"uid", 0}, {"gid", 0}};  // resolved when it starts
+  }
   std::vector<std::string> parts = absl::StrSplit(user, absl::MaxSplits(':', 1));
   uint32_t uid = 0, gid = 0;
   if (!absl::SimpleAtoi(parts[0], &uid) ||
       (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &gid))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Config.User: \"", user, "\": only numeric uid[:gid] (or root) is supported"));
+        absl::StrCat("Config.User: \"", user, "\": expected user[:group]"));
   }
   if (parts.size() == 1) gid = uid;
   return nlohmann::json{{"uid", uid}, {"gid", gid}};
@@ -210,8 +215,9 @@ absl::StatusOr<std::vector<std::string>> Capabilities(const nlohmann::json& hc, 
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& c, const nlohmann::json& exec) {
-  GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c));
+absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& c, const nlohmann::json& exec,
+                                                int root) {
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json spec, BuildOciSpec(c, root));
   nlohmann::json process = spec["process"];
   const std::vector<std::string> cmd = StringList(exec.value("Cmd", nlohmann::json()));
   if (cmd.empty()) return absl::InvalidArgumentError("Cmd: No exec command specified");
@@ -226,7 +232,7 @@ absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& c, const nlohma
   process["env"] = env;
   if (const std::string cwd = exec.value("WorkingDir", ""); !cwd.empty()) process["cwd"] = cwd;
   if (const std::string user = exec.value("User", ""); !user.empty()) {
-    GANTRY_ASSIGN_OR_RETURN(process["user"], ProcessUser(user));
+    GANTRY_ASSIGN_OR_RETURN(process["user"], ProcessUser(user, root));
   }
   if (exec.value("Privileged", false)) {
     GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> caps, Capabilities(c.host_config, true));
@@ -251,7 +257,7 @@ void RemoveEmptyCgroupParents() {
   }
 }
 
-absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
+absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c, int root) {
   const nlohmann::json& config = c.config;
   const nlohmann::json& hc = c.host_config;
   const bool privileged = hc.value("Privileged", false);
@@ -275,7 +281,7 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c) {
 
   GANTRY_ASSIGN_OR_RETURN(std::vector<std::string> caps, Capabilities(hc, privileged));
 
-  GANTRY_ASSIGN_OR_RETURN(nlohmann::json user, ProcessUser(config.value("User", "")));
+  GANTRY_ASSIGN_OR_RETURN(nlohmann::json user, ProcessUser(config.value("User", ""), root));
   std::vector<std::string> args = {c.path};
   args.insert(args.end(), c.args.begin(), c.args.end());
   nlohmann::json process = {

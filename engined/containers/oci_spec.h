@@ -13,14 +13,16 @@
 namespace gantry::engined {
 
 // The spec for `container` (Config and HostConfig already validated and
-// merged with the image's). Errors name the HostConfig field.
-absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& container);
+// merged with the image's). Errors name the HostConfig field. `root`, a
+// directory fd of the container's filesystem, resolves user names
+// (Config.User "nobody"); without it (-1) they are only checked for form.
+absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& container, int root = -1);
 
 // The OCI process of `docker exec` in `container`: the container's process
 // (user, capabilities, env) with the ExecConfig's Cmd, Env, WorkingDir,
 // User, Tty and Privileged applied. Errors name the field.
 absl::StatusOr<nlohmann::json> BuildExecProcess(const Container& container,
-                                                const nlohmann::json& exec_config);
+                                                const nlohmann::json& exec_config, int root = -1);
 
 // The cgroup engined puts a container in (cgroupfs driver: "/gantry/<id>").
 std::string CgroupPath(const std::string& id);

@@ -71,6 +71,17 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     CHECK(errors.out == "out\n");
     CHECK(errors.err == "err\n");
     CHECK(docker.Ok({"run", "--rm", "-t", image, "tty"}) == "/dev/pts/0");
+    // Users by name, from the image's own /etc/passwd and /etc/group.
+    CHECK(docker.Ok({"run", "--rm", "-u", "gantry", image, "sh", "-c", "id -u; id -g"}) ==
+          "1000\n1000");
+    CHECK(docker.Ok({"run", "--rm", "-u", "nobody:tty", image, "sh", "-c", "id -u; id -g"}) ==
+          "65534\n5");
+    ProcessResult ghost = docker({"run", "--rm", "-u", "ghost", image, "true"});
+    CHECK(ghost.exit_code != 0);
+    CHECK(absl::StrContains(ghost.err, "unable to find user ghost"));
+    // A --rm container that cannot start is removed, and run returns.
+    ProcessResult missing = docker({"run", "--rm", image, "/no/such/program"});
+    CHECK(missing.exit_code == 127);
     CHECK(docker.Ok({"ps", "-aq"}).empty());
   }
 
