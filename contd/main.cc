@@ -15,6 +15,7 @@
 #include "common/daemon_process.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "common/socket_file.h"
 #include "contd/server.h"
 
@@ -67,6 +68,7 @@ absl::StatusOr<gantry::contd::ServerOptions> MakeServerOptions(const Flags& flag
 }  // namespace
 
 int main(int argc, char** argv) {
+  gantry::LimitMallocArenas();
   CLI::App app{"contd: container lifecycle, content, image and snapshot daemon", "contd"};
   app.set_version_flag("--version", "contd version " GANTRY_VERSION);
   Flags flags;

@@ -15,6 +15,7 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "common/socket_file.h"
 #include "engined/api/containers_router.h"
 #include "engined/api/disk_usage_router.h"
@@ -165,6 +166,7 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gantry::LimitMallocArenas();
   CLI::App app{"engined: the Docker Engine API daemon", "engined"};
   app.set_version_flag("--version", "engined version " GANTRY_VERSION);
   Flags flags;

@@ -13,6 +13,7 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "common/proto_time.h"
 #include "common/runtime_cli.h"
 #include "common/ttrpc.h"
@@ -408,10 +409,13 @@ absl::StatusOr<v1::DeleteTaskResponse> TaskManager::Delete(const std::string& ns
   }
   if (task->monitor.joinable()) task->monitor.join();
   RemoveBundle(*task);
+  bool none_left = false;
   {
     std::lock_guard lock(mu_);
     tasks_.erase({ns, task->id});
+    none_left = tasks_.empty();
   }
+  if (none_left) ReleaseFreeMemory();  // a burst of tasks is over
   v1::TaskDelete event;
   event.set_container_id(task->id);
   event.set_id(task->id);

@@ -16,6 +16,7 @@
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "common/mount_list.h"
 #include "common/proto_time.h"
 #include "common/signal_name.h"
@@ -1123,7 +1124,10 @@ absl::Status ContainerManager::RemoveLocked(const std::shared_ptr<Entry>& entry,
     entries_.erase(id);
     last = entries_.empty();
   }
-  if (last) RemoveEmptyCgroupParents();
+  if (last) {
+    RemoveEmptyCgroupParents();
+    ReleaseFreeMemory();  // the containers' burst of requests is over
+  }
   entry->changed.notify_all();
   return absl::OkStatus();
 }

@@ -20,7 +20,7 @@ REGISTRY_PID= ENGINED_PID= DOCKERD_PID= KEEP=${KEEP:-0}
 bench_isolate() {
   [[ -n ${GANTRY_BENCH_SUBREAPER:-} ]] && return 0
   export GANTRY_BENCH_SUBREAPER=1
-  exec unshare --net -- /bin/sh -c 'ip link set lo up && exec "$0" /bin/bash "$1" "$@"' \
+  exec unshare --net -- /bin/sh -c 'ip link set lo up && s=$1 && shift && exec "$0" /bin/bash "$s" "$@"' \
     "$REPO/tests/tools/as-subreaper" "$0" "$@"
 }
 
