@@ -113,7 +113,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   TaskManager* tasks = server->tasks_.get();
   server->containers_service_ = std::make_unique<ContainersService>(
       *server->containers_, server->events_,
-      [tasks](const std::string& ns, const std::string& id) { return tasks->HasTask(ns, id); });
+      [tasks](const std::string& ns, const std::string& id) { return tasks->HasTask(ns, id); },
+      [self] { self->gc_->Schedule(); });
   server->events_service_ = std::make_unique<EventsService>(server->events_);
   GANTRY_ASSIGN_OR_RETURN(server->content_,
                           content::ContentStore::Open(options.root, *server->metadata_));

@@ -73,6 +73,7 @@ grpc::Status ContainersService::Delete(grpc::ServerContext* context,
     v1::ContainerDelete event;
     event.set_id(request->id());
     PublishOrLog(events_, ns, topics::kContainerDelete, event);
+    if (on_delete_) on_delete_();
     return absl::OkStatus();
   });
 }

@@ -17,8 +17,14 @@ class ContainersService final : public v1::Containers::Service {
   // deleted, as in containerd.
   using InUse = std::function<bool(const std::string& ns, const std::string& id)>;
 
-  ContainersService(metadata::ContainerStore& store, EventExchange& events, InUse in_use)
-      : store_(store), events_(events), in_use_(std::move(in_use)) {}
+  // `on_delete` runs after each delete (a garbage collection is scheduled:
+  // the container's snapshot may be free now).
+  ContainersService(metadata::ContainerStore& store, EventExchange& events, InUse in_use,
+                    std::function<void()> on_delete = nullptr)
+      : store_(store),
+        events_(events),
+        in_use_(std::move(in_use)),
+        on_delete_(std::move(on_delete)) {}
 
   grpc::Status Get(grpc::ServerContext* context, const v1::GetContainerRequest* request,
                    v1::GetContainerResponse* response) override;
@@ -35,6 +41,7 @@ class ContainersService final : public v1::Containers::Service {
   metadata::ContainerStore& store_;
   EventExchange& events_;
   InUse in_use_;
+  std::function<void()> on_delete_;
 };
 
 }  // namespace gantry::contd
