@@ -18,6 +18,8 @@ packages=(
   util-linux procps kmod
   # network tests: curl to published ports; the network benchmark's iperf3
   curl iperf3
+  # docker run --init: tini's static binary, mounted into containers
+  tini
   # the docker SDK test (Debian's, run with /usr/bin/python3)
   python3-docker
   # gantry -H ssh://: a private sshd on 127.0.0.1 and the ssh client

@@ -20,6 +20,9 @@ namespace gantry::engined {
 namespace {
 
 constexpr int64_t kDefaultShmSize = 64 << 20;
+// --init's process: the host's static tini, where Docker mounts docker-init.
+constexpr char kInitBinary[] = "/usr/bin/tini-static";
+constexpr char kInitPath[] = "/sbin/docker-init";
 
 // moby's oci.DefaultSpec masked and read-only paths.
 const char* const kMaskedPaths[] = {"/proc/asound",
@@ -284,6 +287,16 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c, int root) {
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json user, ProcessUser(config.value("User", ""), root));
   std::vector<std::string> args = {c.path};
   args.insert(args.end(), c.args.begin(), c.args.end());
+  const bool init = hc.value("Init", nlohmann::json(false)).is_boolean() && hc.value("Init", false);
+  if (init) {
+    // docker run --init: tini, bind-mounted read-only, reaps and forwards
+    // signals as PID 1.
+    if (::access(kInitBinary, X_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "HostConfig.Init: ", kInitBinary, " not found (Debian's tini package provides it)"));
+    }
+    args.insert(args.begin(), {kInitPath, "--"});
+  }
   nlohmann::json process = {
       {"terminal", c.tty()},
       {"user", user},
@@ -313,6 +326,7 @@ absl::StatusOr<nlohmann::json> BuildOciSpec(const Container& c, int root) {
       Mount("/etc/hosts", "bind", c.hosts_path, {"rbind", "rprivate"}),
   });
   nlohmann::json user_mounts = nlohmann::json::array();
+  if (init) user_mounts.push_back(Mount(kInitPath, "bind", kInitBinary, {"bind", "ro"}));
   AddTmpfs(hc, user_mounts);
   AddMountPoints(c.mounts, user_mounts);
   mounts = MergeMounts(std::move(mounts), std::move(user_mounts));

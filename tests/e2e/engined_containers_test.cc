@@ -79,6 +79,9 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     ProcessResult ghost = docker({"run", "--rm", "-u", "ghost", image, "true"});
     CHECK(ghost.exit_code != 0);
     CHECK(absl::StrContains(ghost.err, "unable to find user ghost"));
+    // --init: tini is PID 1 and the command its child.
+    const std::string ps = docker.Ok({"run", "--rm", "--init", image, "ps", "-o", "pid,args"});
+    CHECK(absl::StrContains(ps, "    1 /sbin/docker-init -- ps -o pid,args"));
     // A --rm container that cannot start is removed, and run returns.
     ProcessResult missing = docker({"run", "--rm", image, "/no/such/program"});
     CHECK(missing.exit_code == 127);
