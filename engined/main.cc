@@ -30,6 +30,7 @@
 #include "engined/containers/container_manager.h"
 #include "engined/containers/container_store.h"
 #include "engined/containers/exec_manager.h"
+#include "engined/containers/health_monitor.h"
 #include "engined/contd/contd_client.h"
 #include "engined/daemon/contd_supervisor.h"
 #include "engined/daemon/event_hub.h"
@@ -291,10 +292,12 @@ int main(int argc, char** argv) {
       **contd, images, **volumes, **networks, **store, events,
       {.data_root = flags.data_root, .exec_root = flags.exec_root});
   gantry::engined::ExecManager execs(**contd, containers, flags.exec_root);
+  gantry::engined::HealthMonitor health(containers, execs, events);
   if (absl::Status status = containers.Restore(); !status.ok()) {
     ::unlink(pid_file.c_str());
     return Fail(status);
   }
+  health.Start();
 
   gantry::engined::DaemonIdentity identity{
       .id = *engine_id,
@@ -346,6 +349,7 @@ int main(int argc, char** argv) {
   containers.Shutdown();
   execs.Shutdown();
   events.Close();
+  health.Stop();
   server.Stop();
   ::unlink(pid_file.c_str());
   return 0;

@@ -51,8 +51,14 @@ std::string Container::StatusText(absl::Time now) const {
     return absl::StrCat("Up ", HumanDuration(absl::ToInt64Seconds(now - state.started_at)),
                         " (Paused)");
   }
-  if (state.status == "running")
-    return absl::StrCat("Up ", HumanDuration(absl::ToInt64Seconds(now - state.started_at)));
+  if (state.status == "running") {
+    std::string health;
+    if (state.health.is_object()) {
+      const std::string status = state.health.value("Status", "");
+      health = status == "starting" ? " (health: starting)" : absl::StrCat(" (", status, ")");
+    }
+    return absl::StrCat("Up ", HumanDuration(absl::ToInt64Seconds(now - state.started_at)), health);
+  }
   if (state.status == "restarting") {
     return absl::StrCat("Restarting (", state.exit_code, ") ",
                         HumanDuration(absl::ToInt64Seconds(now - state.finished_at)), " ago");
@@ -114,7 +120,8 @@ nlohmann::json Container::ToStored() const {
         {"OOMKilled", state.oom_killed},
         {"Error", state.error},
         {"StartedAt", DockerTime(state.started_at)},
-        {"FinishedAt", DockerTime(state.finished_at)}}},
+        {"FinishedAt", DockerTime(state.finished_at)},
+        {"Health", state.health}}},
       {"RestartCount", restart_count},
       {"StoppedByUser", stopped_by_user},
       {"LogPath", log_path},
@@ -150,6 +157,7 @@ absl::StatusOr<Container> Container::FromStored(const nlohmann::json& stored) {
                             ParseDockerTime(state.at("StartedAt"), "State.StartedAt"));
     GANTRY_ASSIGN_OR_RETURN(c.state.finished_at,
                             ParseDockerTime(state.at("FinishedAt"), "State.FinishedAt"));
+    c.state.health = state.value("Health", nlohmann::json());
     c.restart_count = stored.at("RestartCount").get<int>();
     c.stopped_by_user = stored.at("StoppedByUser").get<bool>();
     c.log_path = stored.at("LogPath").get<std::string>();
@@ -170,7 +178,7 @@ absl::StatusOr<Container> Container::FromStored(const nlohmann::json& stored) {
 
 nlohmann::json Container::Inspect() const {
   const bool running = state.Running();
-  return {
+  nlohmann::json inspect = {
       {"Id", id},
       {"Created", DockerTime(created)},
       {"Path", path},
@@ -212,6 +220,8 @@ nlohmann::json Container::Inspect() const {
                                                {"Ports", nlohmann::json::object()},
                                                {"Networks", nlohmann::json::object()}}},
   };
+  if (state.health.is_object()) inspect["State"]["Health"] = state.health;
+  return inspect;
 }
 
 nlohmann::json Container::Summary() const {

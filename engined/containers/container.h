@@ -24,6 +24,8 @@ struct ContainerState {
   std::string error;
   absl::Time started_at = absl::UnixEpoch();
   absl::Time finished_at = absl::UnixEpoch();
+  // Docker's State.Health (Status, FailingStreak, Log) with a healthcheck.
+  nlohmann::json health;
 
   bool Running() const { return status == "running" || status == "paused"; }
 };

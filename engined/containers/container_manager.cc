@@ -218,6 +218,17 @@ absl::StatusOr<std::shared_ptr<ContainerManager::Entry>> ContainerManager::Find(
 
 absl::Status ContainerManager::Save(Entry& entry) { return store_.Put(entry.container); }
 
+absl::Status ContainerManager::SetHealth(const std::string& id, nlohmann::json health) {
+  GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(id));
+  std::lock_guard lock(entry->mu);
+  Container& c = entry->container;
+  const std::string before = c.state.health.is_object() ? c.state.health.value("Status", "") : "";
+  const std::string after = health.value("Status", "");
+  c.state.health = std::move(health);
+  if (after != before && after != "starting") Publish(c, "health_status: " + after);
+  return Save(*entry);
+}
+
 absl::StatusOr<Container> ContainerManager::Get(const std::string& ref) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(ref));
   std::lock_guard lock(entry->mu);

@@ -92,6 +92,10 @@ class ContainerManager {
   // The running container's cgroup counters (NOT_FOUND when not running).
   absl::StatusOr<StatsSample> Stats(const std::string& id) { return SampleStats(contd_, id); }
 
+  // The health monitor's verdict: State.Health, saved; a changed status is
+  // a "health_status: ..." event.
+  absl::Status SetHealth(const std::string& id, nlohmann::json health);
+
   // By full ID, name, or unique ID prefix. NOT_FOUND "No such container: ref".
   absl::StatusOr<Container> Get(const std::string& ref);
   std::vector<Container> List();

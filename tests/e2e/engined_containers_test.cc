@@ -82,6 +82,26 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
     // --init: tini is PID 1 and the command its child.
     const std::string ps = docker.Ok({"run", "--rm", "--init", image, "ps", "-o", "pid,args"});
     CHECK(absl::StrContains(ps, "    1 /sbin/docker-init -- ps -o pid,args"));
+    // Healthchecks: a passing probe makes it healthy, a failing one
+    // unhealthy after its retries, both shown by ps and inspect.
+    docker.Ok({"run", "-d", "--name", "fine", "--health-cmd", "true", "--health-interval", "1s",
+               image, "sleep", "60"});
+    docker.Ok({"run", "-d", "--name", "sick", "--health-cmd", "echo no; exit 1",
+               "--health-interval", "1s", "--health-retries", "2", image, "sleep", "60"});
+    CHECK(absl::StrContains(docker.Ok({"ps", "--filter", "name=fine", "--format", "{{.Status}}"}),
+                            "(health: starting)"));
+    CHECK(Eventually([&] {
+      return docker.Ok({"inspect", "-f", "{{.State.Health.Status}}", "fine"}) == "healthy";
+    }));
+    CHECK(Eventually([&] {
+      return docker.Ok({"inspect", "-f", "{{.State.Health.Status}}", "sick"}) == "unhealthy";
+    }));
+    CHECK(docker.Ok({"inspect", "-f",
+                     "{{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).Output}}",
+                     "sick"}) == "2 no");
+    CHECK(absl::StrContains(docker.Ok({"ps", "--filter", "name=sick", "--format", "{{.Status}}"}),
+                            "(unhealthy)"));
+    docker.Ok({"rm", "-f", "fine", "sick"});
     // A --rm container that cannot start is removed, and run returns.
     ProcessResult missing = docker({"run", "--rm", image, "/no/such/program"});
     CHECK(missing.exit_code == 127);
