@@ -185,11 +185,16 @@ json VolumeRow(const json& volume) {
 }
 
 const json& VolumeHeaders() {
-  static const json* headers =
-      new json{{"Name", "VOLUME NAME"},   {"Driver", "DRIVER"},      {"Scope", "SCOPE"},
-               {"Mountpoint", "MOUNTPOINT"}, {"Labels", "LABELS"},   {"Links", "LINKS"},
-               {"Size", "SIZE"},          {"Group", "GROUP"},        {"Availability", "AVAILABILITY"},
-               {"Status", "STATUS"}};
+  static const json* headers = new json{{"Name", "VOLUME NAME"},
+                                        {"Driver", "DRIVER"},
+                                        {"Scope", "SCOPE"},
+                                        {"Mountpoint", "MOUNTPOINT"},
+                                        {"Labels", "LABELS"},
+                                        {"Links", "LINKS"},
+                                        {"Size", "SIZE"},
+                                        {"Group", "GROUP"},
+                                        {"Availability", "AVAILABILITY"},
+                                        {"Status", "STATUS"}};
   return *headers;
 }
 
@@ -215,8 +220,8 @@ json NetworkRow(const json& network, bool no_trunc) {
 
 const json& NetworkHeaders() {
   static const json* headers =
-      new json{{"ID", "NETWORK ID"}, {"Name", "NAME"},         {"Driver", "DRIVER"},
-               {"Scope", "SCOPE"},   {"IPv4", "IPV4"},         {"IPv6", "IPV6"},
+      new json{{"ID", "NETWORK ID"},     {"Name", "NAME"},     {"Driver", "DRIVER"},
+               {"Scope", "SCOPE"},       {"IPv4", "IPV4"},     {"IPv6", "IPV6"},
                {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
   return *headers;
 }

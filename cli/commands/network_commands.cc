@@ -122,11 +122,10 @@ absl::StatusOr<int> Connect(CommandContext& context, const ConnectFlags& flags) 
 }
 
 absl::StatusOr<int> Disconnect(CommandContext& context, const ConnectFlags& flags) {
-  GANTRY_RETURN_IF_ERROR(
-      context.client()
-          .Call("POST", absl::StrCat("/networks/", flags.network, "/disconnect"),
-                json{{"Container", flags.container}, {"Force", flags.force}})
-          .status());
+  GANTRY_RETURN_IF_ERROR(context.client()
+                             .Call("POST", absl::StrCat("/networks/", flags.network, "/disconnect"),
+                                   json{{"Container", flags.container}, {"Force", flags.force}})
+                             .status());
   return 0;
 }
 
@@ -179,16 +178,15 @@ absl::Status Assign(json& configs, const std::vector<std::string>& subnets,
     if (!inside) continue;
     if (configs[i].contains(key)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot configure multiple ", what, "s (", value, ", ", configs[i][key].get<std::string>(),
-          ") ", std::string(what) == "range" ? "on" : "for", " the same subnet (", subnets[i],
-          ")"));
+          "cannot configure multiple ", what, "s (", value, ", ",
+          configs[i][key].get<std::string>(), ") ", std::string(what) == "range" ? "on" : "for",
+          " the same subnet (", subnets[i], ")"));
     }
     configs[i][key] = value;
     matched = true;
   }
   if (!matched) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no matching subnet for ", what, " ", value));
+    return absl::InvalidArgumentError(absl::StrCat("no matching subnet for ", what, " ", value));
   }
   return absl::OkStatus();
 }
@@ -236,8 +234,7 @@ void AddNetworkCommands(CLI::App& app, CommandContext& context) {
                 "IPv4 or IPv6 Gateway for the master subnet");
   AddRepeatable(*create_cmd, "--ip-range", create->ip_ranges,
                 "Allocate container ip from a sub-range");
-  create_cmd->add_flag("--internal", create->internal,
-                       "Restrict external access to the network");
+  create_cmd->add_flag("--internal", create->internal, "Restrict external access to the network");
   create_cmd->add_flag("--attachable", create->attachable, "Enable manual container attachment");
   create_cmd->add_flag("--ipv6", create->ipv6, "Enable or disable IPv6 networking");
   AddRepeatable(*create_cmd, "--label", create->labels, "Set metadata on a network");

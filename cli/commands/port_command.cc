@@ -24,7 +24,8 @@ std::string Frontend(const json& binding) {
 absl::StatusOr<int> Port(CommandContext& context, const std::string& container,
                          const std::string& private_port) {
   GANTRY_ASSIGN_OR_RETURN(
-      json inspect, context.client().CallJson("GET", absl::StrCat("/containers/", container, "/json")));
+      json inspect,
+      context.client().CallJson("GET", absl::StrCat("/containers/", container, "/json")));
   json ports = json::object();
   if (inspect.contains("NetworkSettings") && inspect["NetworkSettings"].is_object()) {
     ports = inspect["NetworkSettings"].value("Ports", json::object());
@@ -32,7 +33,8 @@ absl::StatusOr<int> Port(CommandContext& context, const std::string& container,
   if (!ports.is_object()) ports = json::object();
   std::vector<std::string> out;
   if (!private_port.empty()) {
-    std::pair<std::string, std::string> parts = absl::StrSplit(private_port, absl::MaxSplits('/', 1));
+    std::pair<std::string, std::string> parts =
+        absl::StrSplit(private_port, absl::MaxSplits('/', 1));
     if (parts.second.empty()) parts.second = "tcp";
     uint32_t number = 0;
     if (!absl::SimpleAtoi(parts.first, &number) || number > 65535) {
@@ -42,8 +44,8 @@ absl::StatusOr<int> Port(CommandContext& context, const std::string& container,
     }
     const json frontends = ports.value(absl::StrCat(parts.first, "/", parts.second), json());
     if (!frontends.is_array() || frontends.empty()) {
-      return absl::NotFoundError(absl::StrCat("Error: No public port '", private_port,
-                                              "' published for ", container));
+      return absl::NotFoundError(
+          absl::StrCat("Error: No public port '", private_port, "' published for ", container));
     }
     for (const json& frontend : frontends) out.push_back(Frontend(frontend));
   } else {
@@ -64,8 +66,8 @@ absl::StatusOr<int> Port(CommandContext& context, const std::string& container,
 
 void AddPortCommand(CLI::App& app, CommandContext& context) {
   auto args = std::make_shared<std::pair<std::string, std::string>>();
-  CLI::App* port = app.add_subcommand(
-      "port", "List port mappings or a specific mapping for the container");
+  CLI::App* port =
+      app.add_subcommand("port", "List port mappings or a specific mapping for the container");
   port->add_option("container", args->first, "CONTAINER")->required();
   port->add_option("private_port", args->second, "[PRIVATE_PORT[/PROTO]]");
   context.OnRun(port, [&context, args] { return Port(context, args->first, args->second); });

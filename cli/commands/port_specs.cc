@@ -30,8 +30,8 @@ bool ParsePortRange(absl::string_view text, PortRange& range) {
       absl::StrSplit(text, absl::MaxSplits('-', 1));
   if (!absl::SimpleAtoi(parts.first, &range.start) || range.start > 65535) return false;
   range.end = range.start;
-  if (absl::StrContains(text, '-') &&
-      (!absl::SimpleAtoi(parts.second, &range.end) || range.end > 65535 || range.end < range.start)) {
+  if (absl::StrContains(text, '-') && (!absl::SimpleAtoi(parts.second, &range.end) ||
+                                       range.end > 65535 || range.end < range.start)) {
     return false;
   }
   return true;
@@ -57,8 +57,8 @@ absl::StatusOr<std::string> StandardNotation(const std::string& spec) {
   for (absl::string_view param : absl::StrSplit(spec, ',')) {
     std::pair<std::string, std::string> kv = absl::StrSplit(param, absl::MaxSplits('=', 1));
     if (kv.first.empty() || !absl::StrContains(param, '=')) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid publish opts format (should be name=value but got '", param, "')"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid publish opts format (should be name=value but got '", param, "')"));
     }
     params[kv.first] = kv.second;
   }
@@ -98,9 +98,8 @@ absl::StatusOr<std::vector<PortMapping>> ParsePortSpec(const std::string& spec) 
   // A host range for one container port is where to pick its port from.
   if (!host_port.empty() && container.end - container.start != host.end - host.start &&
       container.end != container.start) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ranges specified for container and host Ports: ", port_text, " and ",
-                     host_port));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ranges specified for container and host Ports: ", port_text, " and ", host_port));
   }
   const std::string proto = absl::AsciiStrToLower(proto_text);
   if (proto != "tcp" && proto != "udp" && proto != "sctp") {
@@ -132,14 +131,12 @@ absl::StatusOr<PublishedPorts> ParsePublishedPorts(const std::vector<std::string
   }
   for (const std::string& entry : expose) {
     if (absl::StrContains(entry, ':')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid port format for --expose: ", entry));
+      return absl::InvalidArgumentError(absl::StrCat("invalid port format for --expose: ", entry));
     }
     const auto [port_text, proto] = SplitProtoPort(entry);
     PortRange range;
     if (!ParsePortRange(port_text, range)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid range format for --expose: ", entry));
+      return absl::InvalidArgumentError(absl::StrCat("invalid range format for --expose: ", entry));
     }
     for (uint32_t port = range.start; port <= range.end; ++port) {
       ports.exposed[absl::StrCat(port, "/", proto)] = json::object();

@@ -189,7 +189,8 @@ void AddSystemPruneCommand(CLI::App& parent, CommandContext& context) {
 void AddVolumePruneCommand(CLI::App& parent, CommandContext& context) {
   auto flags = std::make_shared<PruneFlags>();
   CLI::App* prune = AddPruneCommand(parent, "Remove unused local volumes", flags);
-  prune->add_flag("-a,--all", flags->all_volumes, "Remove all unused volumes, not just anonymous ones");
+  prune->add_flag("-a,--all", flags->all_volumes,
+                  "Remove all unused volumes, not just anonymous ones");
   context.OnRun(prune, [&context, flags] {
     return RunPruners(context, *flags,
                       flags->all_volumes

@@ -109,8 +109,8 @@ TEST_CASE("gantry manages volumes as docker does", "[gantry][volumes]") {
           "WARNING! This will remove anonymous local volumes not used by at least one container.\n"
           "Are you sure you want to continue? [y/N] ");
     // Listed in natural order (docker's: digits first); pruned in engined's.
-    CHECK(gantry.Ok({"volume", "ls", "-q"}) == (anonymous < "data" ? anonymous + "\ndata"
-                                                                    : "data\n" + anonymous));
+    CHECK(gantry.Ok({"volume", "ls", "-q"}) ==
+          (anonymous < "data" ? anonymous + "\ndata" : "data\n" + anonymous));
     const std::string pruned = gantry.Ok({"volume", "prune", "-a", "-f"});
     CHECK(absl::StartsWith(pruned, "Deleted Volumes:\n"));
     CHECK(absl::StrContains(pruned, "\ndata\n"));
@@ -131,9 +131,9 @@ TEST_CASE("gantry manages networks and published ports as docker does", "[gantry
   const std::string image = registry.image();
   gantry.Ok({"pull", "-q", image});
 
-  const std::string id = gantry.Ok({"network", "create", "--label", "team=a", "--subnet",
-                                    "10.214.0.0/24", "--gateway", "10.214.0.1", "--ip-range",
-                                    "10.214.0.128/25", "appnet"});
+  const std::string id =
+      gantry.Ok({"network", "create", "--label", "team=a", "--subnet", "10.214.0.0/24", "--gateway",
+                 "10.214.0.1", "--ip-range", "10.214.0.128/25", "appnet"});
   CHECK(id.size() == 64);
   gantry.Ok({"network", "create", "--internal", "isolated"});
   ProcessResult no_subnet = gantry({"network", "create", "--gateway", "10.1.1.1", "bad"});
@@ -173,8 +173,9 @@ TEST_CASE("gantry manages networks and published ports as docker does", "[gantry
     // From the default bridge it is out of reach, until connected.
     gantry.Ok({"run", "-d", "--name", "client", image, "sleep", "60"});
     CHECK(gantry.Ok({"exec", "client", "sh", "-c", GetFrom("10.214.0.200")}).empty());
-    CHECK(gantry.Ok({"network", "connect", "--alias", "cli", "--ip", "10.214.0.150", "appnet",
-                     "client"})
+    CHECK(gantry
+              .Ok({"network", "connect", "--alias", "cli", "--ip", "10.214.0.150", "appnet",
+                   "client"})
               .empty());
     // (client's resolver is the default bridge's: web by its address.)
     CHECK(gantry.Ok({"exec", "client", "sh", "-c", GetFrom("10.214.0.200")}) == "hello-web");
@@ -213,8 +214,8 @@ TEST_CASE("gantry manages networks and published ports as docker does", "[gantry
           "0.0.0.0:19000->9000/udp, 0.0.0.0:19001->9001/udp");
     CHECK(gantry.Ok({"ps"}) == docker.Ok({"ps"}));
     // -P: every exposed port on a port of engined's choosing.
-    gantry.Ok(Concat({"run", "-d", "--name", "all", "-P", "--expose", "80", image},
-                     Httpd("all-ports")));
+    gantry.Ok(
+        Concat({"run", "-d", "--name", "all", "-P", "--expose", "80", image}, Httpd("all-ports")));
     const std::string all = gantry.Ok({"port", "all", "80/tcp"});
     CHECK(absl::StartsWith(all, "0.0.0.0:"));
     CHECK(Eventually([&] {

@@ -19,7 +19,9 @@ std::vector<PortMapping> Mappings(const std::string& spec) {
   return *mappings;
 }
 
-std::string Error(const std::string& spec) { return std::string(ParsePortSpec(spec).status().message()); }
+std::string Error(const std::string& spec) {
+  return std::string(ParsePortSpec(spec).status().message());
+}
 
 json Port(const std::string& ip, int priv, int pub, const std::string& type = "tcp") {
   json port = {{"PrivatePort", priv}, {"Type", type}};
@@ -66,10 +68,10 @@ TEST_CASE("-p and --expose fill ExposedPorts and PortBindings", "[cli][ports]") 
                                {"6000/tcp", json::object()},
                                {"6001/tcp", json::object()},
                                {"7000/udp", json::object()}});
-  CHECK(ports->bindings ==
-        json{{"80/tcp",
-              {{{"HostIp", "127.0.0.1"}, {"HostPort", "8080"}}, {{"HostIp", ""}, {"HostPort", "8081"}}}},
-             {"53/udp", {{{"HostIp", ""}, {"HostPort", ""}}}}});
+  CHECK(ports->bindings == json{{"80/tcp",
+                                 {{{"HostIp", "127.0.0.1"}, {"HostPort", "8080"}},
+                                  {{"HostIp", ""}, {"HostPort", "8081"}}}},
+                                {"53/udp", {{{"HostIp", ""}, {"HostPort", ""}}}}});
   CHECK(ParsePublishedPorts({}, {"80:80"}).status().message() ==
         "invalid port format for --expose: 80:80");
 }
@@ -93,9 +95,10 @@ TEST_CASE("run's volume, network and port flags in the create body", "[cli][port
   CHECK((*body)["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"] == "8080");
   CHECK((*body)["ExposedPorts"] == json{{"80/tcp", json::object()}});
   CHECK((*body)["HostConfig"]["NetworkMode"] == "appnet");
-  CHECK((*body)["NetworkingConfig"] ==
-        json{{"EndpointsConfig",
-              {{"appnet", {{"Aliases", {"www"}}, {"IPAMConfig", {{"IPv4Address", "10.1.0.5"}}}}}}}});
+  CHECK(
+      (*body)["NetworkingConfig"] ==
+      json{{"EndpointsConfig",
+            {{"appnet", {{"Aliases", {"www"}}, {"IPAMConfig", {{"IPv4Address", "10.1.0.5"}}}}}}}});
 }
 
 TEST_CASE("--mount type=volume takes docker's volume options", "[cli][ports]") {
@@ -103,13 +106,14 @@ TEST_CASE("--mount type=volume takes docker's volume options", "[cli][ports]") {
       "type=volume,src=data,dst=/data,volume-nocopy,volume-opt=type=tmpfs,volume-opt=device=tmpfs,"
       "volume-label=a=b");
   REQUIRE(mount.ok());
-  CHECK(*mount == json{{"Type", "volume"},
-                       {"Source", "data"},
-                       {"Target", "/data"},
-                       {"VolumeOptions",
-                        {{"NoCopy", true},
-                         {"Labels", {{"a", "b"}}},
-                         {"DriverConfig", {{"Options", {{"type", "tmpfs"}, {"device", "tmpfs"}}}}}}}});
+  CHECK(*mount ==
+        json{{"Type", "volume"},
+             {"Source", "data"},
+             {"Target", "/data"},
+             {"VolumeOptions",
+              {{"NoCopy", true},
+               {"Labels", {{"a", "b"}}},
+               {"DriverConfig", {{"Options", {{"type", "tmpfs"}, {"device", "tmpfs"}}}}}}}});
   CHECK(ParseMount("type=bind,src=/a,dst=/b,volume-nocopy").status().message() ==
         "invalid argument \"type=bind,src=/a,dst=/b,volume-nocopy\" for \"--mount\" flag: cannot "
         "mix 'volume-*' options with mount type 'bind'");
@@ -119,8 +123,9 @@ TEST_CASE("network create's subnets, ranges and gateways", "[cli][networks]") {
   absl::StatusOr<json> configs =
       IpamConfigs({"10.1.0.0/16", "10.2.0.0/24"}, {"10.2.0.128/25"}, {"10.1.0.1", "10.2.0.1"});
   REQUIRE(configs.ok());
-  CHECK(*configs == json{{{"Subnet", "10.1.0.0/16"}, {"Gateway", "10.1.0.1"}},
-                         {{"Subnet", "10.2.0.0/24"}, {"IPRange", "10.2.0.128/25"}, {"Gateway", "10.2.0.1"}}});
+  CHECK(*configs ==
+        json{{{"Subnet", "10.1.0.0/16"}, {"Gateway", "10.1.0.1"}},
+             {{"Subnet", "10.2.0.0/24"}, {"IPRange", "10.2.0.128/25"}, {"Gateway", "10.2.0.1"}}});
   CHECK(IpamConfigs({}, {}, {"10.1.1.1"}).status().message() ==
         "every ip-range or gateway must have a corresponding subnet");
   CHECK(IpamConfigs({"10.1.0.0/24"}, {}, {"10.9.0.1"}).status().message() ==
@@ -131,9 +136,13 @@ TEST_CASE("network create's subnets, ranges and gateways", "[cli][networks]") {
 }
 
 TEST_CASE("ports as docker ps and docker port print them", "[cli][ports]") {
-  const json ports = {Port("127.0.0.1", 80, 18080), Port("0.0.0.0", 80, 18081),
-                      Port("0.0.0.0", 9001, 9001, "udp"), Port("0.0.0.0", 9000, 9000, "udp"),
-                      Port("", 6001, 0), Port("", 6000, 0), Port("0.0.0.0", 7000, 41443),
+  const json ports = {Port("127.0.0.1", 80, 18080),
+                      Port("0.0.0.0", 80, 18081),
+                      Port("0.0.0.0", 9001, 9001, "udp"),
+                      Port("0.0.0.0", 9000, 9000, "udp"),
+                      Port("", 6001, 0),
+                      Port("", 6000, 0),
+                      Port("0.0.0.0", 7000, 41443),
                       Port("", 6003, 0)};
   CHECK(DisplayablePorts(ports) ==
         "6000-6001/tcp, 6003/tcp, 0.0.0.0:9000-9001->9000-9001/udp, 0.0.0.0:18081->80/tcp, "
