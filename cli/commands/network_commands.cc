@@ -2,7 +2,6 @@
 // docker's.
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,8 +13,7 @@
 #include "cli/commands/command_context.h"
 #include "cli/commands/list_rows.h"
 #include "cli/commands/network_config.h"
-#include "cli/format/ports.h"
-#include "cli/format/table.h"
+#include "cli/commands/resource_commands.h"
 #include "common/errors.h"
 
 namespace gantry::cli {
@@ -58,14 +56,7 @@ absl::StatusOr<int> CreateNetwork(CommandContext& context, const NetworkCreateFl
   return 0;
 }
 
-struct NetworkListFlags {
-  bool quiet = false;
-  bool no_trunc = false;
-  std::vector<std::string> filters;
-  std::string format;
-};
-
-absl::StatusOr<int> ListNetworks(CommandContext& context, const NetworkListFlags& flags) {
+absl::StatusOr<int> ListNetworks(CommandContext& context, const ListFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
   GANTRY_ASSIGN_OR_RETURN(json networks,
                           context.client().CallJson("GET", absl::StrCat("/networks?", filters)));
@@ -73,14 +64,7 @@ absl::StatusOr<int> ListNetworks(CommandContext& context, const NetworkListFlags
   for (const json& network : networks) {
     if (network.is_object()) rows.push_back(NetworkRow(network, flags.no_trunc));
   }
-  std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
-    return NaturalLess(a["Name"].get<std::string>(), b["Name"].get<std::string>());
-  });
-  const std::string format = flags.quiet && flags.format.empty() ? "{{.ID}}" : flags.format;
-  GANTRY_ASSIGN_OR_RETURN(std::string text,
-                          FormatList(format, rows, NetworkHeaders(), kNetworksTable));
-  std::cout << text;
-  return 0;
+  return PrintList(std::move(rows), flags, "{{.ID}}", NetworkHeaders(), kNetworksTable);
 }
 
 // network rm: each name printed once removed; with -f, one that is not
@@ -244,26 +228,19 @@ void AddNetworkCommands(CLI::App& app, CommandContext& context) {
                 "Set IPAM driver specific options");
   context.OnRun(create_cmd, [&context, create] { return CreateNetwork(context, *create); });
 
-  auto list = std::make_shared<NetworkListFlags>();
-  CLI::App* ls_cmd = network->add_subcommand("ls", "List networks");
-  ls_cmd->alias("list");
-  ls_cmd->add_flag("-q,--quiet", list->quiet, "Only display network IDs");
+  auto list = std::make_shared<ListFlags>();
+  CLI::App* ls_cmd =
+      AddListCommand(*network, "List networks", "Only display network IDs", "driver=bridge", *list);
   ls_cmd->add_flag("--no-trunc", list->no_trunc, "Do not truncate the output");
-  AddRepeatable(*ls_cmd, "-f,--filter", list->filters,
-                "Provide filter values (e.g. \"driver=bridge\")");
-  ls_cmd->add_option("--format", list->format, "Format output using a custom template");
   context.OnRun(ls_cmd, [&context, list] { return ListNetworks(context, *list); });
 
   AddInspectCommand(*network, context, "network");
 
-  auto names = std::make_shared<std::vector<std::string>>();
-  auto force = std::make_shared<bool>(false);
-  CLI::App* rm_cmd = network->add_subcommand("rm", "Remove one or more networks");
-  rm_cmd->alias("remove");
-  rm_cmd->add_option("networks", *names, "NETWORK [NETWORK...]")->required();
-  rm_cmd->add_flag("-f,--force", *force, "Do not error if the network does not exist");
-  context.OnRun(rm_cmd,
-                [&context, names, force] { return RemoveNetworks(context, *names, *force); });
+  auto rm = std::make_shared<RemoveFlags>();
+  CLI::App* rm_cmd =
+      AddRemoveCommand(*network, "Remove one or more networks", "NETWORK [NETWORK...]",
+                       "Do not error if the network does not exist", *rm);
+  context.OnRun(rm_cmd, [&context, rm] { return RemoveNetworks(context, rm->names, rm->force); });
 
   AddNetworkPruneCommand(*network, context);
 

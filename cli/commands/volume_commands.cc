@@ -1,13 +1,11 @@
 // gantry volume create, ls, inspect, rm and prune, as docker's.
-#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands/command_context.h"
 #include "cli/commands/list_rows.h"
-#include "cli/format/ports.h"
-#include "cli/format/table.h"
+#include "cli/commands/resource_commands.h"
 #include "common/errors.h"
 
 namespace gantry::cli {
@@ -42,13 +40,7 @@ absl::StatusOr<int> CreateVolume(CommandContext& context, const VolumeCreateFlag
   return 0;
 }
 
-struct VolumeListFlags {
-  bool quiet = false;
-  std::vector<std::string> filters;
-  std::string format;
-};
-
-absl::StatusOr<int> ListVolumes(CommandContext& context, const VolumeListFlags& flags) {
+absl::StatusOr<int> ListVolumes(CommandContext& context, const ListFlags& flags) {
   GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
   GANTRY_ASSIGN_OR_RETURN(json answer,
                           context.client().CallJson("GET", absl::StrCat("/volumes?", filters)));
@@ -56,15 +48,7 @@ absl::StatusOr<int> ListVolumes(CommandContext& context, const VolumeListFlags& 
   for (const json& volume : answer.value("Volumes", json::array())) {
     if (volume.is_object()) rows.push_back(VolumeRow(volume));
   }
-  std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
-    return NaturalLess(a["Name"].get<std::string>(), b["Name"].get<std::string>());
-  });
-  // -q shows names, unless --format says otherwise (as docker).
-  const std::string format = flags.quiet && flags.format.empty() ? "{{.Name}}" : flags.format;
-  GANTRY_ASSIGN_OR_RETURN(std::string text,
-                          FormatList(format, rows, VolumeHeaders(), kVolumesTable));
-  std::cout << text;
-  return 0;
+  return PrintList(std::move(rows), flags, "{{.Name}}", VolumeHeaders(), kVolumesTable);
 }
 
 }  // namespace
@@ -82,27 +66,20 @@ void AddVolumeCommands(CLI::App& app, CommandContext& context) {
   AddRepeatable(*create_cmd, "-o,--opt", create->options, "Set driver specific options");
   context.OnRun(create_cmd, [&context, create] { return CreateVolume(context, *create); });
 
-  auto list = std::make_shared<VolumeListFlags>();
-  CLI::App* ls_cmd = volume->add_subcommand("ls", "List volumes");
-  ls_cmd->alias("list");
-  ls_cmd->add_flag("-q,--quiet", list->quiet, "Only display volume names");
-  AddRepeatable(*ls_cmd, "-f,--filter", list->filters,
-                "Provide filter values (e.g. \"dangling=true\")");
-  ls_cmd->add_option("--format", list->format, "Format output using a custom template");
+  auto list = std::make_shared<ListFlags>();
+  CLI::App* ls_cmd =
+      AddListCommand(*volume, "List volumes", "Only display volume names", "dangling=true", *list);
   context.OnRun(ls_cmd, [&context, list] { return ListVolumes(context, *list); });
 
   AddInspectCommand(*volume, context, "volume");
 
-  auto names = std::make_shared<std::vector<std::string>>();
-  auto force = std::make_shared<bool>(false);
-  CLI::App* rm_cmd = volume->add_subcommand("rm", "Remove one or more volumes");
-  rm_cmd->alias("remove");
-  rm_cmd->add_option("volumes", *names, "VOLUME [VOLUME...]")->required();
-  rm_cmd->add_flag("-f,--force", *force, "Force the removal of one or more volumes");
-  context.OnRun(rm_cmd, [&context, names, force] {
-    return ForEachContainer(*names, [&](const std::string& name) {
+  auto rm = std::make_shared<RemoveFlags>();
+  CLI::App* rm_cmd = AddRemoveCommand(*volume, "Remove one or more volumes", "VOLUME [VOLUME...]",
+                                      "Force the removal of one or more volumes", *rm);
+  context.OnRun(rm_cmd, [&context, rm] {
+    return ForEachContainer(rm->names, [&](const std::string& name) {
       return context.client()
-          .Call("DELETE", absl::StrCat("/volumes/", name, *force ? "?force=1" : ""))
+          .Call("DELETE", absl::StrCat("/volumes/", name, rm->force ? "?force=1" : ""))
           .status();
     });
   });

@@ -10,48 +10,36 @@
 namespace {
 
 using engined_test::Cli;
+using engined_test::Curl;
 using engined_test::Describe;
 using engined_test::DockerCli;
 using engined_test::Engined;
 using engined_test::Eventually;
+using engined_test::GetFrom;
+using engined_test::HttpdCommand;
 using engined_test::kGantryCli;
 using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
-using ocirun_test::RunProcess;
-
-// busybox httpd serving `text` at / on port 80.
-std::vector<std::string> Httpd(const std::string& text) {
-  return {"sh", "-c",
-          absl::StrCat("mkdir -p /www && echo ", text,
-                       " > /www/index.html && exec httpd -f -p 80 -h /www")};
-}
 
 std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
 
-// A GET with busybox nc from inside a container: the body's last line.
-std::string GetFrom(const std::string& host) {
-  return absl::StrCat("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ", host, " 80 | tail -n 1");
-}
-
-std::string Curl(const Engined& engined, const std::string& url) {
-  ProcessResult r = RunProcess(engined.netns().Wrap({"/usr/bin/curl", "-s", "-m", "5", url}));
-  return r.exit_code == 0 ? r.out : absl::StrCat("curl failed: ", r.exit_code);
-}
+// A private engined with the test image pulled, and both CLIs on it.
+struct Stack {
+  Registry registry;
+  Engined engined;
+  Cli gantry{kGantryCli, engined};
+  DockerCli docker{engined};
+  const std::string image = registry.image();
+  Stack() { gantry.Ok({"pull", "-q", image}); }
+};
 
 }  // namespace
 
-TEST_CASE("gantry manages volumes as docker does", "[gantry][volumes]") {
-  Registry registry;
-  Engined engined;
-  Cli gantry(kGantryCli, engined);
-  DockerCli docker(engined);
-  const std::string image = registry.image();
-  gantry.Ok({"pull", "-q", image});
-
+TEST_CASE_METHOD(Stack, "gantry manages volumes as docker does", "[gantry][volumes]") {
   CHECK(gantry.Ok({"volume", "create", "--label", "team=a", "data"}) == "data");
   CHECK(gantry.Ok({"volume", "create", "--name", "other", "-d", "local", "-o", "type=tmpfs", "-o",
                    "device=tmpfs"}) == "other");
@@ -123,14 +111,8 @@ TEST_CASE("gantry manages volumes as docker does", "[gantry][volumes]") {
   CHECK(MountsUnder(engined.dir()) == 0);
 }
 
-TEST_CASE("gantry manages networks and published ports as docker does", "[gantry][networks]") {
-  Registry registry;
-  Engined engined;
-  Cli gantry(kGantryCli, engined);
-  DockerCli docker(engined);
-  const std::string image = registry.image();
-  gantry.Ok({"pull", "-q", image});
-
+TEST_CASE_METHOD(Stack, "gantry manages networks and published ports as docker does",
+                 "[gantry][networks]") {
   const std::string id =
       gantry.Ok({"network", "create", "--label", "team=a", "--subnet", "10.214.0.0/24", "--gateway",
                  "10.214.0.1", "--ip-range", "10.214.0.128/25", "appnet"});
@@ -161,7 +143,7 @@ TEST_CASE("gantry manages networks and published ports as docker does", "[gantry
   SECTION("containers on a user network reach each other by name and alias") {
     gantry.Ok(Concat({"run", "-d", "--name", "web", "--network", "appnet", "--network-alias", "www",
                       "--ip", "10.214.0.200", image},
-                     Httpd("hello-web")));
+                     HttpdCommand("hello-web")));
     CHECK(gantry.Ok({"inspect", "-f", "{{.NetworkSettings.Networks.appnet.IPAddress}}", "web"}) ==
           "10.214.0.200");
     REQUIRE(Eventually([&] {
@@ -197,7 +179,7 @@ TEST_CASE("gantry manages networks and published ports as docker does", "[gantry
   SECTION("published ports: reachable, listed by port and ps as docker lists them") {
     gantry.Ok(Concat({"run", "-d", "--name", "pub", "-p", "127.0.0.1:18090:80", "-p", "18091:80",
                       "-p", "19000-19001:9000-9001/udp", "--expose", "6000-6001", image},
-                     Httpd("published")));
+                     HttpdCommand("published")));
     REQUIRE(Eventually([&] { return Curl(engined, "http://127.0.0.1:18090/") == "published\n"; }));
     CHECK(Curl(engined, "http://127.0.0.1:18091/") == "published\n");
     CHECK(gantry.Ok({"port", "pub"}) ==
@@ -214,8 +196,8 @@ TEST_CASE("gantry manages networks and published ports as docker does", "[gantry
           "0.0.0.0:19000->9000/udp, 0.0.0.0:19001->9001/udp");
     CHECK(gantry.Ok({"ps"}) == docker.Ok({"ps"}));
     // -P: every exposed port on a port of engined's choosing.
-    gantry.Ok(
-        Concat({"run", "-d", "--name", "all", "-P", "--expose", "80", image}, Httpd("all-ports")));
+    gantry.Ok(Concat({"run", "-d", "--name", "all", "-P", "--expose", "80", image},
+                     HttpdCommand("all-ports")));
     const std::string all = gantry.Ok({"port", "all", "80/tcp"});
     CHECK(absl::StartsWith(all, "0.0.0.0:"));
     CHECK(Eventually([&] {
