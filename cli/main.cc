@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   gantry::cli::AddCpCommand(app, context);
   gantry::cli::AddEventsCommand(app, context);
   gantry::cli::AddImageArchiveCommands(app, context);
+  gantry::cli::AddPortCommand(app, context);
+  gantry::cli::AddVolumeCommands(app, context);
+  gantry::cli::AddNetworkCommands(app, context);
   gantry::cli::AddUnsupportedCommands(app, context);
   // docker's management form: gantry container ls|run|rm|inspect …
   CLI::App* container = app.add_subcommand("container", "Manage containers");
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
   gantry::cli::AddStatsCommand(*container, context);
   gantry::cli::AddCpCommand(*container, context);
   gantry::cli::AddContainerPruneCommand(*container, context);
+  gantry::cli::AddPortCommand(*container, context);
   container->get_subcommand("ps")->alias("ls")->alias("list");
   try {
     app.parse(argc, argv);

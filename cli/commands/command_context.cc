@@ -72,6 +72,15 @@ CLI::Option* AddRepeatable(CLI::App& command, const std::string& names,
   return command.add_option(names, values, description)->allow_extra_args(false);
 }
 
+nlohmann::json KeyValues(const std::vector<std::string>& pairs) {
+  nlohmann::json map = nlohmann::json::object();
+  for (const std::string& pair : pairs) {
+    const size_t eq = pair.find('=');
+    map[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+  }
+  return map;
+}
+
 absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters) {
   if (filters.empty()) return std::string();
   nlohmann::json map = nlohmann::json::object();

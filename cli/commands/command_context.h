@@ -58,6 +58,10 @@ absl::StatusOr<int> ForEachContainer(const std::vector<std::string>& names,
 CLI::Option* AddRepeatable(CLI::App& command, const std::string& names,
                            std::vector<std::string>& values, const std::string& description);
 
+// key=value flags (--label, -o) as a JSON object of strings; "key" alone
+// has the value "".
+nlohmann::json KeyValues(const std::vector<std::string>& pairs);
+
 // --filter key=value flags as the API's filters parameter
 // ("&filters=%7B...%7D"), empty when there are none; an error names a flag
 // without "=".
@@ -83,6 +87,13 @@ void AddDiskUsageCommand(CLI::App& app, CommandContext& context);
 void AddContainerPruneCommand(CLI::App& app, CommandContext& context);
 void AddImagePruneCommand(CLI::App& app, CommandContext& context);
 void AddSystemPruneCommand(CLI::App& app, CommandContext& context);
+void AddVolumePruneCommand(CLI::App& app, CommandContext& context);
+void AddNetworkPruneCommand(CLI::App& app, CommandContext& context);
+// The `volume` and `network` groups.
+void AddVolumeCommands(CLI::App& app, CommandContext& context);
+void AddNetworkCommands(CLI::App& app, CommandContext& context);
+// port: a container's published ports.
+void AddPortCommand(CLI::App& app, CommandContext& context);
 void AddDialStdioCommand(CLI::App& app, CommandContext& context);
 // Commands whose endpoints engined does not serve yet.
 void AddUnsupportedCommands(CLI::App& app, CommandContext& context);

@@ -108,6 +108,14 @@ struct InspectFlags {
   bool size = false;
 };
 
+std::string InspectPath(absl::string_view type, const std::string& name, bool size) {
+  if (type == "container") {
+    return absl::StrCat("/containers/", name, "/json", size ? "?size=1" : "");
+  }
+  if (type == "image") return absl::StrCat("/images/", name, "/json");
+  return absl::StrCat("/", type, "s/", name);
+}
+
 absl::StatusOr<int> Inspect(CommandContext& context, const InspectFlags& flags) {
   std::optional<Template> tmpl;
   if (!flags.format.empty()) {
@@ -117,18 +125,18 @@ absl::StatusOr<int> Inspect(CommandContext& context, const InspectFlags& flags) 
   absl::Status failed;
   std::string rendered;
   for (const std::string& name : flags.names) {
+    // Without --type, the first kind of object that has this name.
     absl::StatusOr<json> object = absl::NotFoundError("");
-    if (flags.type.empty() || flags.type == "container") {
-      object = context.client().CallJson(
-          "GET", absl::StrCat("/containers/", name, "/json", flags.size ? "?size=1" : ""));
-    }
-    if (!object.ok() && object.status().code() == absl::StatusCode::kNotFound &&
-        (flags.type.empty() || flags.type == "image")) {
-      object = context.client().CallJson("GET", absl::StrCat("/images/", name, "/json"));
+    for (const char* type : {"container", "image", "network", "volume"}) {
+      if (!flags.type.empty() && flags.type != type) continue;
+      object = context.client().CallJson("GET", InspectPath(type, name, flags.size));
+      if (object.ok() || object.status().code() != absl::StatusCode::kNotFound) break;
     }
     if (!object.ok()) {
       if (object.status().code() != absl::StatusCode::kNotFound) return object.status();
-      failed = absl::NotFoundError(absl::StrCat("Error: No such object: ", name));
+      failed = flags.type.empty()
+                   ? absl::NotFoundError(absl::StrCat("Error: No such object: ", name))
+                   : object.status();
       std::cerr << failed.message() << "\n";
       continue;
     }
@@ -232,7 +240,9 @@ void AddInspectCommand(CLI::App& app, CommandContext& context, const std::string
   command->add_option("names", inspect->names, "NAME|ID [NAME|ID...]")->required();
   command->add_option("-f,--format", inspect->format, "Format output using a custom template");
   if (type.empty()) command->add_option("--type", inspect->type, "Return JSON for specified type");
-  command->add_flag("-s,--size", inspect->size, "Display total file sizes");
+  if (type.empty() || type == "container") {
+    command->add_flag("-s,--size", inspect->size, "Display total file sizes");
+  }
   context.OnRun(command, [&context, inspect] { return Inspect(context, *inspect); });
 }
 

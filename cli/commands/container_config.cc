@@ -5,12 +5,14 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cli/commands/command_context.h"
+#include "cli/commands/port_specs.h"
 #include "common/errors.h"
 
 namespace gantry::cli {
@@ -55,6 +57,16 @@ void AddContainerFlags(CLI::App& command, ContainerFlags& flags) {
   AddRepeatable(command, "--mount", flags.mounts, "Attach a filesystem mount to the container");
   AddRepeatable(command, "--tmpfs", flags.tmpfs, "Mount a tmpfs directory");
   command.add_option("--network,--net", flags.network, "Connect a container to a network");
+  AddRepeatable(command, "--network-alias,--net-alias", flags.network_aliases,
+                "Add network-scoped alias for the container");
+  command.add_option("--ip", flags.ip, "IPv4 address (e.g., 172.30.100.104)");
+  AddRepeatable(command, "-p,--publish", flags.publish,
+                "Publish a container's port(s) to the host");
+  command.add_flag("-P,--publish-all", flags.publish_all,
+                   "Publish all exposed ports to random ports");
+  AddRepeatable(command, "--expose", flags.expose, "Expose a port or a range of ports");
+  AddRepeatable(command, "--volumes-from", flags.volumes_from,
+                "Mount volumes from the specified container(s)");
   command.add_option("--stop-signal", flags.stop_signal, "Signal to stop the container");
   command.add_option("--stop-timeout", flags.stop_timeout,
                      "Timeout (in seconds) to stop a container");
@@ -112,6 +124,7 @@ absl::StatusOr<json> ParseMount(const std::string& text) {
   json mount = {{"Type", "volume"}};
   json tmpfs_options = json::object();
   json bind_options = json::object();
+  json volume_options = json::object();
   for (absl::string_view field : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     std::pair<std::string, std::string> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
     const std::string key = absl::AsciiStrToLower(kv.first);
@@ -124,6 +137,19 @@ absl::StatusOr<json> ParseMount(const std::string& text) {
       mount["Target"] = value;
     } else if (key == "readonly" || key == "ro") {
       mount["ReadOnly"] = value.empty() || value == "true" || value == "1";
+    } else if (key == "volume-nocopy") {
+      volume_options["NoCopy"] = value.empty() || value == "true" || value == "1";
+    } else if (key == "volume-driver") {
+      volume_options["DriverConfig"]["Name"] = value;
+    } else if (key == "volume-opt" || key == "volume-label") {
+      std::pair<std::string, std::string> option = absl::StrSplit(value, absl::MaxSplits('=', 1));
+      if (key == "volume-opt") {
+        volume_options["DriverConfig"]["Options"][option.first] = option.second;
+      } else {
+        volume_options["Labels"][option.first] = option.second;
+      }
+    } else if (key == "volume-subpath") {
+      volume_options["Subpath"] = value;
     } else if (key == "bind-propagation") {
       bind_options["Propagation"] = value;
     } else if (key == "tmpfs-size") {
@@ -145,6 +171,12 @@ absl::StatusOr<json> ParseMount(const std::string& text) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid argument \"", text, "\" for \"--mount\" flag: source is required"));
   }
+  if (!volume_options.empty() && mount["Type"] != "volume") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid argument \"", text, "\" for \"--mount\" flag: cannot mix 'volume-*' ",
+                     "options with mount type '", mount["Type"].get<std::string>(), "'"));
+  }
+  if (!volume_options.empty()) mount["VolumeOptions"] = volume_options;
   if (!tmpfs_options.empty()) mount["TmpfsOptions"] = tmpfs_options;
   if (!bind_options.empty()) mount["BindOptions"] = bind_options;
   return mount;
@@ -170,12 +202,7 @@ absl::StatusOr<json> CreateContainerBody(const ContainerFlags& flags) {
     config["Cmd"] = std::vector<std::string>(flags.args.begin() + 1, flags.args.end());
   }
   if (flags.entrypoint.has_value()) config["Entrypoint"] = json::array({*flags.entrypoint});
-  json labels = json::object();
-  for (const std::string& label : flags.labels) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(label, absl::MaxSplits('=', 1));
-    labels[kv.first] = kv.second;
-  }
-  config["Labels"] = labels;
+  config["Labels"] = KeyValues(flags.labels);
   if (!flags.stop_signal.empty()) config["StopSignal"] = flags.stop_signal;
   if (flags.stop_timeout.has_value()) config["StopTimeout"] = *flags.stop_timeout;
 
@@ -187,8 +214,18 @@ absl::StatusOr<json> CreateContainerBody(const ContainerFlags& flags) {
   // --mount bind and tmpfs go as the equivalent Binds and Tmpfs entries,
   // which every engine version reads (engined does not read Mounts yet);
   // other types as Mounts.
+  // -v /path is an anonymous volume (Config.Volumes); NAME:/path and
+  // /host:/path are Binds.
   json binds = json::array();
-  for (const std::string& volume : flags.volumes) binds.push_back(volume);
+  json anonymous = json::object();
+  for (const std::string& volume : flags.volumes) {
+    if (absl::StrContains(volume, ':')) {
+      binds.push_back(volume);
+    } else {
+      anonymous[volume] = json::object();
+    }
+  }
+  if (!anonymous.empty()) config["Volumes"] = anonymous;
   json tmpfs = json::object();
   for (const std::string& entry : flags.tmpfs) {
     std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits(':', 1));
@@ -222,6 +259,18 @@ absl::StatusOr<json> CreateContainerBody(const ContainerFlags& flags) {
   if (!binds.empty()) host["Binds"] = binds;
   if (!tmpfs.empty()) host["Tmpfs"] = tmpfs;
   if (!mounts.empty()) host["Mounts"] = mounts;
+  if (!flags.volumes_from.empty()) host["VolumesFrom"] = flags.volumes_from;
+  GANTRY_ASSIGN_OR_RETURN(PublishedPorts ports, ParsePublishedPorts(flags.publish, flags.expose));
+  if (!ports.exposed.empty()) config["ExposedPorts"] = ports.exposed;
+  if (!ports.bindings.empty()) host["PortBindings"] = ports.bindings;
+  if (flags.publish_all) host["PublishAllPorts"] = true;
+  if (!flags.network_aliases.empty() || !flags.ip.empty()) {
+    json endpoint = json::object();
+    if (!flags.network_aliases.empty()) endpoint["Aliases"] = flags.network_aliases;
+    if (!flags.ip.empty()) endpoint["IPAMConfig"] = {{"IPv4Address", flags.ip}};
+    config["NetworkingConfig"] = {
+        {"EndpointsConfig", {{flags.network.empty() ? "default" : flags.network, endpoint}}}};
+  }
   if (!flags.restart.empty()) {
     GANTRY_ASSIGN_OR_RETURN(json policy, ParseRestartPolicy(flags.restart));
     if (flags.auto_remove && policy["Name"] != "no") {

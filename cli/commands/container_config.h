@@ -34,6 +34,12 @@ struct ContainerFlags {
   std::vector<std::string> mounts;
   std::vector<std::string> tmpfs;
   std::string network;
+  std::vector<std::string> network_aliases;
+  std::string ip;
+  std::vector<std::string> publish;
+  bool publish_all = false;
+  std::vector<std::string> expose;
+  std::vector<std::string> volumes_from;
   std::string stop_signal;
   std::optional<int> stop_timeout;
   bool privileged = false;
@@ -54,7 +60,9 @@ absl::StatusOr<nlohmann::json> CreateContainerBody(const ContainerFlags& flags);
 absl::StatusOr<int64_t> ParseMemory(const std::string& text);
 // "on-failure:3" -> {"Name": "on-failure", "MaximumRetryCount": 3}.
 absl::StatusOr<nlohmann::json> ParseRestartPolicy(const std::string& text);
-// "type=bind,source=/a,target=/b,readonly" -> a HostConfig.Mounts entry.
+// "type=bind,source=/a,target=/b,readonly" -> a HostConfig.Mounts entry;
+// for volumes also volume-nocopy, volume-opt=k=v, volume-label=k=v,
+// volume-driver and volume-subpath (VolumeOptions).
 absl::StatusOr<nlohmann::json> ParseMount(const std::string& text);
 
 }  // namespace gantry::cli

@@ -4,7 +4,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "cli/commands/image_pull.h"
+#include "cli/format/ports.h"
 #include "cli/format/template.h"
 #include "cli/format/units.h"
 
@@ -18,19 +20,13 @@ std::string ShortId(const std::string& id, bool no_trunc) {
   return std::string(absl::StripPrefix(id, "sha256:")).substr(0, 12);
 }
 
-std::string Ports(const json& ports) {
+// "k=v,k2=v2" of a Labels object.
+std::string JoinedLabels(const json& labels) {
   std::vector<std::string> out;
-  for (const json& port : ports.is_array() ? ports : json::array()) {
-    const std::string proto = port.value("Type", "tcp");
-    const std::string priv = GoString(port.value("PrivatePort", json(0)));
-    if (port.contains("PublicPort") && port["PublicPort"] != 0) {
-      out.push_back(absl::StrCat(port.value("IP", "0.0.0.0"), ":", GoString(port["PublicPort"]),
-                                 "->", priv, "/", proto));
-    } else {
-      out.push_back(absl::StrCat(priv, "/", proto));
-    }
+  if (labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) out.push_back(absl::StrCat(k, "=", GoString(v)));
   }
-  return absl::StrJoin(out, ", ");
+  return absl::StrJoin(out, ",");
 }
 
 }  // namespace
@@ -61,11 +57,6 @@ json ContainerRow(const json& c, bool no_trunc) {
     // Link aliases ("/other/alias") only with --no-trunc.
     if (no_trunc || !absl::StrContains(n, "/")) names.push_back(n);
   }
-  std::vector<std::string> labels;
-  const json label_map = c.value("Labels", json::object());
-  for (const auto& [k, v] : label_map.items()) {
-    labels.push_back(absl::StrCat(k, "=", GoString(v)));
-  }
   std::vector<std::string> mounts;
   for (const json& m : c.value("Mounts", json::array())) {
     std::string name = m.value("Name", "");
@@ -85,12 +76,12 @@ json ContainerRow(const json& c, bool no_trunc) {
           {"Command", json(command).dump()},
           {"CreatedAt", GoTimeString(created)},
           {"RunningFor", TimeAgo(created)},
-          {"Ports", Ports(c.value("Ports", json::array()))},
+          {"Ports", DisplayablePorts(c.value("Ports", json::array()))},
           {"State", c.value("State", "")},
           {"Status", c.value("Status", "")},
           {"Size", c.contains("SizeRw") ? HumanSize(c.value("SizeRw", 0.0), 3) : "0B"},
           {"Names", absl::StrJoin(names, ",")},
-          {"Labels", absl::StrJoin(labels, ",")},
+          {"Labels", JoinedLabels(c.value("Labels", json::object()))},
           {"Mounts", absl::StrJoin(mounts, ",")},
           {"Networks", absl::StrJoin(networks, ",")},
           {"LocalVolumes", std::to_string(mounts.size())},
@@ -172,6 +163,66 @@ const json& ImageHeaders() {
                                         {"UniqueSize", "UNIQUE SIZE"},
                                         {"Containers", "CONTAINERS"},
                                         {"Digest", "DIGEST"}};
+  return *headers;
+}
+
+json VolumeRow(const json& volume) {
+  json row = {{"Name", volume.value("Name", "")},
+              {"Driver", volume.value("Driver", "")},
+              {"Scope", volume.value("Scope", "")},
+              {"Mountpoint", volume.value("Mountpoint", "")},
+              {"Labels", JoinedLabels(volume.value("Labels", json::object()))},
+              {"Links", "N/A"},
+              {"Size", "N/A"},
+              {"Group", "N/A"},
+              {"Availability", "N/A"},
+              {"Status", "N/A"}};
+  if (const json usage = volume.value("UsageData", json()); usage.is_object()) {
+    row["Links"] = GoString(usage.value("RefCount", json(-1)));
+    row["Size"] = HumanSize(usage.value("Size", 0.0));
+  }
+  return row;
+}
+
+const json& VolumeHeaders() {
+  static const json* headers = new json{{"Name", "VOLUME NAME"},
+                                        {"Driver", "DRIVER"},
+                                        {"Scope", "SCOPE"},
+                                        {"Mountpoint", "MOUNTPOINT"},
+                                        {"Labels", "LABELS"},
+                                        {"Links", "LINKS"},
+                                        {"Size", "SIZE"},
+                                        {"Group", "GROUP"},
+                                        {"Availability", "AVAILABILITY"},
+                                        {"Status", "STATUS"}};
+  return *headers;
+}
+
+json NetworkRow(const json& network, bool no_trunc) {
+  const std::string id = network.value("Id", "");
+  std::string created = network.value("Created", "");
+  absl::Time time;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, created, &time, &error)) created = GoTimeString(time);
+  auto boolean = [&network](const char* key) {
+    return network.value(key, false) ? "true" : "false";
+  };
+  return {{"ID", no_trunc ? id : id.substr(0, 12)},
+          {"Name", network.value("Name", "")},
+          {"Driver", network.value("Driver", "")},
+          {"Scope", network.value("Scope", "")},
+          {"IPv4", boolean("EnableIPv4")},
+          {"IPv6", boolean("EnableIPv6")},
+          {"Internal", boolean("Internal")},
+          {"Labels", JoinedLabels(network.value("Labels", json::object()))},
+          {"CreatedAt", created}};
+}
+
+const json& NetworkHeaders() {
+  static const json* headers =
+      new json{{"ID", "NETWORK ID"},     {"Name", "NAME"},     {"Driver", "DRIVER"},
+               {"Scope", "SCOPE"},       {"IPv4", "IPV4"},     {"IPv6", "IPV6"},
+               {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
   return *headers;
 }
 

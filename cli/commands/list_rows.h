@@ -14,6 +14,8 @@ inline constexpr char kPsTable[] =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 inline constexpr char kImagesTable[] =
     "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+inline constexpr char kVolumesTable[] = "table {{.Driver}}\t{{.Name}}";
+inline constexpr char kNetworksTable[] = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
 
 // Docker's Ellipsis: at most `width` characters, the last one "…".
 std::string Ellipsis(const std::string& text, size_t width);
@@ -31,5 +33,17 @@ const nlohmann::json& ContainerHeaders();
 std::vector<nlohmann::json> ImageRows(const nlohmann::json& images, bool no_trunc,
                                       bool digest_rows);
 const nlohmann::json& ImageHeaders();
+
+// One volume of /volumes as `docker volume ls` shows it: Name, Driver,
+// Scope, Mountpoint, Labels, Links and Size (N/A without usage data),
+// Group, Availability, Status.
+nlohmann::json VolumeRow(const nlohmann::json& volume);
+const nlohmann::json& VolumeHeaders();
+
+// One network of /networks as `docker network ls` shows it: ID (12
+// characters unless `no_trunc`), Name, Driver, Scope, IPv4, IPv6, Internal,
+// Labels, CreatedAt.
+nlohmann::json NetworkRow(const nlohmann::json& network, bool no_trunc);
+const nlohmann::json& NetworkHeaders();
 
 }  // namespace gantry::cli

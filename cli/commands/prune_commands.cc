@@ -18,6 +18,7 @@ struct PruneFlags {
   bool force = false;
   bool all = false;
   bool volumes = false;
+  bool all_volumes = false;
   std::vector<std::string> filters;
 };
 
@@ -73,8 +74,11 @@ absl::StatusOr<Pruned> PruneNetworks(EngineClient& client, const PruneFlags& fla
   return PruneListed(client, "networks", filters, "Deleted Networks", "NetworksDeleted");
 }
 
+// With -a (volume prune's, not system prune's) named volumes too.
 absl::StatusOr<Pruned> PruneVolumes(EngineClient& client, const PruneFlags& flags) {
-  GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(flags.filters));
+  std::vector<std::string> filter_flags = flags.filters;
+  if (flags.all_volumes) filter_flags.push_back("all=true");
+  GANTRY_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(filter_flags));
   return PruneListed(client, "volumes", filters, "Deleted Volumes", "VolumesDeleted");
 }
 
@@ -107,9 +111,10 @@ absl::StatusOr<Pruned> PruneBuildCache(EngineClient& client, const PruneFlags& f
 using Pruner = absl::StatusOr<Pruned> (*)(EngineClient&, const PruneFlags&);
 
 // Runs the pruners in order, each one's list followed by a blank line, then
-// the total.
+// the total (which network prune, reclaiming no space, leaves out).
 absl::StatusOr<int> RunPruners(CommandContext& context, const PruneFlags& flags,
-                               const std::string& warning, const std::vector<Pruner>& pruners) {
+                               const std::string& warning, const std::vector<Pruner>& pruners,
+                               bool total = true) {
   if (!flags.force && !Confirmed(warning)) return 0;
   uint64_t space = 0;
   for (Pruner prune : pruners) {
@@ -117,7 +122,7 @@ absl::StatusOr<int> RunPruners(CommandContext& context, const PruneFlags& flags,
     space += pruned.space;
     if (!pruned.output.empty()) std::cout << pruned.output << "\n";
   }
-  std::cout << "Total reclaimed space: " << HumanSize(double(space)) << "\n";
+  if (total) std::cout << "Total reclaimed space: " << HumanSize(double(space)) << "\n";
   return 0;
 }
 
@@ -178,6 +183,33 @@ void AddSystemPruneCommand(CLI::App& parent, CommandContext& context) {
     pruners.push_back(PruneImages);
     pruners.push_back(PruneBuildCache);
     return RunPruners(context, *flags, SystemPruneWarning(*flags), pruners);
+  });
+}
+
+void AddVolumePruneCommand(CLI::App& parent, CommandContext& context) {
+  auto flags = std::make_shared<PruneFlags>();
+  CLI::App* prune = AddPruneCommand(parent, "Remove unused local volumes", flags);
+  prune->add_flag("-a,--all", flags->all_volumes,
+                  "Remove all unused volumes, not just anonymous ones");
+  context.OnRun(prune, [&context, flags] {
+    return RunPruners(context, *flags,
+                      flags->all_volumes
+                          ? "WARNING! This will remove all local volumes not used by at least one "
+                            "container."
+                          : "WARNING! This will remove anonymous local volumes not used by at "
+                            "least one container.",
+                      {PruneVolumes});
+  });
+}
+
+void AddNetworkPruneCommand(CLI::App& parent, CommandContext& context) {
+  auto flags = std::make_shared<PruneFlags>();
+  CLI::App* prune = AddPruneCommand(parent, "Remove all unused networks", flags);
+  context.OnRun(prune, [&context, flags] {
+    return RunPruners(
+        context, *flags,
+        "WARNING! This will remove all custom networks not used by at least one container.",
+        {PruneNetworks}, /*total=*/false);
   });
 }
 

@@ -119,7 +119,7 @@ void AddRunCommands(CLI::App& app, CommandContext& context) {
 }
 
 void AddUnsupportedCommands(CLI::App& app, CommandContext& context) {
-  for (const char* name : {"volume", "network", "update", "export", "build"}) {
+  for (const char* name : {"update", "export", "build"}) {
     CLI::App* command = app.add_subcommand(name, "(not supported by this engined yet)");
     command->allow_extras();
     command->prefix_command();

@@ -38,4 +38,8 @@ std::string GoTimeString(int64_t unix_seconds) {
                           absl::LocalTimeZone());
 }
 
+std::string GoTimeString(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E*S %z %Z", time, absl::LocalTimeZone());
+}
+
 }  // namespace gantry::cli

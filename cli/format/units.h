@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "common/time_util.h"
 
 namespace gantry::cli {
@@ -23,5 +24,8 @@ std::string TimeAgo(int64_t unix_seconds);
 
 // "2026-11-29 16:40:00 +0000 UTC": Go's time.Time printed, in local time.
 std::string GoTimeString(int64_t unix_seconds);
+// "2026-11-29 16:40:00.123456789 +0000 UTC": the same with the fraction of a
+// second Go prints (its trailing zeros dropped).
+std::string GoTimeString(absl::Time time);
 
 }  // namespace gantry::cli

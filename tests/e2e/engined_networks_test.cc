@@ -14,28 +14,18 @@
 
 namespace {
 
+using engined_test::Curl;
 using engined_test::Describe;
 using engined_test::Engined;
 using engined_test::Eventually;
+using engined_test::GetFrom;
+using engined_test::HttpdCommand;
 using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
 using ocirun_test::RunProcess;
 
 using Cli = engined_test::DockerCli;
-
-// busybox httpd serving `text` at / on port 80.
-std::vector<std::string> HttpdCommand(const std::string& text) {
-  return {"sh", "-c",
-          absl::StrCat("mkdir -p /www && echo ", text,
-                       " > /www/index.html && exec httpd -f -p 80 -h /www")};
-}
-
-// A GET with busybox nc from inside a container: the body's last line, "" when
-// the connection fails within 2 s.
-std::string GetFrom(const std::string& host) {
-  return absl::StrCat("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ", host, " 80 | tail -n 1");
-}
 
 // What engined's namespace holds: veths, nftables rules.
 std::string InNamespace(const Engined& engined, std::vector<std::string> argv) {
@@ -48,10 +38,6 @@ int Veths(const Engined& engined) {
   const std::string links =
       InNamespace(engined, {"/usr/sbin/ip", "-o", "link", "show", "type", "veth"});
   return static_cast<int>(std::count(links.begin(), links.end(), '\n'));
-}
-std::string Curl(const Engined& engined, const std::string& url) {
-  ProcessResult r = RunProcess(engined.netns().Wrap({"/usr/bin/curl", "-s", "-m", "5", url}));
-  return r.exit_code == 0 ? r.out : absl::StrCat("curl failed: ", r.exit_code);
 }
 
 }  // namespace

@@ -267,6 +267,26 @@ bool Eventually(Fn condition, int seconds = 15) {
   return condition();
 }
 
+// busybox httpd serving `text` at / on port 80.
+inline std::vector<std::string> HttpdCommand(const std::string& text) {
+  return {"sh", "-c",
+          absl::StrCat("mkdir -p /www && echo ", text,
+                       " > /www/index.html && exec httpd -f -p 80 -h /www")};
+}
+
+// A shell command making a GET with busybox nc from inside a container: the
+// body's last line, "" when the connection fails within 2 s.
+inline std::string GetFrom(const std::string& host) {
+  return absl::StrCat("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ", host, " 80 | tail -n 1");
+}
+
+// curl in engined's network namespace (its published ports): the body, or
+// "curl failed: CODE".
+inline std::string Curl(const Engined& engined, const std::string& url) {
+  ProcessResult r = RunProcess(engined.netns().Wrap({"/usr/bin/curl", "-s", "-m", "5", url}));
+  return r.exit_code == 0 ? r.out : absl::StrCat("curl failed: ", r.exit_code);
+}
+
 // A table line's cells: text between runs of two or more spaces.
 inline std::vector<std::string> Cells(const std::string& line) {
   std::vector<std::string> cells;

@@ -366,9 +366,9 @@ TEST_CASE("gantry refuses what it cannot do as docker does", "[gantry]") {
   ProcessResult no_image = ocirun_test::RunProcess({kGantryCli, "run"});
   CHECK(no_image.exit_code == 125);
   CHECK(absl::StrContains(no_image.err, "\"run\" requires at least 1 argument"));
-  ProcessResult volume = ocirun_test::RunProcess({kGantryCli, "volume", "ls"});
-  CHECK(volume.exit_code == 1);
-  CHECK(volume.err == "gantry volume: not supported by this engined yet\n");
+  ProcessResult build = ocirun_test::RunProcess({kGantryCli, "build", "."});
+  CHECK(build.exit_code == 1);
+  CHECK(build.err == "gantry build: not supported by this engined yet\n");
   ProcessResult exec = ocirun_test::RunProcess({kGantryCli, "exec", "web"});
   CHECK(exec.exit_code == 125);
   CHECK(absl::StrContains(exec.err, "\"exec\" requires at least 2 arguments"));
