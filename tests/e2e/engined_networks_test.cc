@@ -103,6 +103,19 @@ TEST_CASE("containers on networks reach whom they should", "[docker][networks]")
     // The internal network has no way out, not even to its gateway's other side.
     CHECK(docker.Ok({"run", "--rm", "--network", "isolated", image, "sh", "-c",
                      "ip route | grep -c default || true"}) == "0");
+    // container:<name> shares web's namespace: its httpd is on localhost.
+    CHECK(docker.Ok({"run", "--rm", "--network", "container:web", image, "sh", "-c",
+                     GetFrom("127.0.0.1")}) == "hello-web");
+  }
+
+  SECTION("subnet, ip-range, gateway and MTU as given") {
+    docker.Ok({"network", "create", "--subnet", "10.213.9.0/24", "--ip-range", "10.213.9.128/25",
+               "--gateway", "10.213.9.254", "-o", "com.docker.network.driver.mtu=1400", "ranged"});
+    CHECK(docker.Ok({"run", "--rm", "--network", "ranged", image, "sh", "-c",
+                     "ip -o -4 addr show eth0 | awk '{print $4}'; ip route | grep default | "
+                     "awk '{print $3}'; cat /sys/class/net/eth0/mtu"}) ==
+          "10.213.9.128/24\n10.213.9.254\n1400");
+    docker.Ok({"network", "rm", "ranged"});
   }
 
   SECTION("a published port is reachable from the host, and free after removal") {
