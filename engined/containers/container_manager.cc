@@ -222,6 +222,8 @@ absl::Status ContainerManager::SetHealth(const std::string& id, nlohmann::json h
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(id));
   std::lock_guard lock(entry->mu);
   Container& c = entry->container;
+  // A probe that ends as the container stops or goes changes nothing.
+  if (entry->removed || !c.state.Running()) return absl::OkStatus();
   const std::string before = c.state.health.is_object() ? c.state.health.value("Status", "") : "";
   const std::string after = health.value("Status", "");
   c.state.health = std::move(health);
@@ -485,6 +487,7 @@ absl::Status ContainerManager::MountVolumes(const Container& c) {
                      {"read/write", mp.rw ? "true" : "false"}});
     if (!mp.copy_data) continue;
     absl::Status copied = [&]() -> absl::Status {
+      std::lock_guard copy_up(copy_up_mu_);
       UniqueFd volume_dir(::open(path->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!volume_dir) return LastErrno(absl::StrCat("open volume ", mp.name));
       if (!IsEmptyDirectory(volume_dir.get())) return absl::OkStatus();
@@ -580,8 +583,10 @@ absl::Status ContainerManager::AttachNetworks(const std::shared_ptr<Entry>& entr
     request.container_name = c.name;
     GANTRY_ASSIGN_OR_RETURN(network::Network primary,
                             networks_.Get(mode == "default" ? "bridge" : mode));
-    request.networks.emplace_back(primary.name,
-                                  c.networks.value(primary.name, nlohmann::json::object()));
+    // NetworkMode's network first, unless it was disconnected.
+    if (c.networks.contains(primary.name)) {
+      request.networks.emplace_back(primary.name, c.networks[primary.name]);
+    }
     for (const auto& [name, settings] : c.networks.items()) {
       if (name != primary.name) request.networks.emplace_back(name, settings);
     }
@@ -596,15 +601,16 @@ absl::Status ContainerManager::AttachNetworks(const std::shared_ptr<Entry>& entr
     embedded_dns = sandbox.embedded_dns;
     for (const network::Endpoint& e : sandbox.endpoints) addresses.push_back(e.address.ToString());
   }
-  absl::Status written = WriteEtcFiles(c, addresses, embedded_dns);
+  absl::Status status = WriteEtcFiles(c, addresses, embedded_dns);
   {
     std::lock_guard lock(entry->mu);
-    entry->container.sandbox_key = written.ok() ? sandbox_key : "";
+    entry->container.sandbox_key = status.ok() ? sandbox_key : "";
     RefreshNetworkSettings(entry->container);
-    if (written.ok()) return Save(*entry);
+    if (status.ok()) status = Save(*entry);
+    if (status.ok()) return status;
   }
   DetachNetworks(entry);
-  return written;
+  return status;
 }
 
 void ContainerManager::DetachNetworks(const std::shared_ptr<Entry>& entry) {
@@ -1314,6 +1320,14 @@ absl::Status ContainerManager::Restore() {
   GANTRY_ASSIGN_OR_RETURN(std::vector<Container> stored, store_.All());
   std::vector<std::shared_ptr<Entry>> to_start;
   std::set<std::string> running;
+  // Exits that happened while engined was away, handled once the stale
+  // sandboxes are gone (an exit may restart its container at once).
+  struct MissedExit {
+    std::shared_ptr<Entry> entry;
+    int exit_code;
+    absl::Time exited_at;
+  };
+  std::vector<MissedExit> missed;
   for (Container& c : stored) {
     auto entry = std::make_shared<Entry>();
     entry->container = std::move(c);
@@ -1359,7 +1373,7 @@ absl::Status ContainerManager::Restore() {
       const int exit_code = status.ok() ? static_cast<int>(response.process().exit_status()) : 137;
       const absl::Time exited_at =
           status.ok() ? TimeFromProto(response.process().exited_at()) : absl::Now();
-      OnExit(entry, exit_code, exited_at);
+      missed.push_back({entry, exit_code, exited_at});
       continue;
     }
     if (restored.state.status == "restarting" ||
@@ -1371,6 +1385,18 @@ absl::Status ContainerManager::Restore() {
   // Sandboxes of containers that died meanwhile (or whose exit engined
   // missed) go before any container starts again.
   networks_.RemoveStale(running);
+  for (const MissedExit& exit : missed) {
+    // Its device-backed volumes were mounted for it before the restart.
+    Container dead;
+    {
+      std::lock_guard lock(exit.entry->mu);
+      dead = exit.entry->container;
+    }
+    for (const MountPoint& mp : dead.mounts) {
+      if (mp.type == "volume") (void)volumes_.Mount(mp.name, dead.id);
+    }
+    OnExit(exit.entry, exit.exit_code, exit.exited_at);
+  }
   for (const std::shared_ptr<Entry>& entry : to_start) {
     std::lock_guard lifecycle(entry->lifecycle);
     if (absl::Status status = StartLocked(entry); !status.ok()) {

@@ -189,6 +189,9 @@ class ContainerManager {
   std::mutex mu_;  // guards entries_
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   ThreadGroup threads_;  // exit monitors and delayed restarts
+  // Held from a volume's emptiness check to the end of its copy-up, so two
+  // containers starting on a new volume do not both fill it.
+  std::mutex copy_up_mu_;
   std::atomic<bool> shutting_down_ = false;
 };
 

@@ -80,14 +80,17 @@ void HealthMonitor::Watch(const std::string& id) {
   std::optional<HealthcheckConfig> config =
       ParseHealthcheck(c->config.value("Healthcheck", nlohmann::json()));
   if (!config) return;
+  const absl::Time started = c->state.started_at;
+  // One loop per run of the container: a loop of an earlier run ends by
+  // itself once it sees the new start time.
+  const std::string run = absl::StrCat(id, "@", absl::ToUnixNanos(started));
   {
     std::lock_guard lock(mu_);
-    if (!watched_.insert(id).second) return;  // its loop runs already
+    if (!watched_.insert(run).second) return;  // its loop runs already
   }
-  const absl::Time started = c->state.started_at;
   (void)containers_.SetHealth(
       id, {{"Status", "starting"}, {"FailingStreak", 0}, {"Log", nlohmann::json::array()}});
-  threads_.Spawn([this, id, config = *config, started] {
+  threads_.Spawn([this, id, run, config = *config, started] {
     while (true) {
       {
         std::unique_lock lock(mu_);
@@ -101,7 +104,7 @@ void HealthMonitor::Watch(const std::string& id) {
       Probe(id, config, started);
     }
     std::lock_guard lock(mu_);
-    watched_.erase(id);
+    watched_.erase(run);
   });
 }
 
@@ -142,7 +145,10 @@ void HealthMonitor::Probe(const std::string& id, const HealthcheckConfig& config
       output = run->output;
       lock.unlock();
       absl::StatusOr<nlohmann::json> inspect = execs_.Inspect(*exec_id);
-      if (inspect.ok()) exit_code = inspect->value("ExitCode", -1);
+      // No exit code when the exec was cut off (engined stopping).
+      if (inspect.ok() && (*inspect)["ExitCode"].is_number_integer()) {
+        exit_code = (*inspect)["ExitCode"].get<int>();
+      }
     } else {
       output = absl::StrCat("Health check exceeded timeout (", absl::FormatDuration(config.timeout),
                             ")");

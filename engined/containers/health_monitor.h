@@ -57,7 +57,7 @@ class HealthMonitor {
   EventHub& events_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::set<std::string> watched_;  // containers with a probe loop
+  std::set<std::string> watched_;  // "id@start time" of the runs with a probe loop
   std::atomic<bool> stopping_ = false;
   ThreadGroup threads_;
   std::thread follower_;

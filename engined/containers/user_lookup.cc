@@ -1,6 +1,8 @@
 #include "engined/containers/user_lookup.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -17,11 +19,17 @@ namespace {
 // a missing file has none.
 std::vector<std::vector<std::string>> ReadDatabase(int root, const std::string& path) {
   std::vector<std::vector<std::string>> entries;
-  absl::StatusOr<UniqueFd> fd = OpenInRoot(root, path, O_RDONLY | O_CLOEXEC);
-  if (!fd.ok()) return entries;
+  // The container's files are its own: a FIFO or /dev/zero there must not
+  // block or fill engined, so only a regular file, and at most 1 MiB of it.
+  constexpr size_t kMaxSize = 1 << 20;
+  absl::StatusOr<UniqueFd> fd = OpenInRoot(root, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st {};
+  if (!fd.ok() || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return entries;
   std::string text;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(fd->get(), buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
+  for (ssize_t n; text.size() < kMaxSize && (n = ::read(fd->get(), buffer, sizeof(buffer))) > 0;) {
+    text.append(buffer, static_cast<size_t>(n));
+  }
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (line.front() == '#') continue;
     entries.push_back(absl::StrSplit(line, ':'));

@@ -169,14 +169,21 @@ struct DnsServer::State : std::enable_shared_from_this<DnsServer::State> {
     auto answer = std::make_shared<std::array<char, 4096>>();
     auto data = std::make_shared<std::string>(std::move(query));
     const udp::endpoint server(boost::asio::ip::address_v4(upstreams.front().value()), 53);
-    upstream->async_send_to(boost::asio::buffer(*data), server,
-                            [data](boost::system::error_code, size_t) {});
-    upstream->async_receive(boost::asio::buffer(*answer),
-                            [self = shared_from_this(), upstream, timer, answer, to, failure](
-                                boost::system::error_code ec, size_t n) {
-                              timer->cancel();
-                              self->Reply(to, ec ? failure : std::string(answer->data(), n));
-                            });
+    // Connected: only the server's datagrams are received; and the answer
+    // must carry the question's ID.
+    upstream->connect(server, ec);
+    if (ec) {
+      Reply(to, failure);
+      return;
+    }
+    upstream->async_send(boost::asio::buffer(*data), [data](boost::system::error_code, size_t) {});
+    upstream->async_receive(
+        boost::asio::buffer(*answer), [self = shared_from_this(), upstream, timer, answer, to,
+                                       failure, id = q.id](boost::system::error_code ec, size_t n) {
+          timer->cancel();
+          const bool valid = !ec && n >= 12 && Read16(std::string(answer->data(), 2), 0) == id;
+          self->Reply(to, valid ? std::string(answer->data(), n) : failure);
+        });
     timer->async_wait([upstream](boost::system::error_code ec) {
       if (!ec) upstream->close();  // the receive ends with an error: SERVFAIL
     });

@@ -1,5 +1,7 @@
 #include "engined/network/network_manager.h"
 
+#include <sys/stat.h>
+
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -472,6 +474,21 @@ absl::StatusOr<Network> NetworkManager::Create(const NetworkCreate& request) {
       return absl::AlreadyExistsError(
           absl::StrCat("network with name ", network.name, " already exists"));
     }
+    if (!network.bridge.empty() && other.bridge == network.bridge) {
+      return absl::AlreadyExistsError(absl::StrCat("Options: ", kBridgeNameOption, ": bridge ",
+                                                   network.bridge, " is used by network ",
+                                                   other.name));
+    }
+  }
+  if (driver == "bridge") {
+    // A device of the host's (its LAN bridge) is never adopted, so never
+    // deleted with the network.
+    GANTRY_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
+    GANTRY_ASSIGN_OR_RETURN(bool exists, netlink.LinkExists(network.bridge));
+    if (exists) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "Options: ", kBridgeNameOption, ": a link named ", network.bridge, " exists already"));
+    }
   }
   Ipv4Prefix subnet;
   if (request.subnet) {
@@ -693,19 +710,22 @@ std::optional<Ipv4Address> NetworkManager::Lookup(const std::string& container_i
 }
 
 absl::StatusOr<Sandbox> NetworkManager::Attach(const SandboxRequest& request) {
+  std::lock_guard sandboxes(sandbox_mu_);
   Sandbox sandbox;
   sandbox.netns_path = NetnsPath(request.container_id);
   Live live;
   std::vector<Endpoint> made;
   absl::Status status = [&]() -> absl::Status {
-    std::lock_guard lock(mu_);
     std::vector<std::pair<Network, nlohmann::json>> networks;
-    for (const auto& [ref, settings] : request.networks) {
-      GANTRY_ASSIGN_OR_RETURN(Network network, FindLocked(ref));
-      if (network.driver == "host") {
-        return absl::InvalidArgumentError("container cannot be connected to host network");
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [ref, settings] : request.networks) {
+        GANTRY_ASSIGN_OR_RETURN(Network network, FindLocked(ref));
+        if (network.driver == "host") {
+          return absl::InvalidArgumentError("container cannot be connected to host network");
+        }
+        networks.emplace_back(std::move(network), settings);
       }
-      networks.emplace_back(std::move(network), settings);
     }
     // A sandbox a crash left behind goes first.
     GANTRY_RETURN_IF_ERROR(RemoveNetworkNamespace(sandbox.netns_path));
@@ -714,24 +734,25 @@ absl::StatusOr<Sandbox> NetworkManager::Attach(const SandboxRequest& request) {
       GANTRY_ASSIGN_OR_RETURN(Netlink inside, Netlink::Open());
       return inside.SetUp("lo");
     }));
+    const Network* primary = nullptr;
     for (const auto& [network, settings] : networks) {
       if (!network.has_endpoints()) continue;  // none: loopback only
       GANTRY_ASSIGN_OR_RETURN(Endpoint endpoint,
                               AddEndpoint(network, request.container_id, request.container_name,
                                           settings, static_cast<int>(made.size()), made.empty()));
+      if (made.empty()) primary = &network;
       made.push_back(std::move(endpoint));
       sandbox.embedded_dns = sandbox.embedded_dns || !network.predefined();
     }
     // Ports are published on a bridge network only, as Docker does.
-    if (!made.empty() && networks_.at(made.front().network_id).driver == "bridge") {
+    if (primary != nullptr && primary->driver == "bridge") {
       GANTRY_ASSIGN_OR_RETURN(
           made.front().ports,
           ParsePortBindings(request.port_bindings, request.publish_all, request.exposed_ports));
-      GANTRY_RETURN_IF_ERROR(Publish(made.front(), networks_.at(made.front().network_id), live));
+      GANTRY_RETURN_IF_ERROR(Publish(made.front(), *primary, live));
       GANTRY_RETURN_IF_ERROR(SaveEndpoint(made.front()));
     }
     if (sandbox.embedded_dns) GANTRY_RETURN_IF_ERROR(StartDns(request.container_id, live));
-    live_[request.container_id] = std::move(live);
     return absl::OkStatus();
   }();
   if (!status.ok()) {
@@ -741,26 +762,41 @@ absl::StatusOr<Sandbox> NetworkManager::Attach(const SandboxRequest& request) {
     (void)RemoveNetworkNamespace(sandbox.netns_path);
     return status;
   }
+  Install(request.container_id, std::move(live));
   sandbox.endpoints = std::move(made);
   for (const Endpoint& endpoint : sandbox.endpoints) {
+    absl::StatusOr<Network> network = Get(endpoint.network_id);
     events_.Publish("network", "connect", endpoint.network_id,
                     {{"container", request.container_id},
-                     {"name", Get(endpoint.network_id)->name},
-                     {"type", "bridge"}});
+                     {"name", network.ok() ? network->name : ""},
+                     {"type", network.ok() ? network->driver : ""}});
   }
   return sandbox;
 }
 
-void NetworkManager::Detach(const std::string& container_id) {
-  Live live;
+void NetworkManager::Install(const std::string& container_id, Live live) {
+  Live previous;
   {
     std::lock_guard lock(mu_);
-    if (auto it = live_.find(container_id); it != live_.end()) {
-      live = std::move(it->second);
-      live_.erase(it);
-    }
+    previous = std::exchange(live_[container_id], std::move(live));
   }
-  live = Live();  // outside mu_: stopping waits for the io thread, which may look names up
+  // `previous` stops here, outside mu_: stopping waits for the io thread,
+  // which may be looking a name up under mu_.
+}
+
+NetworkManager::Live NetworkManager::TakeLive(const std::string& container_id) {
+  std::lock_guard lock(mu_);
+  Live live;
+  if (auto it = live_.find(container_id); it != live_.end()) {
+    live = std::move(it->second);
+    live_.erase(it);
+  }
+  return live;
+}
+
+void NetworkManager::Detach(const std::string& container_id) {
+  std::lock_guard sandboxes(sandbox_mu_);
+  TakeLive(container_id);  // stopped outside mu_
   (void)firewall_->DeleteRulesTagged(ContainerTag(container_id));
   for (const Endpoint& endpoint : LoadEndpoints("container_id", container_id)) {
     RemoveEndpoint(endpoint);
@@ -768,7 +804,7 @@ void NetworkManager::Detach(const std::string& container_id) {
     events_.Publish("network", "disconnect", endpoint.network_id,
                     {{"container", container_id},
                      {"name", network.ok() ? network->name : ""},
-                     {"type", "bridge"}});
+                     {"type", network.ok() ? network->driver : ""}});
   }
   if (absl::Status status = RemoveNetworkNamespace(NetnsPath(container_id)); !status.ok()) {
     log::Warning("engined: ", status.message());
@@ -779,63 +815,104 @@ absl::StatusOr<Endpoint> NetworkManager::Connect(const std::string& container_id
                                                  const std::string& container_name,
                                                  const std::string& network_ref,
                                                  const nlohmann::json& endpoint_settings) {
-  std::lock_guard lock(mu_);
-  GANTRY_ASSIGN_OR_RETURN(Network network, FindLocked(network_ref));
+  std::lock_guard sandboxes(sandbox_mu_);
+  GANTRY_ASSIGN_OR_RETURN(Network network, Get(network_ref));
   if (!network.has_endpoints()) {
     return absl::FailedPreconditionError(absl::StrCat("container cannot be disconnected from ",
                                                       network.driver, " network or connected to ",
                                                       network.driver, " network"));
   }
+  struct stat st {};
+  if (::stat(NetnsPath(container_id).c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", container_id, " has no network namespace (not running)"));
+  }
   const std::vector<Endpoint> existing = LoadEndpoints("container_id", container_id);
+  std::set<std::string> interfaces;
   for (const Endpoint& e : existing) {
     if (e.network_id == network.id) {
       return absl::AlreadyExistsError(absl::StrCat("endpoint with name ", container_name,
                                                    " already exists in network ", network.name));
     }
+    interfaces.insert(e.interface);
   }
+  int index = 0;  // the lowest free ethN (a disconnect may have freed one)
+  while (interfaces.count(absl::StrCat("eth", index))) ++index;
   GANTRY_ASSIGN_OR_RETURN(Endpoint endpoint,
                           AddEndpoint(network, container_id, container_name, endpoint_settings,
-                                      static_cast<int>(existing.size()), existing.empty()));
-  Live& live = live_[container_id];
-  if (!network.predefined() && !live.dns) {
-    if (absl::Status status = StartDns(container_id, live); !status.ok()) {
-      log::Warning("engined: DNS for ", container_id, ": ", status.message());
+                                      index, existing.empty()));
+  if (!network.predefined()) {
+    bool has_dns = false;
+    {
+      std::lock_guard lock(mu_);
+      has_dns = live_.count(container_id) && live_[container_id].dns;
+    }
+    Live dns;
+    if (!has_dns) {
+      if (absl::Status status = StartDns(container_id, dns); !status.ok()) {
+        log::Warning("engined: DNS for ", container_id, ": ", status.message());
+      } else {
+        std::lock_guard lock(mu_);
+        live_[container_id].dns = std::move(dns.dns);
+      }
     }
   }
   events_.Publish("network", "connect", network.id,
-                  {{"container", container_id}, {"name", network.name}, {"type", "bridge"}});
+                  {{"container", container_id}, {"name", network.name}, {"type", network.driver}});
   return endpoint;
 }
 
 absl::Status NetworkManager::Disconnect(const std::string& container_id,
                                         const std::string& network_id) {
+  std::lock_guard sandboxes(sandbox_mu_);
   for (const Endpoint& endpoint : LoadEndpoints("container_id", container_id)) {
     if (endpoint.network_id != network_id) continue;
+    if (!endpoint.ports.empty()) {
+      // Its published ports go with it: nothing may forward to an address
+      // that is given back.
+      Live proxies;
+      {
+        std::lock_guard lock(mu_);
+        if (auto it = live_.find(container_id); it != live_.end()) {
+          proxies.proxies = std::move(it->second.proxies);
+        }
+      }
+      proxies = Live();
+      (void)firewall_->DeleteRulesTagged(ContainerTag(container_id));
+    }
     RemoveEndpoint(endpoint);
     absl::StatusOr<Network> network = Get(network_id);
     events_.Publish("network", "disconnect", network_id,
                     {{"container", container_id},
                      {"name", network.ok() ? network->name : ""},
-                     {"type", "bridge"}});
+                     {"type", network.ok() ? network->driver : ""}});
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  return absl::NotFoundError(
+      absl::StrCat("container ", container_id, " is not connected to network ", network_id));
 }
 
 absl::Status NetworkManager::Resume(const std::string& container_id) {
+  std::lock_guard sandboxes(sandbox_mu_);
   std::vector<Endpoint> endpoints = LoadEndpoints("container_id", container_id);
-  std::lock_guard lock(mu_);
-  Live live;
-  bool dns = false;
-  for (size_t i = 0; i < endpoints.size(); ++i) {
-    auto network = networks_.find(endpoints[i].network_id);
-    if (network == networks_.end()) continue;
-    dns = dns || !network->second.predefined();
-    if (!endpoints[i].ports.empty()) {
-      GANTRY_RETURN_IF_ERROR(Publish(endpoints[i], network->second, live));
+  Live live;  // outside mu_: on failure it stops before the rules go
+  absl::Status status = [&]() -> absl::Status {
+    bool dns = false;
+    for (Endpoint& endpoint : endpoints) {
+      absl::StatusOr<Network> network = Get(endpoint.network_id);
+      if (!network.ok()) continue;
+      dns = dns || !network->predefined();
+      if (!endpoint.ports.empty()) GANTRY_RETURN_IF_ERROR(Publish(endpoint, *network, live));
     }
+    if (dns) GANTRY_RETURN_IF_ERROR(StartDns(container_id, live));
+    return absl::OkStatus();
+  }();
+  if (!status.ok()) {
+    live = Live();
+    (void)firewall_->DeleteRulesTagged(ContainerTag(container_id));
+    return status;
   }
-  if (dns) GANTRY_RETURN_IF_ERROR(StartDns(container_id, live));
-  live_[container_id] = std::move(live);
+  Install(container_id, std::move(live));
   return absl::OkStatus();
 }
 

@@ -189,6 +189,10 @@ class NetworkManager {
                                        const std::string& container_name,
                                        const nlohmann::json& settings, int index, bool primary);
   void RemoveEndpoint(const Endpoint& endpoint);
+  // Installs a container's live proxies and DNS (what it had stops).
+  void Install(const std::string& container_id, Live live);
+  // Removes them from live_; the caller lets them stop, outside mu_.
+  Live TakeLive(const std::string& container_id);
   absl::Status Publish(Endpoint& endpoint, const Network& network, Live& live);
   absl::Status StartDns(const std::string& container_id, Live& live);
   std::optional<Ipv4Address> Lookup(const std::string& container_id, const std::string& name);
@@ -204,7 +208,12 @@ class NetworkManager {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread io_thread_;
 
-  std::mutex mu_;                            // guards networks_ and live_, serialises attach/detach
+  // Serialises the sandbox changes (attach, detach, connect, disconnect,
+  // resume) of all containers; never taken by the io thread.
+  std::mutex sandbox_mu_;
+  // Guards networks_ and live_; held briefly, by the DNS lookups on the io
+  // thread too, so nothing that waits for the io thread runs under it.
+  std::mutex mu_;
   std::map<std::string, Network> networks_;  // by ID
   std::map<std::string, Live> live_;         // by container ID
 };

@@ -74,10 +74,10 @@ absl::Status CopyFileData(int source, int target, off_t size, const std::string&
   return absl::OkStatus();
 }
 
-// `links` maps the inodes with several names to the first one's path
-// below `root` (the target's top, made by this copy, so free of symlinks).
-absl::Status CopyTree(int source, int target, int root, const std::string& prefix,
-                      std::map<InodeKey, std::string>& links) {
+// `links` maps the inodes with several names to an O_PATH fd of the first
+// copy, linked by fd (AT_EMPTY_PATH), never by a path someone could swap.
+absl::Status CopyTree(int source, int target, const std::string& prefix,
+                      std::map<InodeKey, UniqueFd>& links) {
   for (const std::string& name : Names(source)) {
     const std::string path = absl::StrCat(prefix, "/", name);
     struct stat st {};
@@ -85,9 +85,8 @@ absl::Status CopyTree(int source, int target, int root, const std::string& prefi
       return LastErrno(absl::StrCat("stat ", path));
     }
     if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-      auto [it, first] = links.try_emplace({st.st_dev, st.st_ino}, path.substr(1));
-      if (!first) {
-        if (::linkat(root, it->second.c_str(), target, name.c_str(), 0) != 0) {
+      if (auto it = links.find({st.st_dev, st.st_ino}); it != links.end()) {
+        if (::linkat(it->second.get(), "", target, name.c_str(), AT_EMPTY_PATH) != 0) {
           return LastErrno(absl::StrCat("link ", path));
         }
         continue;
@@ -102,7 +101,7 @@ absl::Status CopyTree(int source, int target, int root, const std::string& prefi
       }
       UniqueFd to(::openat(target, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!to) return LastErrno(absl::StrCat("open ", path));
-      GANTRY_RETURN_IF_ERROR(CopyTree(from.get(), to.get(), root, path, links));
+      GANTRY_RETURN_IF_ERROR(CopyTree(from.get(), to.get(), path, links));
       GANTRY_RETURN_IF_ERROR(CopyMetadata(from.get(), to.get(), st, path));
     } else if (S_ISREG(st.st_mode)) {
       UniqueFd from(::openat(source, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -137,6 +136,11 @@ absl::Status CopyTree(int source, int target, int root, const std::string& prefi
         return LastErrno(absl::StrCat("chown ", path));
       }
     }
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+      UniqueFd copy(::openat(target, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      if (!copy) return LastErrno(absl::StrCat("open ", path));
+      links.emplace(InodeKey{st.st_dev, st.st_ino}, std::move(copy));
+    }
   }
   return absl::OkStatus();
 }
@@ -144,8 +148,8 @@ absl::Status CopyTree(int source, int target, int root, const std::string& prefi
 }  // namespace
 
 absl::Status CopyDirectoryContents(int source, int target) {
-  std::map<InodeKey, std::string> links;
-  GANTRY_RETURN_IF_ERROR(CopyTree(source, target, target, "", links));
+  std::map<InodeKey, UniqueFd> links;
+  GANTRY_RETURN_IF_ERROR(CopyTree(source, target, "", links));
   struct stat st {};
   if (::fstat(source, &st) != 0) return LastErrno("stat the image directory");
   // The volume's root takes the image directory's owner and mode, as Docker's copy does.

@@ -43,9 +43,9 @@ absl::StatusOr<MountPoint> ParseBind(const std::string& spec) {
   std::vector<std::string> parts = absl::StrSplit(spec, ':');
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty()) return invalid();
   if (!absl::StartsWith(parts[1], "/")) return invalid("destination must be an absolute path");
-  if (parts[1] == "/") return invalid("destination can't be '/'");
   MountPoint mp;
   mp.destination = CleanPath(parts[1]);
+  if (mp.destination == "/") return invalid("destination can't be '/'");
   if (parts.size() == 3) mp.mode = parts[2];
   const bool bind = absl::StartsWith(parts[0], "/");
   if (bind) {
@@ -101,6 +101,9 @@ absl::StatusOr<MountPoint> ParseMount(const nlohmann::json& m, const std::string
         absl::StrCat(field, ".Target: \"", target, "\" is not an absolute path"));
   }
   mp.destination = CleanPath(target);
+  if (mp.destination == "/") {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".Target: destination can't be '/'"));
+  }
   mp.rw = !m.value("ReadOnly", false);
   const std::string source = m.value("Source", "");
   if (mp.type == "bind") {

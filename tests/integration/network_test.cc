@@ -143,7 +143,8 @@ absl::StatusOr<UniqueFd> Connect(const std::string& ns, int type, Ipv4Address ip
 bool CanConnect(const std::string& ns, Ipv4Address ip, uint16_t port) {
   absl::StatusOr<UniqueFd> fd = net::OpenSocketInNamespace(ns, AF_INET, SOCK_STREAM);
   if (!fd.ok()) return false;
-  timeval timeout{1, 0};
+  timeval timeout{3,
+                  0};  // a loaded machine (tests side by side) is slow to forward the first packet
   ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   sockaddr_in addr = SocketAddress(ip, port);
   return ::connect(fd->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
