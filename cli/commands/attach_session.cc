@@ -19,11 +19,14 @@ namespace {
 constexpr char kCtrlP = 0x10;
 constexpr char kCtrlQ = 0x11;
 
-void Resize(EngineClient& client, const std::string& id) {
+// False when engined refused it (the process has no TTY yet).
+bool Resize(EngineClient& client, const std::string& id, bool exec) {
   std::optional<WindowSize> size = GetWindowSize(STDOUT_FILENO);
-  if (!size || size->rows == 0) return;
-  (void)client.Call(
-      "POST", absl::StrCat("/containers/", id, "/resize?h=", size->rows, "&w=", size->columns));
+  if (!size || size->rows == 0) return true;
+  return client
+      .Call("POST", absl::StrCat(exec ? "/exec/" : "/containers/", id, "/resize?h=", size->rows,
+                                 "&w=", size->columns))
+      .ok();
 }
 
 // SIGWINCH, and what docker's --sig-proxy passes on to the container.
@@ -127,16 +130,30 @@ AttachSession::~AttachSession() { shared_->raw.reset(); }
 
 void AttachSession::ForwardSignals() {
   const bool follow_size = options_.tty && IsTerminal(STDOUT_FILENO);
-  if (follow_size) Resize(client_, id_);
+  const bool exec = options_.exec;
+  // An exec's process may not have its TTY yet: retried briefly, as the
+  // docker CLI's initTtySize does.
+  for (int attempt = 1; follow_size && !Resize(client_, id_, exec) && attempt <= 10; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+  }
   // The thread ends with the process; it holds only the host and the id.
-  std::thread([host = client_.host(), id = id_, follow_size] {
+  std::thread([host = client_.host(), id = id_, follow_size, exec] {
     EngineClient client(host);
     sigset_t signals = ForwardedSignals();
     for (;;) {
       int signal = 0;
       if (sigwait(&signals, &signal) != 0) return;
       if (signal == SIGWINCH) {
-        if (follow_size) Resize(client, id);
+        if (follow_size) (void)Resize(client, id, exec);
+      } else if (exec) {
+        // docker exec passes no signals on: this one ends us, as it would
+        // have without the forwarding thread.
+        ::signal(signal, SIG_DFL);
+        sigset_t only;
+        sigemptyset(&only);
+        sigaddset(&only, signal);
+        pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+        ::raise(signal);
       } else {
         (void)client.Call("POST", absl::StrCat("/containers/", id, "/kill?signal=", signal));
       }

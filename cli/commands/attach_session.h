@@ -20,6 +20,9 @@ struct AttachOptions {
   bool tty = false;    // the container has a TTY: raw bytes, detach keys
   bool stdout = true;
   bool stderr = true;
+  // An exec's session: its window size goes to /exec/{id}/resize, and
+  // signals are not passed on (docker exec has no --sig-proxy).
+  bool exec = false;
 };
 
 class AttachSession {

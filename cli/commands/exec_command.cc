@@ -61,7 +61,9 @@ absl::StatusOr<int> Exec(CommandContext& context, const ExecFlags& flags) {
   }
   GANTRY_ASSIGN_OR_RETURN(
       std::unique_ptr<AttachSession> session,
-      AttachSession::OpenExec(client, id, {.stdin = flags.interactive, .tty = flags.tty}));
+      AttachSession::OpenExec(client, id,
+                              {.stdin = flags.interactive, .tty = flags.tty, .exec = true}));
+  session->ForwardSignals();       // the window size, now and on SIGWINCH
   if (session->Relay()) return 0;  // detached with ctrl-p ctrl-q
   GANTRY_ASSIGN_OR_RETURN(nlohmann::json inspect,
                           client.CallJson("GET", absl::StrCat("/exec/", id, "/json")));

@@ -184,10 +184,10 @@ TEST_CASE("plain TCP is refused off loopback", "[daemon]") {
   REQUIRE(gantry::WriteFileAtomic(dir.path() + "/daemon.json", "{}").ok());
   // In a network namespace of its own: the refusal comes when the server
   // starts, after engined has set up its default bridge.
-  ProcessResult r = RunProcess({"/usr/bin/unshare", "--net", "--", kEngined, "-H",
-                                "tcp://0.0.0.0:2375", "--exec-root", dir.path() + "/exec",
-                                "--data-root", dir.path() + "/data", "--config-file",
-                                dir.path() + "/daemon.json"});
+  ProcessResult r =
+      RunProcess({"/usr/bin/unshare", "--net", "--", kEngined, "-H", "tcp://0.0.0.0:2375",
+                  "--exec-root", dir.path() + "/exec", "--data-root", dir.path() + "/data",
+                  "--config-file", dir.path() + "/daemon.json"});
   CHECK(r.exit_code == 1);
   CHECK(absl::StrContains(r.err, "--tlsverify"));
 }

@@ -201,6 +201,21 @@ TEST_CASE("gantry pulls and runs containers through engined", "[gantry][containe
       CHECK(user.Wait() == 0);
     }
     CHECK(gantry.Ok({"inspect", "-f", "{{.State.Status}}", "detached"}) == "running");
+    {
+      // exec -it follows the window size too, from its start.
+      OnTerminal user({kGantryCli, "-H", gantry.host(), "exec", "-it", "detached", "sh"}, 33, 90);
+      REQUIRE(user.WaitFor("# "));
+      user.Type("stty size\r");
+      CHECK(user.WaitFor("33 90"));
+      user.Resize(21, 61);
+      CHECK(engined_test::Eventually([&] {
+        user.Type("stty size\r");
+        return user.WaitFor("21 61");
+      }));
+      user.Type("exit 3\r");
+      INFO(user.seen());
+      CHECK(user.Wait() == 3);
+    }
     gantry.Ok({"rm", "-f", "detached"});
   }
 
