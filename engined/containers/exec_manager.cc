@@ -193,6 +193,17 @@ absl::Status ExecManager::Resize(const std::string& exec_id, uint32_t height, ui
   return FromGrpc(contd_.tasks().ResizePty(context.get(), request, &empty), exec_id);
 }
 
+absl::Status ExecManager::Kill(const std::string& exec_id, int signal) {
+  GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Exec> exec, Find(exec_id));
+  contd::v1::KillTaskRequest request;
+  request.set_container_id(exec->container_id);
+  request.set_exec_id(exec_id);
+  request.set_signal(static_cast<uint32_t>(signal));
+  google::protobuf::Empty empty;
+  auto context = ContdClient::Context();
+  return FromGrpc(contd_.tasks().Kill(context.get(), request, &empty), exec_id);
+}
+
 absl::StatusOr<nlohmann::json> ExecManager::Inspect(const std::string& exec_id) {
   GANTRY_ASSIGN_OR_RETURN(std::shared_ptr<Exec> exec, Find(exec_id));
   std::lock_guard lock(mu_);

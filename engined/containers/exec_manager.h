@@ -43,6 +43,8 @@ class ExecManager {
   absl::Status WriteStdin(const std::string& exec_id, absl::string_view data);
   absl::Status StdinEnded(const std::string& exec_id);
   absl::Status Resize(const std::string& exec_id, uint32_t height, uint32_t width);
+  // Signals the exec's process (a health probe past its timeout).
+  absl::Status Kill(const std::string& exec_id, int signal);
   // GET /exec/{id}/json.
   absl::StatusOr<nlohmann::json> Inspect(const std::string& exec_id);
   // Ends attached clients (engined is stopping).

@@ -1,5 +1,7 @@
 #include "engined/containers/health_monitor.h"
 
+#include <signal.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
@@ -150,6 +152,9 @@ void HealthMonitor::Probe(const std::string& id, const HealthcheckConfig& config
         exit_code = (*inspect)["ExitCode"].get<int>();
       }
     } else {
+      // As Docker: a probe past its timeout is killed, not left to pile up.
+      lock.unlock();
+      (void)execs_.Kill(*exec_id, SIGKILL);
       output = absl::StrCat("Health check exceeded timeout (", absl::FormatDuration(config.timeout),
                             ")");
     }

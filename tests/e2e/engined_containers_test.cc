@@ -101,7 +101,19 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
                      "sick"}) == "2 no");
     CHECK(absl::StrContains(docker.Ok({"ps", "--filter", "name=sick", "--format", "{{.Status}}"}),
                             "(unhealthy)"));
-    docker.Ok({"rm", "-f", "fine", "sick"});
+    // A probe past its timeout counts as a failure, and is killed.
+    docker.Ok({"run", "-d", "--name", "slow", "--health-cmd", "sleep 30", "--health-interval", "1s",
+               "--health-timeout", "1s", "--health-retries", "1", image, "sleep", "60"});
+    CHECK(Eventually([&] {
+      return docker.Ok({"inspect", "-f", "{{.State.Health.Status}}", "slow"}) == "unhealthy";
+    }));
+    CHECK(absl::StrContains(
+        docker.Ok({"inspect", "-f", "{{(index .State.Health.Log 0).Output}}", "slow"}),
+        "Health check exceeded timeout (1s)"));
+    CHECK(Eventually([&] {
+      return docker.Ok({"top", "slow"}).find("sleep 30") == std::string::npos;
+    }));
+    docker.Ok({"rm", "-f", "fine", "sick", "slow"});
     // A --rm container that cannot start is removed, and run returns.
     ProcessResult missing = docker({"run", "--rm", image, "/no/such/program"});
     CHECK(missing.exit_code == 127);
