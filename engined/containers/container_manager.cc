@@ -1270,6 +1270,7 @@ absl::StatusOr<ContainerManager::Attachment> ContainerManager::Attach(
         absl::StrCat("You cannot attach to a ", status, " container"));
   }
   GANTRY_ASSIGN_OR_RETURN(ContainerIo * io, EnsureIo(*entry));
+  Publish(entry->container, "attach");
   return Attachment{entry->container.id, io->Attach(std::move(sink), std::move(on_end))};
 }
 

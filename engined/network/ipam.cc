@@ -274,12 +274,18 @@ absl::StatusOr<Ipv4Address> Ipam::Allocate(const std::string& network_id, const 
   return allocated;
 }
 
-absl::Status Ipam::Release(const std::string& network_id, Ipv4Address address) {
+absl::Status Ipam::Release(const std::string& network_id, Ipv4Address address,
+                           const std::string& owner) {
   return db_->Write([&](sqlite::Connection& conn) -> absl::Status {
     GANTRY_ASSIGN_OR_RETURN(
         sqlite::Statement remove,
-        conn.Prepare("DELETE FROM ipam_addresses WHERE network_id = ? AND address = ?"));
-    return remove.Bind(1, network_id).Bind(2, int64_t{address.value()}).Run();
+        conn.Prepare("DELETE FROM ipam_addresses WHERE network_id = ? AND address = ? "
+                     "AND (? = '' OR owner = ?)"));
+    return remove.Bind(1, network_id)
+        .Bind(2, int64_t{address.value()})
+        .Bind(3, owner)
+        .Bind(4, owner)
+        .Run();
   });
 }
 

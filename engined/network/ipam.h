@@ -78,7 +78,10 @@ class Ipam {
   absl::StatusOr<Ipv4Address> Allocate(const std::string& network_id, const std::string& owner,
                                        std::optional<Ipv4Address> requested = std::nullopt);
   // Gives an address back; releasing a free address is fine.
-  absl::Status Release(const std::string& network_id, Ipv4Address address);
+  // With `owner`, only its own allocation goes: a late second release never
+  // frees an address handed meanwhile to someone else.
+  absl::Status Release(const std::string& network_id, Ipv4Address address,
+                       const std::string& owner = "");
   absl::StatusOr<std::vector<AddressAllocation>> Allocations(const std::string& network_id);
 
  private:

@@ -629,7 +629,7 @@ absl::StatusOr<Endpoint> NetworkManager::AddEndpoint(const Network& network,
       // The veth takes its peer along; a macvlan not moved yet goes by name.
       (void)host->DeleteLink(macvlan ? peer : endpoint.host_veth);
     }
-    (void)ipam_->Release(network.id, endpoint.address);
+    (void)ipam_->Release(network.id, endpoint.address, container_id);
     return Annotate(status, absl::StrCat("connect to network ", network.name));
   }
   return endpoint;
@@ -641,7 +641,7 @@ void NetworkManager::RemoveEndpoint(const Endpoint& endpoint) {
       log::Warning("engined: ", endpoint.host_veth, ": ", status.message());
     }
   }
-  (void)ipam_->Release(endpoint.network_id, endpoint.address);
+  (void)ipam_->Release(endpoint.network_id, endpoint.address, endpoint.container_id);
   (void)DeleteEndpointRecord(endpoint.id);
 }
 

@@ -114,6 +114,13 @@ TEST_CASE("the docker CLI pulls and runs containers through engined", "[docker][
       return docker.Ok({"top", "slow"}).find("sleep 30") == std::string::npos;
     }));
     docker.Ok({"rm", "-f", "fine", "sick", "slow"});
+    // A foreground run attaches before it starts: dockerd's event order.
+    const std::string since = std::to_string(::time(nullptr));
+    docker.Ok({"run", "--name", "att", image, "true"});
+    const std::string until = std::to_string(::time(nullptr) + 1);
+    CHECK(docker.Ok({"events", "--since", since, "--until", until, "--filter", "container=att",
+                     "--format", "{{.Action}}"}) == "create\nattach\nstart\ndie");
+    docker.Ok({"rm", "att"});
     // A --rm container that cannot start is removed, and run returns.
     ProcessResult missing = docker({"run", "--rm", image, "/no/such/program"});
     CHECK(missing.exit_code == 127);

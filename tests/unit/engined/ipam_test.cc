@@ -157,6 +157,9 @@ TEST_CASE("IPAM hands out each address once, and remembers across a reopen", "[i
     // .0 is the network, .1 the gateway, .7 the broadcast: full.
     CHECK(absl::IsResourceExhausted((*ipam)->Allocate("n1", "c6").status()));
 
+    // Another owner's release leaves it allocated.
+    REQUIRE((*ipam)->Release("n1", A("10.213.1.3"), "someone-else").ok());
+    CHECK(absl::IsResourceExhausted((*ipam)->Allocate("n1", "c6").status()));
     REQUIRE((*ipam)->Release("n1", A("10.213.1.3")).ok());
     REQUIRE((*ipam)->Release("n1", A("10.213.1.3")).ok());
     CHECK(*(*ipam)->Allocate("n1", "c6") == A("10.213.1.3"));
