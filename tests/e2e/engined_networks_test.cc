@@ -73,6 +73,11 @@ TEST_CASE("containers on networks reach whom they should", "[docker][networks]")
     }));
     CHECK(docker.Ok({"run", "--rm", "--network", "appnet", image, "sh", "-c", GetFrom("www")}) ==
           "hello-web");
+    // busybox wget, by name and by alias.
+    CHECK(docker.Ok({"run", "--rm", "--network", "appnet", image, "wget", "-q", "-O-",
+                     "http://web/"}) == "hello-web");
+    CHECK(docker.Ok({"run", "--rm", "--network", "appnet", image, "wget", "-q", "-O-",
+                     "http://www/"}) == "hello-web");
     CHECK(docker.Ok({"run", "--rm", "--network", "appnet", image, "sh", "-c",
                      "grep nameserver /etc/resolv.conf"}) == "nameserver 127.0.0.11");
     // Its own name and address are in its /etc/hosts.
