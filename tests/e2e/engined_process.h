@@ -274,6 +274,11 @@ inline std::vector<std::string> HttpdCommand(const std::string& text) {
                        " > /www/index.html && exec httpd -f -p 80 -h /www")};
 }
 
+// A command's output as its non-empty lines.
+inline std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
 // A shell command making a GET with busybox nc from inside a container: the
 // body's last line, "" when the connection fails within 2 s.
 inline std::string GetFrom(const std::string& host) {

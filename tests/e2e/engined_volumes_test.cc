@@ -20,15 +20,12 @@ namespace {
 
 using engined_test::Describe;
 using engined_test::Engined;
+using engined_test::Lines;
 using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
 
 using Cli = engined_test::DockerCli;
-
-std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
 
 }  // namespace
 

@@ -29,13 +29,10 @@ using engined_test::Engined;
 using engined_test::Eventually;
 using engined_test::kDockerCli;
 using engined_test::kGantryCli;
+using engined_test::Lines;
 using engined_test::MountsUnder;
 using engined_test::Registry;
 using ocirun_test::ProcessResult;
-
-std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
 
 }  // namespace
 
